@@ -1,0 +1,582 @@
+//! Runs scenarios under shuttle's execution engine, with crosscheck's own strategies choosing the
+//! threads, and evaluates each execution as it ends.
+//!
+//! One `shuttle::Runner` runs every scenario of a check (a runner per execution is ~7x slower).
+//! The [`Driver`] is the runner's scheduler: it picks the scenario for each execution, records the
+//! schedule, counts preemptions, enforces the step limit, and stops the runner at the first
+//! failure. Failures never travel as panics through shuttle, except shuttle's own deadlock report
+//! for waits crosscheck does not track (condition variables, joins), which the caller catches.
+
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use shuttle::scheduler::{Schedule, Task, TaskId};
+
+use crate::history::{History, OpId};
+use crate::linearizability::{self, Verdict};
+use crate::report::{self, Failure, FailureKind, OpLine, ReportParts};
+use crate::resource::{Model, Resource};
+use crate::runtime::{self, panics, Abort, EventKind, ExecutionRecord};
+use crate::scenario::Scenario;
+use crate::scheduler::{is_preemption, Strategy};
+use crate::token::{Token, TokenScenario};
+
+/// One scenario to run, with how a token names it.
+pub(crate) struct Plan<Op> {
+    pub scenario: Arc<Scenario<Op>>,
+    pub source: TokenScenario,
+}
+
+/// Settings the driver needs from the checker.
+pub(crate) struct RunSettings {
+    pub budget: usize,
+    pub max_steps: usize,
+    pub check_budget: Duration,
+    pub scheduler: String,
+    pub seed: Option<u64>,
+    pub type_name: &'static str,
+}
+
+/// What the execution body writes while it runs (inside shuttle's tasks).
+pub(crate) struct Shared<R: Resource> {
+    scenario: Option<Arc<Scenario<R::Op>>>,
+    outputs: Vec<Option<R::Output>>,
+    /// The first panic: (task, op index or None for `Resource::new`/`invariant`, message).
+    panic: Option<(usize, Option<usize>, String)>,
+    invariant: Option<Result<(), String>>,
+    completed: bool,
+}
+
+impl<R: Resource> Default for Shared<R> {
+    fn default() -> Self {
+        Shared {
+            scenario: None,
+            outputs: Vec::new(),
+            panic: None,
+            invariant: None,
+            completed: false,
+        }
+    }
+}
+
+/// Everything the driver keeps, shared with the checker so that it survives a panic out of the
+/// runner.
+pub(crate) struct State<R: Resource> {
+    pub plans: Vec<Plan<R::Op>>,
+    pub settings: RunSettings,
+    make_strategy: Box<dyn Fn(usize) -> Box<dyn Strategy>>,
+    strategy: Option<Box<dyn Strategy>>,
+    /// Index of the plan running now, and how many schedules it has had.
+    plan: Option<usize>,
+    runs_here: usize,
+    share: usize,
+    pub runs: usize,
+    pub scenarios_run: usize,
+    pub exhausted: usize,
+    pub unknown: usize,
+    pub failure: Option<Failure<R::Op>>,
+    shared: Arc<Mutex<Shared<R>>>,
+}
+
+impl<R: Resource> State<R> {
+    pub(crate) fn new(
+        plans: Vec<Plan<R::Op>>,
+        settings: RunSettings,
+        make_strategy: Box<dyn Fn(usize) -> Box<dyn Strategy>>,
+    ) -> Self {
+        State {
+            plans,
+            settings,
+            make_strategy,
+            strategy: None,
+            plan: None,
+            runs_here: 0,
+            share: 0,
+            runs: 0,
+            scenarios_run: 0,
+            exhausted: 0,
+            unknown: 0,
+            failure: None,
+            shared: Arc::new(Mutex::new(Shared::default())),
+        }
+    }
+
+    /// Moves on to the next execution: evaluates the one that ended, then picks the scenario and
+    /// prepares the strategy. `false` ends the run.
+    fn next_execution(&mut self) -> bool {
+        self.evaluate_finished();
+        loop {
+            if self.failure.is_some() || self.runs >= self.settings.budget {
+                return false;
+            }
+            let need_plan = match self.plan {
+                None => true,
+                Some(_) => self.runs_here >= self.share,
+            };
+            if need_plan {
+                let next = self.plan.map_or(0, |p| p + 1);
+                if next >= self.plans.len() {
+                    return false;
+                }
+                self.plan = Some(next);
+                self.runs_here = 0;
+                // Each scenario gets an equal part of what is left, so budget a systematic search
+                // did not need flows to the scenarios after it.
+                let left = self.settings.budget - self.runs;
+                self.share = (left / (self.plans.len() - next)).max(1);
+                self.strategy = Some((self.make_strategy)(next));
+            }
+            let strategy = self.strategy.as_mut().expect("a plan has a strategy");
+            if !strategy.new_execution() {
+                if strategy.exhausted() {
+                    self.exhausted += 1;
+                }
+                self.runs_here = self.share;
+                continue;
+            }
+            break;
+        }
+        if self.runs_here == 0 {
+            self.scenarios_run += 1;
+        }
+        self.runs_here += 1;
+        self.runs += 1;
+        let plan = &self.plans[self.plan.expect("a plan was picked")];
+        let mut shared = self.shared.lock().expect("crosscheck's own lock");
+        *shared = Shared::default();
+        shared.outputs = vec![None; plan.scenario.len()];
+        shared.scenario = Some(Arc::clone(&plan.scenario));
+        drop(shared);
+        runtime::begin_execution();
+        true
+    }
+
+    fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, yielding: bool) -> Option<TaskId> {
+        let ids: Vec<usize> = runnable.iter().map(|t| usize::from(t.id())).collect();
+        let current = current.map(usize::from);
+        let max_steps = self.settings.max_steps;
+        let (proceed, spawning) = runtime::with_record(|rec| {
+            if rec.abort.is_some() {
+                return (false, false);
+            }
+            rec.steps += 1;
+            if rec.steps > max_steps {
+                rec.abort = Some(Abort::StepLimit { steps: max_steps });
+                return (false, false);
+            }
+            (true, rec.spawning)
+        })
+        .unwrap_or((true, false));
+        if !proceed {
+            return None;
+        }
+        let choice = if ids.len() == 1 {
+            ids[0]
+        } else if spawning && ids.contains(&0) {
+            0
+        } else {
+            let strategy = self.strategy.as_mut().expect("a plan has a strategy");
+            match strategy.next(&ids, current, yielding) {
+                Some(c) => c,
+                None => {
+                    let message = strategy.divergence().unwrap_or_else(|| "the scheduler stopped".into());
+                    runtime::with_record(|rec| rec.abort = Some(Abort::Diverged { message }));
+                    return None;
+                }
+            }
+        };
+        let chose = ids.len() > 1 && !(spawning && choice == 0);
+        let preempted = chose && is_preemption(&ids, current, yielding, choice);
+        runtime::with_record(|rec| {
+            if chose {
+                rec.choices.push(choice);
+            }
+            if preempted {
+                rec.preemptions += 1;
+            }
+            if let Some(from) = current.filter(|&c| c != choice) {
+                rec.events.push(runtime::Event {
+                    thread: choice,
+                    kind: EventKind::SwitchedTo { from, preempted },
+                });
+            }
+        });
+        Some(TaskId::from(choice))
+    }
+
+    /// Evaluates the execution that just ended, if one did.
+    fn evaluate_finished(&mut self) {
+        let Some(record) = runtime::take_record() else { return };
+        let kind = self.judge(&record);
+        if let Some(kind) = kind {
+            self.fail(kind, record);
+        }
+    }
+
+    /// After a panic escaped the runner: turns it into a failure of the execution that ran.
+    pub(crate) fn evaluate_panic(&mut self, message: String) {
+        let record = runtime::take_record().unwrap_or_default();
+        let kind = if message.starts_with("deadlock!") {
+            FailureKind::Deadlock {
+                cycle: vec![
+                    "every thread is blocked (on a condition variable, a join, or a lock), and none can wake \
+                     the others"
+                        .to_string(),
+                    format!("shuttle reports: {message}"),
+                ],
+            }
+        } else {
+            FailureKind::Internal {
+                message: format!("the execution engine panicked: {message}"),
+            }
+        };
+        self.fail(kind, record);
+    }
+
+    fn judge(&mut self, record: &ExecutionRecord) -> Option<FailureKind> {
+        if let Some(abort) = &record.abort {
+            return Some(match abort {
+                Abort::Deadlock { cycle } => FailureKind::Deadlock { cycle: cycle.clone() },
+                Abort::StepLimit { steps } => FailureKind::StepLimitExceeded { steps: *steps },
+                Abort::Diverged { message } => FailureKind::Usage {
+                    message: format!(
+                        "this replay token no longer matches the resource's behaviour ({message}); the resource \
+                         or its operations changed since the token was recorded"
+                    ),
+                },
+            });
+        }
+        if let Some(message) = self.strategy.as_ref().and_then(|s| s.divergence()) {
+            return Some(FailureKind::Usage {
+                message: format!(
+                    "this replay token no longer matches the resource's behaviour ({message}); the resource or its \
+                     operations changed since the token was recorded"
+                ),
+            });
+        }
+        let shared = self.shared.lock().expect("crosscheck's own lock");
+        let scenario = shared.scenario.clone()?;
+        if let Some((task, op, message)) = &shared.panic {
+            let op = match op {
+                Some(i) => format!("{:?}", flat_op(&scenario, *i)),
+                None => "Resource::new or Resource::invariant".to_string(),
+            };
+            return Some(FailureKind::Panicked {
+                thread: report::thread_label(&record.labels, *task),
+                op,
+                message: message.clone(),
+            });
+        }
+        if !shared.completed {
+            return Some(FailureKind::Internal {
+                message: "an execution ended before its threads finished, for no reason crosscheck recorded".into(),
+            });
+        }
+        let (history, _) = build_history::<R>(&record.events, &scenario, &shared.outputs);
+        match linearizability::check::<R::Model>(&history, self.settings.check_budget) {
+            Verdict::NotLinearizable(evidence) => {
+                let explanation = explain::<R>(&history, &evidence.prefix, &evidence.unplaceable, &record.labels, &scenario);
+                return Some(FailureKind::NotLinearizable { explanation });
+            }
+            Verdict::Unknown(_) => self.unknown += 1,
+            _ => {}
+        }
+        if let Some(Err(message)) = &shared.invariant {
+            return Some(FailureKind::InvariantViolated { message: message.clone() });
+        }
+        None
+    }
+
+    fn fail(&mut self, kind: FailureKind, record: ExecutionRecord) {
+        let plan = &self.plans[self.plan.unwrap_or(0).min(self.plans.len().saturating_sub(1))];
+        let scenario = Arc::clone(&plan.scenario);
+        let shared = self.shared.lock().expect("crosscheck's own lock");
+        let (history, ids) = build_history::<R>(&record.events, &scenario, &shared.outputs);
+        let expected = match &kind {
+            FailureKind::NotLinearizable { .. } => expected_outputs::<R>(&history, &ids, self.settings.check_budget),
+            _ => vec![None; scenario.len()],
+        };
+        let names: Vec<String> = (0..scenario.len()).map(|i| format!("{:?}", flat_op(&scenario, i))).collect();
+        let outputs: Vec<Option<String>> = shared.outputs.iter().map(|o| o.as_ref().map(|o| format!("{o:?}"))).collect();
+        drop(shared);
+        let ops = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| OpLine {
+                part: part_label(&scenario, i),
+                op: name.clone(),
+                output: outputs[i].clone(),
+                expected: expected[i].clone(),
+            })
+            .collect();
+        let replayable = !matches!(kind, FailureKind::Usage { .. } | FailureKind::Internal { .. });
+        let token = replayable.then(|| {
+            Token {
+                type_name: short_name(self.settings.type_name).to_string(),
+                type_hash: crate::token::fnv32(self.settings.type_name.as_bytes()),
+                scenario: plan.source.clone(),
+                schedule: record.choices.clone(),
+            }
+            .encode()
+        });
+        let parts = ReportParts {
+            resource: short_name(self.settings.type_name).to_string(),
+            scheduler: self.settings.scheduler.clone(),
+            seed: self.settings.seed,
+            kind: kind.clone(),
+            schedules: self.runs,
+            preemptions: record.preemptions,
+            shape: scenario.shape(),
+            ops,
+            interleaving: report::interleaving(&record.events, &record.labels, &record.objects, &names, &outputs),
+            token: token.clone(),
+            note: matches!(plan.source, TokenScenario::Pinned(_)).then(|| {
+                "this scenario was pinned with Checker::scenario: replay the token with the same .scenario(..)"
+                    .to_string()
+            }),
+        };
+        self.failure = Some(Failure {
+            text: parts.render(),
+            kind,
+            scenario: (*scenario).clone(),
+            token,
+            preemptions: record.preemptions,
+            schedules: self.runs,
+        });
+    }
+}
+
+/// The `i`-th operation of the scenario, counting init, then each thread, then post.
+fn flat_op<Op>(scenario: &Scenario<Op>, i: usize) -> &Op {
+    scenario
+        .init
+        .iter()
+        .chain(scenario.threads.iter().flatten())
+        .chain(scenario.post.iter())
+        .nth(i)
+        .expect("op index within the scenario")
+}
+
+fn part_label<Op>(scenario: &Scenario<Op>, i: usize) -> String {
+    if i < scenario.init.len() {
+        return "init".into();
+    }
+    let mut start = scenario.init.len();
+    for (t, ops) in scenario.threads.iter().enumerate() {
+        if i < start + ops.len() {
+            return format!("T{}", t + 1);
+        }
+        start += ops.len();
+    }
+    "post".into()
+}
+
+/// "crosscheck::resources::counter::RacyCounter" -> "RacyCounter".
+pub(crate) fn short_name(type_name: &str) -> &str {
+    let base = type_name.split('<').next().unwrap_or(type_name);
+    base.rsplit("::").next().unwrap_or(base)
+}
+
+/// The history of an execution, from its begin/end events in the order they happened; also the
+/// scenario op index of each history op.
+fn build_history<R: Resource>(
+    events: &[runtime::Event],
+    scenario: &Scenario<R::Op>,
+    outputs: &[Option<R::Output>],
+) -> (History<R::Op, R::Output>, Vec<usize>) {
+    let mut history = History::new();
+    let mut ids: Vec<Option<OpId>> = vec![None; scenario.len()];
+    let mut order = Vec::new();
+    for e in events {
+        match e.kind {
+            EventKind::OpBegin { op } => {
+                ids[op] = Some(history.invoke(e.thread, flat_op(scenario, op).clone()));
+                order.push(op);
+            }
+            EventKind::OpEnd { op } => {
+                if let (Some(id), Some(out)) = (ids[op], outputs[op].clone()) {
+                    // Each op ends once, after it began: the harness writes both events.
+                    let _ = history.ret(id, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    (history, order)
+}
+
+/// What the model would have allowed for each op the checker could not place.
+fn expected_outputs<R: Resource>(
+    history: &History<R::Op, R::Output>,
+    scenario_index: &[usize],
+    budget: Duration,
+) -> Vec<Option<String>> {
+    let total = scenario_index.iter().copied().max().map_or(0, |m| m + 1);
+    let mut expected = vec![None; total.max(history.len())];
+    if let Verdict::NotLinearizable(evidence) = linearizability::check::<R::Model>(history, budget) {
+        let mut model = R::Model::default();
+        for id in &evidence.prefix {
+            if let Some(op) = history.get(*id) {
+                model.step(&op.op);
+            }
+        }
+        for id in &evidence.unplaceable {
+            if let Some(op) = history.get(*id) {
+                let allowed = model.clone().step(&op.op);
+                if op.output.as_ref() != Some(&allowed) {
+                    expected[scenario_index[id.0]] = Some(format!("{allowed:?}"));
+                }
+            }
+        }
+    }
+    expected
+}
+
+/// One sentence on why no order works: the ops that cannot follow the longest valid prefix.
+fn explain<R: Resource>(
+    history: &History<R::Op, R::Output>,
+    prefix: &[OpId],
+    unplaceable: &[OpId],
+    labels: &[(usize, String)],
+    _scenario: &Scenario<R::Op>,
+) -> String {
+    let name = |id: &OpId| {
+        let op = history.get(*id).expect("evidence names ops of the history");
+        format!("{} {:?}", report::thread_label(labels, op.client), op.op)
+    };
+    let mut model = R::Model::default();
+    for id in prefix {
+        if let Some(op) = history.get(*id) {
+            model.step(&op.op);
+        }
+    }
+    let before = if prefix.is_empty() {
+        "at the start".to_string()
+    } else {
+        format!("after {}", prefix.iter().map(name).collect::<Vec<_>>().join(", "))
+    };
+    let reasons: Vec<String> = unplaceable
+        .iter()
+        .filter_map(|id| {
+            let op = history.get(*id)?;
+            let allowed = model.clone().step(&op.op);
+            let actual = op.output.as_ref()?;
+            Some(if actual == &allowed {
+                format!("{} (its output fits, but later operations then cannot)", name(id))
+            } else {
+                format!("{} returned {actual:?} where the model allows {allowed:?}", name(id))
+            })
+        })
+        .collect();
+    format!(
+        "no sequential order of the operations explains their outputs; {before}, no operation can come next: {}",
+        reasons.join("; ")
+    )
+}
+
+/// The shuttle scheduler crosscheck hands the runner: a thin handle on the shared [`State`].
+pub(crate) struct Driver<R: Resource>(pub Rc<RefCell<State<R>>>);
+
+impl<R: Resource> shuttle::scheduler::Scheduler for Driver<R> {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        self.0.borrow_mut().next_execution().then(|| Schedule::new(0))
+    }
+
+    fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, is_yielding: bool) -> Option<TaskId> {
+        self.0.borrow_mut().next_task(runnable, current, is_yielding)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        // crosscheck's facade asks for no random values; a constant keeps any that shuttle's own
+        // primitives ask for deterministic.
+        0
+    }
+}
+
+/// Runs one operation on the current thread, recording its begin and end; `false` if it panicked.
+fn run_op<R: Resource>(shared: &Mutex<Shared<R>>, resource: &R, index: usize, op: &R::Op) -> bool {
+    runtime::record(EventKind::OpBegin { op: index });
+    match catch_unwind(AssertUnwindSafe(|| resource.apply(op))) {
+        Ok(output) => {
+            runtime::record(EventKind::OpEnd { op: index });
+            shared.lock().expect("crosscheck's own lock").outputs[index] = Some(output);
+            true
+        }
+        Err(payload) => {
+            note_panic(shared, Some(index), &*payload);
+            false
+        }
+    }
+}
+
+fn note_panic<R: Resource>(shared: &Mutex<Shared<R>>, op: Option<usize>, payload: &(dyn std::any::Any + Send)) {
+    let message = panics::take_last().unwrap_or_else(|| panics::payload_message(payload));
+    let mut shared = shared.lock().expect("crosscheck's own lock");
+    if shared.panic.is_none() {
+        shared.panic = Some((runtime::current_task(), op, message));
+    }
+}
+
+/// The body shuttle runs for every execution: create the resource, run init, spawn a thread per
+/// scenario thread, join, run post, check the invariant.
+pub(crate) fn body<R: Resource>(state: &State<R>) -> impl Fn() + Send + Sync + 'static {
+    let shared = Arc::clone(&state.shared);
+    move || {
+        let scenario = shared
+            .lock()
+            .expect("crosscheck's own lock")
+            .scenario
+            .clone()
+            .expect("the driver picks a scenario before each execution");
+        let resource = match catch_unwind(R::new) {
+            Ok(r) => Arc::new(r),
+            Err(payload) => return note_panic(&shared, None, &*payload),
+        };
+        let mut index = 0;
+        for op in &scenario.init {
+            if !run_op(&shared, &*resource, index, op) {
+                return;
+            }
+            index += 1;
+        }
+        let mut handles = Vec::with_capacity(scenario.threads.len());
+        runtime::with_record(|rec| rec.spawning = true);
+        for t in 0..scenario.threads.len() {
+            let (shared, resource, scenario) = (Arc::clone(&shared), Arc::clone(&resource), Arc::clone(&scenario));
+            let base = index;
+            index += scenario.threads[t].len();
+            handles.push(shuttle::thread::spawn(move || {
+                let me = runtime::current_task();
+                runtime::with_record(|rec| rec.labels.push((me, format!("T{}", t + 1))));
+                for (k, op) in scenario.threads[t].iter().enumerate() {
+                    if !run_op(&shared, &*resource, base + k, op) {
+                        break;
+                    }
+                }
+            }));
+        }
+        runtime::with_record(|rec| rec.spawning = false);
+        for h in handles {
+            // Workers catch their own panics, so a join error cannot carry a resource's panic.
+            let _ = h.join();
+        }
+        for op in &scenario.post {
+            if !run_op(&shared, &*resource, index, op) {
+                return;
+            }
+            index += 1;
+        }
+        let invariant = catch_unwind(AssertUnwindSafe(|| resource.invariant()));
+        match invariant {
+            Ok(result) => {
+                let mut s = shared.lock().expect("crosscheck's own lock");
+                s.invariant = Some(result);
+                s.completed = true;
+            }
+            Err(payload) => note_panic(&shared, None, &*payload),
+        }
+    }
+}

@@ -1,0 +1,444 @@
+//! The [`Checker`] builder: the one place that knows every stage and wires them together.
+//! generate scenarios -> run them under a scheduler -> record -> check -> report.
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::ops::RangeInclusive;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::backend::shuttle::{body, short_name, Driver, Plan, RunSettings, State};
+use crate::report::{Failure, Report};
+use crate::resource::Resource;
+use crate::runtime::{panics, Backend, BackendGuard};
+use crate::scenario::{self, Scenario, Shape};
+use crate::scheduler::{self, Scheduler, Strategy};
+use crate::token::{fnv32, fnv64, Token, TokenScenario};
+
+/// The schedules a check runs when `iterations` is not set.
+pub const DEFAULT_ITERATIONS: usize = 10_000;
+/// With no `scenarios` setting, one generated scenario per this many schedules.
+pub const SCHEDULES_PER_SCENARIO: usize = 100;
+/// The seed when neither `seed` nor `CROSSCHECK_SEED` is set: checks are reproducible by default.
+pub const DEFAULT_SEED: u64 = 0;
+/// Scheduling steps one execution may take before it is reported as a spin loop or livelock.
+pub const DEFAULT_MAX_STEPS: usize = 50_000;
+
+/// A size setting: one number or an inclusive range to draw from.
+pub trait SizeRange {
+    /// The range this setting means.
+    fn range(self) -> RangeInclusive<usize>;
+}
+
+impl SizeRange for usize {
+    fn range(self) -> RangeInclusive<usize> {
+        self..=self
+    }
+}
+
+impl SizeRange for RangeInclusive<usize> {
+    fn range(self) -> RangeInclusive<usize> {
+        self
+    }
+}
+
+/// Checks a [`Resource`] against its [`Model`](crate::Model) under a scheduler.
+///
+/// Every setting has a default; the budget is counted in schedules, never in seconds.
+///
+/// | setting | default | meaning |
+/// |---|---|---|
+/// | `threads` | 2..=3 | threads in the parallel part |
+/// | `ops_per_thread` | 1..=3 | operations per thread |
+/// | `init_ops`, `post_ops` | 0..=1 | operations before and after the parallel part |
+/// | `scheduler` | `Pct { depth: 3 }` | see [`Scheduler`] |
+/// | `iterations` | 10,000 | schedules in all, over all scenarios |
+/// | `scenarios` | iterations / 100 | generated scenarios sharing them (at least 1) |
+/// | `seed` | `CROSSCHECK_SEED`, else 0 | the scenarios and the random schedulers' choices |
+/// | `max_steps` | 50,000 | scheduling steps per execution before `StepLimitExceeded` |
+/// | `check_budget` | 10 s | time the linearizability check of one history may take |
+///
+/// Environment: `CROSSCHECK_SEED` sets the seed where `seed` is not called; `CROSSCHECK_REPLAY`
+/// makes [`Checker::check`] replay only that token.
+pub struct Checker<R: Resource> {
+    shape: Shape,
+    iterations: usize,
+    scenarios: Option<usize>,
+    scheduler: Scheduler,
+    seed: Option<u64>,
+    pinned: Option<Scenario<R::Op>>,
+    max_steps: usize,
+    check_budget: Duration,
+    _resource: PhantomData<fn() -> R>,
+}
+
+impl<R: Resource> Default for Checker<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<R: Resource> Checker<R> {
+    /// A checker with every setting at its default.
+    pub fn new() -> Self {
+        Checker {
+            shape: Shape::default(),
+            iterations: DEFAULT_ITERATIONS,
+            scenarios: None,
+            scheduler: Scheduler::default(),
+            seed: None,
+            pinned: None,
+            max_steps: DEFAULT_MAX_STEPS,
+            check_budget: Duration::from_secs(10),
+            _resource: PhantomData,
+        }
+    }
+
+    /// Threads in the parallel part: a number or a range (`2..=4`).
+    pub fn threads(mut self, n: impl SizeRange) -> Self {
+        self.shape.threads = n.range();
+        self
+    }
+
+    /// Operations per thread in the parallel part: a number or a range.
+    pub fn ops_per_thread(mut self, n: impl SizeRange) -> Self {
+        self.shape.ops_per_thread = n.range();
+        self
+    }
+
+    /// Operations run before the threads start: a number or a range.
+    pub fn init_ops(mut self, n: impl SizeRange) -> Self {
+        self.shape.init = n.range();
+        self
+    }
+
+    /// Operations run after every thread has joined (a final `Get` turns "the count is right" into
+    /// a checked property): a number or a range.
+    pub fn post_ops(mut self, n: impl SizeRange) -> Self {
+        self.shape.post = n.range();
+        self
+    }
+
+    /// How threads are interleaved.
+    pub fn scheduler(mut self, scheduler: Scheduler) -> Self {
+        self.scheduler = scheduler;
+        self
+    }
+
+    /// Schedules (executions) to run in all, over all scenarios.
+    pub fn iterations(mut self, n: usize) -> Self {
+        self.iterations = n;
+        self
+    }
+
+    /// How many generated scenarios share the schedules; each gets an equal part of what is left
+    /// when it starts (a scenario whose exhaustive search ends early passes the rest on).
+    pub fn scenarios(mut self, m: usize) -> Self {
+        self.scenarios = Some(m);
+        self
+    }
+
+    /// The seed of scenario generation and of the random schedulers.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Runs this scenario instead of generated ones.
+    pub fn scenario(mut self, scenario: Scenario<R::Op>) -> Self {
+        self.pinned = Some(scenario);
+        self
+    }
+
+    /// Scheduling steps one execution may take before it fails with `StepLimitExceeded`.
+    pub fn max_steps(mut self, steps: usize) -> Self {
+        self.max_steps = steps;
+        self
+    }
+
+    /// Time the linearizability check of one history may take before it is counted as unknown.
+    pub fn check_budget(mut self, budget: Duration) -> Self {
+        self.check_budget = budget;
+        self
+    }
+
+    fn effective_seed(&self) -> Result<u64, Failure<R::Op>> {
+        if let Some(seed) = self.seed {
+            return Ok(seed);
+        }
+        match std::env::var("CROSSCHECK_SEED") {
+            Ok(text) => text
+                .trim()
+                .parse()
+                .map_err(|_| Failure::usage(format!("CROSSCHECK_SEED={text:?} is not a whole number"))),
+            Err(_) => Ok(DEFAULT_SEED),
+        }
+    }
+
+    fn validate(&self) -> Result<(), Failure<R::Op>> {
+        let range_ok = |name: &str, r: &RangeInclusive<usize>, min: usize| {
+            if r.is_empty() {
+                Err(Failure::usage(format!("{name}({r:?}) is an empty range")))
+            } else if *r.start() < min {
+                Err(Failure::usage(format!("{name} must be at least {min}, got {}", r.start())))
+            } else if *r.end() > 255 {
+                Err(Failure::usage(format!("{name} can be at most 255, got {}", r.end())))
+            } else {
+                Ok(())
+            }
+        };
+        if matches!(self.scheduler, Scheduler::Replay(_)) {
+            return Ok(());
+        }
+        if self.iterations == 0 {
+            return Err(Failure::usage("iterations(0) runs nothing: give at least 1 schedule"));
+        }
+        if self.scenarios == Some(0) {
+            return Err(Failure::usage("scenarios(0) runs nothing: give at least 1 scenario"));
+        }
+        if self.max_steps == 0 {
+            return Err(Failure::usage("max_steps(0) stops every execution before it starts"));
+        }
+        if let Scheduler::Pct { depth: 0 } = self.scheduler {
+            return Err(Failure::usage("Pct { depth: 0 } is not a PCT depth: use 1 or more (2-3 finds most races)"));
+        }
+        if let Some(s) = &self.pinned {
+            if s.threads.is_empty() {
+                return Err(Failure::usage("the pinned scenario has no threads: give it at least 1"));
+            }
+            return Ok(());
+        }
+        range_ok("threads", &self.shape.threads, 1)?;
+        range_ok("ops_per_thread", &self.shape.ops_per_thread, 1)?;
+        range_ok("init_ops", &self.shape.init, 0)?;
+        range_ok("post_ops", &self.shape.post, 0)
+    }
+
+    fn fingerprint(scenario: &Scenario<R::Op>) -> u64 {
+        fnv64(format!("{scenario:?}").as_bytes())
+    }
+
+    /// Decodes a replay token into the plan it names and its schedule.
+    fn replay_plan(&self, text: &str) -> Result<(Plan<R::Op>, Vec<usize>), Failure<R::Op>> {
+        let token = Token::decode(text).map_err(|e| Failure::usage(e.to_string()))?;
+        let full = std::any::type_name::<R>();
+        if token.type_hash != fnv32(full.as_bytes()) {
+            return Err(Failure::usage(format!(
+                "this replay token was recorded for resource type `{}`, but this check is for `{}`",
+                token.type_name,
+                short_name(full)
+            )));
+        }
+        let scenario = match &token.scenario {
+            TokenScenario::Bytes(bytes) => scenario::decode::<R::Op>(bytes).map_err(|e| {
+                Failure::usage(format!(
+                    "the replay token's scenario no longer decodes ({e}): the operation type changed since it was recorded"
+                ))
+            })?,
+            TokenScenario::Pinned(fingerprint) => match &self.pinned {
+                Some(s) if Self::fingerprint(s) == *fingerprint => s.clone(),
+                Some(_) => {
+                    return Err(Failure::usage(
+                        "this replay token was recorded with a different pinned scenario than this check's .scenario(..)",
+                    ))
+                }
+                None => {
+                    return Err(Failure::usage(
+                        "this replay token was recorded with a pinned scenario: replay it with the same .scenario(..)",
+                    ))
+                }
+            },
+        };
+        Ok((
+            Plan {
+                scenario: Arc::new(scenario),
+                source: token.scenario.clone(),
+            },
+            token.schedule,
+        ))
+    }
+
+    /// Runs the check and returns what it found: a [`Report`] if every schedule passed, or the
+    /// first [`Failure`]. Invalid settings give a `Usage` failure; nothing panics.
+    pub fn run(&self) -> Result<Report, Failure<R::Op>> {
+        self.validate()?;
+        let seed = self.effective_seed()?;
+        let started = Instant::now();
+        let type_name = std::any::type_name::<R>();
+
+        let (plans, budget, make_strategy): (Vec<Plan<R::Op>>, usize, Box<dyn Fn(usize) -> Box<dyn Strategy>>) =
+            match &self.scheduler {
+                Scheduler::Replay(text) => {
+                    let (plan, schedule) = self.replay_plan(text)?;
+                    let strategy = RefCell::new(Some(schedule));
+                    let make = move |_| -> Box<dyn Strategy> {
+                        Box::new(scheduler::Replay::new(strategy.borrow_mut().take().unwrap_or_default()))
+                    };
+                    (vec![plan], 1, Box::new(make))
+                }
+                other => {
+                    let plans = match &self.pinned {
+                        Some(s) => vec![Plan {
+                            scenario: Arc::new(s.clone()),
+                            source: TokenScenario::Pinned(Self::fingerprint(s)),
+                        }],
+                        None => self.generate(seed)?,
+                    };
+                    let other = other.clone();
+                    let make = move |i: usize| -> Box<dyn Strategy> {
+                        let s = scheduler::mix(seed, i as u64);
+                        match &other {
+                            Scheduler::Random => Box::new(scheduler::Random::new(s)),
+                            Scheduler::Pct { depth } => Box::new(scheduler::Pct::new(s, *depth)),
+                            Scheduler::Dfs { max_iterations } => {
+                                Box::new(Capped::new(scheduler::Dfs::new(None), *max_iterations))
+                            }
+                            Scheduler::Bounded { preemptions } => Box::new(scheduler::Dfs::new(Some(*preemptions))),
+                            Scheduler::Replay(_) => unreachable!("handled above"),
+                        }
+                    };
+                    (plans, self.iterations, Box::new(make))
+                }
+            };
+
+        let scheduler_name = match &self.scheduler {
+            Scheduler::Replay(_) => "Replay".to_string(),
+            other => format!("{other:?}"),
+        };
+        let settings = RunSettings {
+            budget,
+            max_steps: self.max_steps,
+            check_budget: self.check_budget,
+            scheduler: scheduler_name.clone(),
+            seed: (!matches!(self.scheduler, Scheduler::Replay(_))).then_some(seed),
+            type_name,
+        };
+        let state = Rc::new(RefCell::new(State::<R>::new(plans, settings, make_strategy)));
+        let body = body(&state.borrow());
+
+        let _quiet = panics::Quiet::new();
+        let _backend = BackendGuard::set(Backend::Shuttle);
+        let mut config = shuttle::Config::new();
+        config.max_steps = shuttle::MaxSteps::None;
+        config.failure_persistence = shuttle::FailurePersistence::None;
+        config.silence_warnings = true;
+        config.stack_size = 0x40000;
+        let runner = shuttle::Runner::new(Driver(Rc::clone(&state)), config);
+        let outcome = catch_unwind(AssertUnwindSafe(|| runner.run(body)));
+        let mut state = state.borrow_mut();
+        if let Err(payload) = outcome {
+            let message = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
+            state.evaluate_panic(message);
+        }
+        if let Some(failure) = state.failure.take() {
+            return Err(failure);
+        }
+        Ok(Report {
+            resource: short_name(type_name).to_string(),
+            scheduler: scheduler_name,
+            scenarios: state.scenarios_run,
+            schedules: state.runs,
+            exhausted: state.exhausted,
+            unknown: state.unknown,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    fn generate(&self, seed: u64) -> Result<Vec<Plan<R::Op>>, Failure<R::Op>> {
+        let count = self
+            .scenarios
+            .unwrap_or((self.iterations / SCHEDULES_PER_SCENARIO).max(1))
+            .min(self.iterations);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let chunk = scenario::chunk_len::<R::Op>();
+        (0..count)
+            .map(|_| {
+                let bytes = scenario::generate(&mut rng, &self.shape, chunk);
+                let scenario = scenario::decode::<R::Op>(&bytes).map_err(|e| {
+                    Failure::usage(format!(
+                        "the operation type's Arbitrary implementation cannot decode {chunk} random bytes ({e})"
+                    ))
+                })?;
+                Ok(Plan {
+                    scenario: Arc::new(scenario),
+                    source: TokenScenario::Bytes(bytes),
+                })
+            })
+            .collect()
+    }
+
+    /// Runs the check and panics with the full failure report if it fails; returns the report
+    /// otherwise. With `CROSSCHECK_REPLAY=<token>` set, runs only that token (and skips, with a
+    /// note, a check of another resource type).
+    #[track_caller]
+    pub fn check(&self) -> Report {
+        let result = match std::env::var("CROSSCHECK_REPLAY") {
+            Ok(token) if !token.trim().is_empty() => {
+                let for_us = Token::decode(&token)
+                    .map(|t| t.type_hash == fnv32(std::any::type_name::<R>().as_bytes()))
+                    .unwrap_or(true);
+                if !for_us {
+                    eprintln!(
+                        "crosscheck: CROSSCHECK_REPLAY names another resource type; skipping this check of {}",
+                        short_name(std::any::type_name::<R>())
+                    );
+                    return Report {
+                        resource: short_name(std::any::type_name::<R>()).to_string(),
+                        scheduler: "Replay (skipped)".into(),
+                        scenarios: 0,
+                        schedules: 0,
+                        exhausted: 0,
+                        unknown: 0,
+                        elapsed: Duration::ZERO,
+                    };
+                }
+                let mut replay = Checker::<R>::new().scheduler(Scheduler::Replay(token));
+                replay.pinned = self.pinned.clone();
+                replay.max_steps = self.max_steps;
+                replay.check_budget = self.check_budget;
+                replay.run()
+            }
+            _ => self.run(),
+        };
+        match result {
+            Ok(report) => report,
+            Err(failure) => panics::panic_with_report(failure.to_string()),
+        }
+    }
+}
+
+/// Stops a strategy after `cap` executions of one scenario.
+struct Capped<S> {
+    inner: S,
+    cap: Option<usize>,
+    runs: usize,
+}
+
+impl<S> Capped<S> {
+    fn new(inner: S, cap: Option<usize>) -> Self {
+        Capped { inner, cap, runs: 0 }
+    }
+}
+
+impl<S: Strategy> Strategy for Capped<S> {
+    fn new_execution(&mut self) -> bool {
+        if self.cap.is_some_and(|c| self.runs >= c) {
+            return false;
+        }
+        self.runs += 1;
+        self.inner.new_execution()
+    }
+
+    fn next(&mut self, runnable: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
+        self.inner.next(runnable, current, yielding)
+    }
+
+    fn exhausted(&self) -> bool {
+        self.inner.exhausted()
+    }
+}

@@ -1,0 +1,355 @@
+//! What a check hands back: a [`Report`] when it passed, a [`Failure`] when it found a bug (or
+//! could not run), and the text a person reads.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::runtime::events::ObjectName;
+use crate::runtime::{Event, EventKind, ObjectKind};
+use crate::scenario::Scenario;
+
+/// What went wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// No sequential order of the operations explains what they returned.
+    NotLinearizable {
+        /// Which operation could not be placed, and what the model expected instead.
+        explanation: String,
+    },
+    /// [`Resource::invariant`](crate::Resource::invariant) failed after all threads joined.
+    InvariantViolated {
+        /// The invariant's own message.
+        message: String,
+    },
+    /// Threads waited for each other forever.
+    Deadlock {
+        /// The wait-for cycle, one line per thread ("T1 holds mutex#0 and waits for mutex#1 ..."),
+        /// or what each blocked thread was doing when the cycle is not known.
+        cycle: Vec<String>,
+    },
+    /// An operation panicked. Later panics (a poisoned lock) are consequences and not reported.
+    Panicked {
+        /// The thread that panicked first ("T1", or "main" for the init and post parts).
+        thread: String,
+        /// The operation it was running.
+        op: String,
+        /// The panic message and location.
+        message: String,
+    },
+    /// An execution took more scheduling steps than allowed: a spin loop or a livelock.
+    StepLimitExceeded {
+        /// The limit that was reached.
+        steps: usize,
+    },
+    /// The check could not run as configured (0 threads, an unreadable replay token, ...).
+    Usage {
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// crosscheck itself failed: a bug in crosscheck, not in the resource.
+    Internal {
+        /// What happened.
+        message: String,
+    },
+}
+
+impl FailureKind {
+    fn title(&self) -> &'static str {
+        match self {
+            FailureKind::NotLinearizable { .. } => "not linearizable",
+            FailureKind::InvariantViolated { .. } => "invariant violated",
+            FailureKind::Deadlock { .. } => "deadlock",
+            FailureKind::Panicked { .. } => "panic",
+            FailureKind::StepLimitExceeded { .. } => "step limit exceeded",
+            FailureKind::Usage { .. } => "usage error",
+            FailureKind::Internal { .. } => "internal error",
+        }
+    }
+}
+
+/// A failed check: what failed, the scenario and schedule that show it, and the full report as its
+/// `Display`.
+#[derive(Clone, Debug)]
+pub struct Failure<Op> {
+    pub(crate) kind: FailureKind,
+    pub(crate) scenario: Scenario<Op>,
+    pub(crate) token: Option<String>,
+    pub(crate) preemptions: usize,
+    pub(crate) schedules: usize,
+    pub(crate) text: String,
+}
+
+impl<Op> Failure<Op> {
+    /// What went wrong.
+    pub fn kind(&self) -> &FailureKind {
+        &self.kind
+    }
+
+    /// The scenario that failed (empty for a usage error).
+    pub fn scenario(&self) -> &Scenario<Op> {
+        &self.scenario
+    }
+
+    /// The replay token that reruns exactly this execution with
+    /// [`Scheduler::Replay`](crate::Scheduler::Replay); `None` where it cannot be replayed.
+    pub fn schedule(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// Preemptions in the reported schedule.
+    pub fn preemptions(&self) -> usize {
+        self.preemptions
+    }
+
+    /// How many schedules ran until this failure was found, this one included.
+    pub fn schedules(&self) -> usize {
+        self.schedules
+    }
+
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        let message = message.into();
+        Failure {
+            text: format!("crosscheck could not run this check (usage error): {message}\n"),
+            kind: FailureKind::Usage { message },
+            scenario: Scenario::default(),
+            token: None,
+            preemptions: 0,
+            schedules: 0,
+        }
+    }
+}
+
+impl<Op> fmt::Display for Failure<Op> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl<Op: fmt::Debug> std::error::Error for Failure<Op> {}
+
+/// A passed check: how much ran.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub(crate) resource: String,
+    pub(crate) scheduler: String,
+    pub(crate) scenarios: usize,
+    pub(crate) schedules: usize,
+    pub(crate) exhausted: usize,
+    pub(crate) unknown: usize,
+    pub(crate) elapsed: Duration,
+}
+
+impl Report {
+    /// Scenarios that ran at least one schedule.
+    pub fn scenarios(&self) -> usize {
+        self.scenarios
+    }
+
+    /// Schedules (executions) that ran.
+    pub fn schedules(&self) -> usize {
+        self.schedules
+    }
+
+    /// Scenarios whose every interleaving (within the scheduler's bound) was explored.
+    pub fn exhausted_scenarios(&self) -> usize {
+        self.exhausted
+    }
+
+    /// Histories the linearizability checker could not decide within its time budget. They are
+    /// neither passed nor failed; a non-zero count means the check is weaker than it looks.
+    pub fn unknown(&self) -> usize {
+        self.unknown
+    }
+
+    /// Wall-clock time of the check.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: passed {} schedules over {} scenarios in {:.2} s ({})",
+            self.resource,
+            self.schedules,
+            self.scenarios,
+            self.elapsed.as_secs_f64(),
+            self.scheduler
+        )?;
+        if self.exhausted > 0 {
+            write!(f, "; {} scenarios explored exhaustively", self.exhausted)?;
+        }
+        if self.unknown > 0 {
+            write!(
+                f,
+                "\n  warning: {} histories were too large to check for linearizability in time (unknown, not passed)",
+                self.unknown
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// "main" for the harness thread, "T1".. for the scenario's threads, "task N" for threads the
+/// resource spawned itself.
+pub(crate) fn thread_label(labels: &[(usize, String)], task: usize) -> String {
+    if task == 0 {
+        return "main".into();
+    }
+    labels
+        .iter()
+        .find(|(t, _)| *t == task)
+        .map(|(_, l)| l.clone())
+        .unwrap_or_else(|| format!("task {task}"))
+}
+
+/// One operation of the scenario as the report shows it.
+pub(crate) struct OpLine {
+    pub part: String,
+    pub op: String,
+    pub output: Option<String>,
+    pub expected: Option<String>,
+}
+
+/// Everything the report text is made of, already rendered.
+pub(crate) struct ReportParts {
+    pub resource: String,
+    pub scheduler: String,
+    pub seed: Option<u64>,
+    pub kind: FailureKind,
+    pub schedules: usize,
+    pub preemptions: usize,
+    pub shape: String,
+    pub ops: Vec<OpLine>,
+    pub interleaving: Vec<String>,
+    pub token: Option<String>,
+    pub note: Option<String>,
+}
+
+impl ReportParts {
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::new();
+        let fault = match self.kind {
+            FailureKind::Internal { .. } => "crosscheck itself failed (a bug in crosscheck, not in",
+            _ => "crosscheck found a bug in",
+        };
+        let close = if matches!(self.kind, FailureKind::Internal { .. }) { ")" } else { "" };
+        out += &format!("{fault} {}{close}: {}\n", self.resource, self.kind.title());
+        let seed = self.seed.map(|s| format!(", seed {s}")).unwrap_or_default();
+        out += &format!(
+            "  found after {} schedule{} ({}{seed}); the failing schedule has {} preemption{}\n",
+            self.schedules,
+            if self.schedules == 1 { "" } else { "s" },
+            self.scheduler,
+            self.preemptions,
+            if self.preemptions == 1 { "" } else { "s" }
+        );
+        out += "\n";
+        out += &match &self.kind {
+            FailureKind::NotLinearizable { explanation } => format!("why: {explanation}\n"),
+            FailureKind::InvariantViolated { message } => format!("why: the invariant failed: {message}\n"),
+            FailureKind::Deadlock { cycle } => {
+                let mut s = "why: the threads wait for each other forever:\n".to_string();
+                for line in cycle {
+                    s += &format!("  {line}\n");
+                }
+                s
+            }
+            FailureKind::Panicked { thread, op, message } => format!("why: {thread} panicked in {op}: {message}\n"),
+            FailureKind::StepLimitExceeded { steps } => format!(
+                "why: an execution took more than {steps} scheduling steps without finishing: probably a spin \
+                 loop that waits for progress no other thread makes, or a livelock (raise the limit with \
+                 Checker::max_steps if the resource really needs that many)\n"
+            ),
+            FailureKind::Usage { message } | FailureKind::Internal { message } => format!("why: {message}\n"),
+        };
+        out += &format!("\nscenario ({}), each operation with what it returned:\n", self.shape);
+        let width = self.ops.iter().map(|o| o.part.len()).max().unwrap_or(0);
+        for op in &self.ops {
+            let output = op.output.as_deref().unwrap_or("(did not return)");
+            out += &format!("  {:width$}  {} -> {output}", op.part, op.op);
+            if let Some(expected) = &op.expected {
+                out += &format!("   (the model allows {expected})");
+            }
+            out += "\n";
+        }
+        if !self.interleaving.is_empty() {
+            out += "\ninterleaving:\n";
+            for line in &self.interleaving {
+                out += &format!("  {line}\n");
+            }
+        }
+        if let Some(note) = &self.note {
+            out += &format!("\n{note}\n");
+        }
+        if let Some(token) = &self.token {
+            out += &format!(
+                "\nreplay this exact execution:\n  CROSSCHECK_REPLAY={token} cargo test <this test's name>\n  or: Checker::<{}>::new().scheduler(Scheduler::Replay(\"{token}\".into())).check();\n",
+                self.resource
+            );
+        }
+        out
+    }
+}
+
+/// Renders the recorded events as one line each, with each preemption marked.
+pub(crate) fn interleaving(
+    events: &[Event],
+    labels: &[(usize, String)],
+    objects: &[ObjectKind],
+    op_names: &[String],
+    op_outputs: &[Option<String>],
+) -> Vec<String> {
+    let label = |t: usize| thread_label(labels, t);
+    let width = events.iter().map(|e| label(e.thread).len()).max().unwrap_or(4).max(4);
+    let obj = |o: usize| match objects.get(o) {
+        Some(&k) => ObjectName(k, o).to_string(),
+        None => format!("object#{o}"),
+    };
+    let op = |i: usize| op_names.get(i).cloned().unwrap_or_else(|| format!("op {i}"));
+    let mut lines = Vec::new();
+    for e in events {
+        let who = label(e.thread);
+        let text = match &e.kind {
+            EventKind::SwitchedTo { from, preempted } => {
+                if *preempted {
+                    lines.push(format!("{:-<width$}  preempted {}: {} runs", "", label(*from), who));
+                }
+                continue;
+            }
+            EventKind::OpBegin { op: i } => format!("{} begins", op(*i)),
+            EventKind::OpEnd { op: i } => format!(
+                "{} returns {}",
+                op(*i),
+                op_outputs.get(*i).cloned().flatten().unwrap_or_else(|| "?".into())
+            ),
+            EventKind::LockBlocked { obj: o, holder } => match holder {
+                Some(h) => format!("  blocks on {} (held by {})", obj(*o), label(*h)),
+                None => format!("  blocks on {}", obj(*o)),
+            },
+            EventKind::LockAcquired { obj: o, shared } => {
+                format!("  {} {}", if *shared { "read-locks" } else { "locks" }, obj(*o))
+            }
+            EventKind::LockReleased { obj: o } => format!("  unlocks {}", obj(*o)),
+            EventKind::Wait { obj: o } => format!("  waits on {}", obj(*o)),
+            EventKind::Notify { obj: o, all } => {
+                format!("  {} {}", if *all { "notifies all on" } else { "notifies one on" }, obj(*o))
+            }
+            EventKind::Load { obj: o, value } => format!("  loads {} -> {value}", obj(*o)),
+            EventKind::Store { obj: o, value } => format!("  stores {} <- {value}", obj(*o)),
+            EventKind::Rmw { obj: o, old, new } => format!("  updates {}: {old} -> {new}", obj(*o)),
+            EventKind::CasFailed { obj: o, current } => {
+                format!("  compare-exchange on {} fails (it holds {current})", obj(*o))
+            }
+            EventKind::FileWrite { obj: o, bytes } => {
+                format!("  writes {:?} to {}", String::from_utf8_lossy(bytes), obj(*o))
+            }
+            EventKind::FileRead { obj: o, len } => format!("  reads {len} bytes of {}", obj(*o)),
+        };
+        lines.push(format!("{who:width$}  {text}"));
+    }
+    lines
+}

@@ -1,0 +1,20 @@
+//! Built-in resources, each family in a correct and a buggy variant with its model. They use only
+//! crosscheck's public API, exactly as a user's resource would, and serve as examples, as the
+//! tour's subjects, and as the test suite's known bugs.
+//!
+//! | family | buggy | correct | the bug |
+//! |---|---|---|---|
+//! | counter | [`RacyCounter`] | [`LockedCounter`], [`AtomicCounter`] | load then store loses an update |
+//! | log | [`TornLog`] | [`LockedLog`] | records written in pieces interleave into torn lines |
+//! | map | [`CheckThenInsertMap`] | [`LockedMap`] | check, unlock, insert: two threads both "win" |
+//! | bank | [`AbBaBank`] | [`OrderedBank`] | locks taken in argument order deadlock |
+
+mod bank;
+mod counter;
+mod log;
+mod map;
+
+pub use bank::{AbBaBank, Account, BankModel, BankOp, OrderedBank};
+pub use counter::{AtomicCounter, CounterModel, CounterOp, LockedCounter, RacyCounter};
+pub use log::{LockedLog, LogModel, LogOp, TornLog};
+pub use map::{CheckThenInsertMap, Key, LockedMap, MapModel, MapOp};

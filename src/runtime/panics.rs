@@ -1,0 +1,103 @@
+//! Panics inside a check are expected (a resource's assertion, a poisoned lock), and each is
+//! reported once, in crosscheck's own report. This hook keeps them off stderr, captures their
+//! message and location for the report, and keeps shuttle's process-wide hook (which prints a
+//! schedule dump for every panic) from ever seeing them.
+
+use std::cell::{Cell, RefCell};
+use std::panic::{self, PanicHookInfo};
+use std::sync::{Arc, Once};
+
+thread_local! {
+    /// Set while a check runs on this thread: panics are captured, not printed.
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+    /// Set while `Checker::check` panics with a report: printed by the default hook alone.
+    static REPORTING: Cell<bool> = const { Cell::new(false) };
+    static LAST: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Sync + Send + 'static>;
+
+pub(crate) fn install() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        // Put a forwarder to the original hook in place, let shuttle wrap it (its hook installs
+        // once, on its first execution), then wrap shuttle's: the original stays reachable for
+        // crosscheck's own report, shuttle's for everything else in the process.
+        let original: Arc<Hook> = Arc::new(panic::take_hook());
+        let forward = Arc::clone(&original);
+        panic::set_hook(Box::new(move |info| forward(info)));
+        let warm_up = shuttle::Runner::new(
+            shuttle::scheduler::RandomScheduler::new_from_seed(0, 1),
+            shuttle::Config::default(),
+        );
+        warm_up.run(|| {});
+        let shuttles = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if QUIET.with(|q| q.get()) {
+                let message = describe(info);
+                LAST.with(|l| *l.borrow_mut() = Some(message));
+            } else if REPORTING.with(|r| r.get()) {
+                original(info);
+            } else {
+                shuttles(info);
+            }
+        }));
+    });
+}
+
+fn describe(info: &PanicHookInfo<'_>) -> String {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(a panic payload that is not a string)".to_string());
+    match info.location() {
+        Some(loc) => format!("{message} (at {}:{})", loc.file(), loc.line()),
+        None => message,
+    }
+}
+
+/// Makes panics on this thread quiet until the guard drops.
+pub(crate) struct Quiet(bool);
+
+impl Quiet {
+    pub(crate) fn new() -> Self {
+        install();
+        Quiet(QUIET.with(|q| q.replace(true)))
+    }
+}
+
+impl Drop for Quiet {
+    fn drop(&mut self) {
+        QUIET.with(|q| q.set(self.0));
+    }
+}
+
+/// The message and location of the last panic captured on this thread.
+pub(crate) fn take_last() -> Option<String> {
+    LAST.with(|l| l.borrow_mut().take())
+}
+
+/// Panics with crosscheck's report, printed by the original hook alone.
+pub(crate) fn panic_with_report(report: String) -> ! {
+    install();
+    REPORTING.with(|r| r.set(true));
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            REPORTING.with(|r| r.set(false));
+        }
+    }
+    let _reset = Reset;
+    panic::panic_any(report)
+}
+
+/// The message of a caught panic payload (when the hook did not see it).
+pub(crate) fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(a panic payload that is not a string)".to_string())
+}

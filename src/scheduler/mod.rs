@@ -1,0 +1,97 @@
+//! Which interleavings a check explores.
+//!
+//! [`Scheduler`] names a strategy; the strategies themselves are crosscheck's own (one file each),
+//! driven by shuttle's execution engine. Owning them keeps results independent of shuttle's
+//! `SHUTTLE_RANDOM_SEED`, lets crosscheck bound preemptions, and turns a replay that no longer
+//! fits into a clear error instead of a panic.
+
+mod dfs;
+mod pct;
+mod random;
+mod replay;
+
+pub(crate) use dfs::Dfs;
+pub(crate) use pct::Pct;
+pub(crate) use random::Random;
+pub(crate) use replay::Replay;
+
+/// How a check chooses which thread runs at each scheduling point.
+///
+/// Every budget is counted in schedules (executions), never in seconds, so a check does the same
+/// work on a fast machine and a slow one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Scheduler {
+    /// At each scheduling point, pick a runnable thread uniformly at random.
+    Random,
+    /// Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010): random thread
+    /// priorities with `depth - 1` priority change points per execution. Finds a bug that needs
+    /// `depth - 1` preemptions with a probability that does not shrink with the program's length.
+    Pct {
+        /// The bug depth to target; 2 or 3 finds most races. At least 1.
+        depth: usize,
+    },
+    /// Depth-first enumeration of every interleaving of each scenario, stopping after
+    /// `max_iterations` schedules of one scenario if given (the check's `iterations` budget applies
+    /// too).
+    Dfs {
+        /// Caps the exhaustive search of one scenario.
+        max_iterations: Option<usize>,
+    },
+    /// Depth-first enumeration of the interleavings with at most `bound` preemptions: most bugs
+    /// need only one or two, and the search is then small.
+    Bounded {
+        /// The most preemptions a schedule may have.
+        preemptions: usize,
+    },
+    /// Rerun exactly the scenario and schedule a replay token describes (see
+    /// [`Failure::schedule`](crate::Failure::schedule)). No other setting is needed.
+    Replay(String),
+}
+
+impl Default for Scheduler {
+    /// PCT with depth 3: the strongest general-purpose choice crosscheck offers.
+    fn default() -> Self {
+        Scheduler::Pct { depth: 3 }
+    }
+}
+
+/// A strategy picks one of several runnable threads (shuttle task ids, sorted ascending).
+pub(crate) trait Strategy {
+    /// Prepares the next execution; `false` when the strategy has nothing left to explore.
+    fn new_execution(&mut self) -> bool;
+
+    /// Picks the next thread. Only called when at least two threads can run. `current` is the
+    /// thread that ran last, `can_continue` whether it may keep running without a preemption
+    /// counted (it is runnable, did not yield, and is a scenario thread). `None` stops the
+    /// execution.
+    fn next(&mut self, runnable: &[usize], current: Option<usize>, yielding: bool) -> Option<usize>;
+
+    /// True once a systematic strategy has explored everything it was asked to.
+    fn exhausted(&self) -> bool {
+        false
+    }
+
+    /// For a replay: why the recorded schedule does not fit the execution that ran (checked after
+    /// the execution ends, or when `next` returned `None`).
+    fn divergence(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Whether choosing `choice` preempts `current`: it could have continued, did not yield, and is not
+/// the harness's main thread (task 0), whose spawns and joins are not the scenario's.
+pub(crate) fn is_preemption(runnable: &[usize], current: Option<usize>, yielding: bool, choice: usize) -> bool {
+    match current {
+        Some(c) => c != 0 && c != choice && !yielding && runnable.contains(&c),
+        None => false,
+    }
+}
+
+/// A 64-bit mix of a seed and a stream index (splitmix64), for per-scenario seeds.
+pub(crate) fn mix(seed: u64, stream: u64) -> u64 {
+    let mut z = seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

@@ -1,0 +1,27 @@
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::Strategy;
+
+/// Uniformly random choice at every scheduling point.
+pub(crate) struct Random {
+    rng: ChaCha8Rng,
+}
+
+impl Random {
+    pub(crate) fn new(seed: u64) -> Self {
+        Random {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
+    }
+}
+
+impl Strategy for Random {
+    fn new_execution(&mut self) -> bool {
+        true
+    }
+
+    fn next(&mut self, runnable: &[usize], _current: Option<usize>, _yielding: bool) -> Option<usize> {
+        Some(runnable[self.rng.gen_range(0..runnable.len())])
+    }
+}

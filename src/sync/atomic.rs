@@ -1,0 +1,278 @@
+//! Atomic integers and booleans: std's API, each operation a scheduling point under a check, with
+//! the value read or written recorded for the report.
+//!
+//! shuttle's schedulers are sequentially consistent: every ordering behaves like `SeqCst` under
+//! them, so a bug that needs a weaker ordering is not found by them.
+
+pub use std::sync::atomic::Ordering;
+
+use crate::runtime::{self, Backend, EventKind, ObjectKind, Value};
+
+fn record(id: Option<usize>, kind: impl FnOnce(usize) -> EventKind) {
+    if let Some(obj) = id {
+        runtime::record(kind(obj));
+    }
+}
+
+macro_rules! atomic_int {
+    ($(#[$doc:meta])* $name:ident, $int:ty, $value:ident, $cast:ty) => {
+        $(#[$doc])*
+        pub struct $name {
+            id: Option<usize>,
+            inner: Inner,
+        }
+
+        enum Inner {
+            Std(std::sync::atomic::$name),
+            Shuttle(shuttle::sync::atomic::$name),
+        }
+
+        impl $name {
+            /// A new atomic holding `value`.
+            pub fn new(value: $int) -> Self {
+                match runtime::backend() {
+                    Backend::Std => $name { id: None, inner: Inner::Std(std::sync::atomic::$name::new(value)) },
+                    Backend::Shuttle => $name {
+                        id: runtime::new_object(ObjectKind::Atomic),
+                        inner: Inner::Shuttle(shuttle::sync::atomic::$name::new(value)),
+                    },
+                }
+            }
+
+            fn v(x: $int) -> Value {
+                Value::$value(x as $cast)
+            }
+
+            /// Reads the value.
+            pub fn load(&self, order: Ordering) -> $int {
+                let value = match &self.inner {
+                    Inner::Std(a) => return a.load(order),
+                    Inner::Shuttle(a) => a.load(order),
+                };
+                record(self.id, |obj| EventKind::Load { obj, value: Self::v(value) });
+                value
+            }
+
+            /// Writes the value.
+            pub fn store(&self, value: $int, order: Ordering) {
+                match &self.inner {
+                    Inner::Std(a) => return a.store(value, order),
+                    Inner::Shuttle(a) => a.store(value, order),
+                }
+                record(self.id, |obj| EventKind::Store { obj, value: Self::v(value) });
+            }
+
+            /// Writes `value` and returns the previous value.
+            pub fn swap(&self, value: $int, order: Ordering) -> $int {
+                let old = match &self.inner {
+                    Inner::Std(a) => return a.swap(value, order),
+                    Inner::Shuttle(a) => a.swap(value, order),
+                };
+                record(self.id, |obj| EventKind::Rmw { obj, old: Self::v(old), new: Self::v(value) });
+                old
+            }
+
+            /// Writes `new` if the value is `current`; returns the previous value either way.
+            pub fn compare_exchange(&self, current: $int, new: $int, success: Ordering, failure: Ordering) -> Result<$int, $int> {
+                let result = match &self.inner {
+                    Inner::Std(a) => return a.compare_exchange(current, new, success, failure),
+                    Inner::Shuttle(a) => a.compare_exchange(current, new, success, failure),
+                };
+                match result {
+                    Ok(old) => record(self.id, |obj| EventKind::Rmw { obj, old: Self::v(old), new: Self::v(new) }),
+                    Err(now) => record(self.id, |obj| EventKind::CasFailed { obj, current: Self::v(now) }),
+                }
+                result
+            }
+
+            /// Like `compare_exchange`; under shuttle it never fails spuriously.
+            pub fn compare_exchange_weak(&self, current: $int, new: $int, success: Ordering, failure: Ordering) -> Result<$int, $int> {
+                match &self.inner {
+                    Inner::Std(a) => a.compare_exchange_weak(current, new, success, failure),
+                    Inner::Shuttle(_) => self.compare_exchange(current, new, success, failure),
+                }
+            }
+
+            /// Adds to the value (wrapping) and returns the previous value.
+            pub fn fetch_add(&self, value: $int, order: Ordering) -> $int {
+                let old = match &self.inner {
+                    Inner::Std(a) => return a.fetch_add(value, order),
+                    Inner::Shuttle(a) => a.fetch_add(value, order),
+                };
+                record(self.id, |obj| EventKind::Rmw { obj, old: Self::v(old), new: Self::v(old.wrapping_add(value)) });
+                old
+            }
+
+            /// Subtracts from the value (wrapping) and returns the previous value.
+            pub fn fetch_sub(&self, value: $int, order: Ordering) -> $int {
+                let old = match &self.inner {
+                    Inner::Std(a) => return a.fetch_sub(value, order),
+                    Inner::Shuttle(a) => a.fetch_sub(value, order),
+                };
+                record(self.id, |obj| EventKind::Rmw { obj, old: Self::v(old), new: Self::v(old.wrapping_sub(value)) });
+                old
+            }
+
+            /// Stores the maximum of the value and `value`; returns the previous value.
+            pub fn fetch_max(&self, value: $int, order: Ordering) -> $int {
+                let old = match &self.inner {
+                    Inner::Std(a) => return a.fetch_max(value, order),
+                    Inner::Shuttle(a) => a.fetch_max(value, order),
+                };
+                record(self.id, |obj| EventKind::Rmw { obj, old: Self::v(old), new: Self::v(old.max(value)) });
+                old
+            }
+
+            /// Stores the minimum of the value and `value`; returns the previous value.
+            pub fn fetch_min(&self, value: $int, order: Ordering) -> $int {
+                let old = match &self.inner {
+                    Inner::Std(a) => return a.fetch_min(value, order),
+                    Inner::Shuttle(a) => a.fetch_min(value, order),
+                };
+                record(self.id, |obj| EventKind::Rmw { obj, old: Self::v(old), new: Self::v(old.min(value)) });
+                old
+            }
+
+            /// Consumes the atomic and returns the value.
+            pub fn into_inner(self) -> $int {
+                match self.inner {
+                    Inner::Std(a) => a.into_inner(),
+                    Inner::Shuttle(a) => a.into_inner(),
+                }
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new(0)
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match &self.inner {
+                    Inner::Std(a) => std::fmt::Debug::fmt(a, f),
+                    Inner::Shuttle(_) => f.write_str(stringify!($name)),
+                }
+            }
+        }
+    };
+}
+
+mod usize_impl {
+    use super::*;
+    atomic_int!(
+        /// An atomic `usize`.
+        AtomicUsize, usize, Unsigned, u64
+    );
+}
+mod u64_impl {
+    use super::*;
+    atomic_int!(
+        /// An atomic `u64`.
+        AtomicU64, u64, Unsigned, u64
+    );
+}
+mod i64_impl {
+    use super::*;
+    atomic_int!(
+        /// An atomic `i64`.
+        AtomicI64, i64, Signed, i64
+    );
+}
+
+pub use i64_impl::AtomicI64;
+pub use u64_impl::AtomicU64;
+pub use usize_impl::AtomicUsize;
+
+/// An atomic `bool`.
+pub struct AtomicBool {
+    id: Option<usize>,
+    inner: BoolInner,
+}
+
+enum BoolInner {
+    Std(std::sync::atomic::AtomicBool),
+    Shuttle(shuttle::sync::atomic::AtomicBool),
+}
+
+impl AtomicBool {
+    /// A new atomic holding `value`.
+    pub fn new(value: bool) -> Self {
+        match runtime::backend() {
+            Backend::Std => AtomicBool {
+                id: None,
+                inner: BoolInner::Std(std::sync::atomic::AtomicBool::new(value)),
+            },
+            Backend::Shuttle => AtomicBool {
+                id: runtime::new_object(ObjectKind::Atomic),
+                inner: BoolInner::Shuttle(shuttle::sync::atomic::AtomicBool::new(value)),
+            },
+        }
+    }
+
+    /// Reads the value.
+    pub fn load(&self, order: Ordering) -> bool {
+        let value = match &self.inner {
+            BoolInner::Std(a) => return a.load(order),
+            BoolInner::Shuttle(a) => a.load(order),
+        };
+        record(self.id, |obj| EventKind::Load { obj, value: Value::Bool(value) });
+        value
+    }
+
+    /// Writes the value.
+    pub fn store(&self, value: bool, order: Ordering) {
+        match &self.inner {
+            BoolInner::Std(a) => return a.store(value, order),
+            BoolInner::Shuttle(a) => a.store(value, order),
+        }
+        record(self.id, |obj| EventKind::Store { obj, value: Value::Bool(value) });
+    }
+
+    /// Writes `value` and returns the previous value.
+    pub fn swap(&self, value: bool, order: Ordering) -> bool {
+        let old = match &self.inner {
+            BoolInner::Std(a) => return a.swap(value, order),
+            BoolInner::Shuttle(a) => a.swap(value, order),
+        };
+        record(self.id, |obj| EventKind::Rmw { obj, old: Value::Bool(old), new: Value::Bool(value) });
+        old
+    }
+
+    /// Writes `new` if the value is `current`; returns the previous value either way.
+    pub fn compare_exchange(&self, current: bool, new: bool, success: Ordering, failure: Ordering) -> Result<bool, bool> {
+        let result = match &self.inner {
+            BoolInner::Std(a) => return a.compare_exchange(current, new, success, failure),
+            BoolInner::Shuttle(a) => a.compare_exchange(current, new, success, failure),
+        };
+        match result {
+            Ok(old) => record(self.id, |obj| EventKind::Rmw { obj, old: Value::Bool(old), new: Value::Bool(new) }),
+            Err(now) => record(self.id, |obj| EventKind::CasFailed { obj, current: Value::Bool(now) }),
+        }
+        result
+    }
+
+    /// Consumes the atomic and returns the value.
+    pub fn into_inner(self) -> bool {
+        match self.inner {
+            BoolInner::Std(a) => a.into_inner(),
+            BoolInner::Shuttle(a) => a.into_inner(),
+        }
+    }
+}
+
+impl Default for AtomicBool {
+    fn default() -> Self {
+        Self::new(false)
+    }
+}
+
+impl std::fmt::Debug for AtomicBool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.inner {
+            BoolInner::Std(a) => std::fmt::Debug::fmt(a, f),
+            BoolInner::Shuttle(_) => f.write_str("AtomicBool"),
+        }
+    }
+}

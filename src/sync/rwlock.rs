@@ -1,0 +1,185 @@
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+
+use super::{map_result, map_try, LockResult, TryLockResult};
+use crate::runtime::{self, locks, Backend, ObjectKind};
+
+/// A reader-writer lock: `std::sync::RwLock`'s API, scheduled and recorded under a check.
+pub struct RwLock<T> {
+    id: Option<usize>,
+    inner: Inner<T>,
+}
+
+enum Inner<T> {
+    Std(std::sync::RwLock<T>),
+    Shuttle(shuttle::sync::RwLock<T>),
+}
+
+/// Shared access to a [`RwLock`]'s value; released on drop.
+pub struct RwLockReadGuard<'a, T> {
+    id: Option<usize>,
+    inner: ReadInner<'a, T>,
+}
+
+enum ReadInner<'a, T> {
+    Std(std::sync::RwLockReadGuard<'a, T>),
+    Shuttle(shuttle::sync::RwLockReadGuard<'a, T>),
+}
+
+/// Exclusive access to a [`RwLock`]'s value; released on drop.
+pub struct RwLockWriteGuard<'a, T> {
+    id: Option<usize>,
+    inner: WriteInner<'a, T>,
+}
+
+enum WriteInner<'a, T> {
+    Std(std::sync::RwLockWriteGuard<'a, T>),
+    Shuttle(shuttle::sync::RwLockWriteGuard<'a, T>),
+}
+
+impl<T> RwLock<T> {
+    /// A new unlocked lock holding `value`.
+    pub fn new(value: T) -> Self {
+        match runtime::backend() {
+            Backend::Std => RwLock {
+                id: None,
+                inner: Inner::Std(std::sync::RwLock::new(value)),
+            },
+            Backend::Shuttle => RwLock {
+                id: runtime::new_object(ObjectKind::RwLock),
+                inner: Inner::Shuttle(shuttle::sync::RwLock::new(value)),
+            },
+        }
+    }
+
+    /// Takes shared access, blocking while a writer holds the lock.
+    pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
+        let id = self.id;
+        match &self.inner {
+            Inner::Std(l) => map_result(l.read(), |g| RwLockReadGuard { id, inner: ReadInner::Std(g) }),
+            Inner::Shuttle(l) => {
+                locks::before_lock(id, true);
+                let result = l.read();
+                locks::acquired(id, true);
+                map_result(result, |g| RwLockReadGuard { id, inner: ReadInner::Shuttle(g) })
+            }
+        }
+    }
+
+    /// Takes exclusive access, blocking while anyone holds the lock.
+    pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
+        let id = self.id;
+        match &self.inner {
+            Inner::Std(l) => map_result(l.write(), |g| RwLockWriteGuard { id, inner: WriteInner::Std(g) }),
+            Inner::Shuttle(l) => {
+                locks::before_lock(id, false);
+                let result = l.write();
+                locks::acquired(id, false);
+                map_result(result, |g| RwLockWriteGuard { id, inner: WriteInner::Shuttle(g) })
+            }
+        }
+    }
+
+    /// Takes shared access if no writer holds the lock right now.
+    pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
+        let id = self.id;
+        match &self.inner {
+            Inner::Std(l) => map_try(l.try_read(), |g| RwLockReadGuard { id, inner: ReadInner::Std(g) }),
+            Inner::Shuttle(l) => {
+                let result = l.try_read();
+                if !matches!(result, Err(std::sync::TryLockError::WouldBlock)) {
+                    locks::acquired(id, true);
+                }
+                map_try(result, |g| RwLockReadGuard { id, inner: ReadInner::Shuttle(g) })
+            }
+        }
+    }
+
+    /// Takes exclusive access if nobody holds the lock right now.
+    pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
+        let id = self.id;
+        match &self.inner {
+            Inner::Std(l) => map_try(l.try_write(), |g| RwLockWriteGuard { id, inner: WriteInner::Std(g) }),
+            Inner::Shuttle(l) => {
+                let result = l.try_write();
+                if !matches!(result, Err(std::sync::TryLockError::WouldBlock)) {
+                    locks::acquired(id, false);
+                }
+                map_try(result, |g| RwLockWriteGuard { id, inner: WriteInner::Shuttle(g) })
+            }
+        }
+    }
+
+    /// Consumes the lock and returns the value.
+    pub fn into_inner(self) -> LockResult<T> {
+        match self.inner {
+            Inner::Std(l) => l.into_inner(),
+            Inner::Shuttle(l) => l.into_inner(),
+        }
+    }
+
+    /// A mutable reference to the value; no locking needed, since the borrow is exclusive.
+    pub fn get_mut(&mut self) -> LockResult<&mut T> {
+        match &mut self.inner {
+            Inner::Std(l) => l.get_mut(),
+            Inner::Shuttle(l) => l.get_mut(),
+        }
+    }
+}
+
+impl<T: Default> Default for RwLock<T> {
+    fn default() -> Self {
+        RwLock::new(T::default())
+    }
+}
+
+impl<T> fmt::Debug for RwLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RwLock").finish_non_exhaustive()
+    }
+}
+
+impl<T> Deref for RwLockReadGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match &self.inner {
+            ReadInner::Std(g) => g,
+            ReadInner::Shuttle(g) => g,
+        }
+    }
+}
+
+impl<T> Drop for RwLockReadGuard<'_, T> {
+    fn drop(&mut self) {
+        if let ReadInner::Shuttle(_) = &self.inner {
+            locks::released(self.id);
+        }
+    }
+}
+
+impl<T> Deref for RwLockWriteGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match &self.inner {
+            WriteInner::Std(g) => g,
+            WriteInner::Shuttle(g) => g,
+        }
+    }
+}
+
+impl<T> DerefMut for RwLockWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        match &mut self.inner {
+            WriteInner::Std(g) => g,
+            WriteInner::Shuttle(g) => g,
+        }
+    }
+}
+
+impl<T> Drop for RwLockWriteGuard<'_, T> {
+    fn drop(&mut self) {
+        if let WriteInner::Shuttle(_) = &self.inner {
+            locks::released(self.id);
+        }
+    }
+}

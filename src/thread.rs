@@ -1,0 +1,55 @@
+//! Drop-in replacements for `std::thread`'s `spawn` and `yield_now`, following the backend of the
+//! current check like [`crate::sync`].
+
+use crate::runtime::{self, Backend};
+
+/// A handle to join a thread spawned with [`spawn`].
+pub struct JoinHandle<T> {
+    inner: Inner<T>,
+}
+
+enum Inner<T> {
+    Std(std::thread::JoinHandle<T>),
+    Shuttle(shuttle::thread::JoinHandle<T>),
+}
+
+impl<T> JoinHandle<T> {
+    /// Waits for the thread to finish; `Err` carries its panic payload.
+    pub fn join(self) -> std::thread::Result<T> {
+        match self.inner {
+            Inner::Std(h) => h.join(),
+            Inner::Shuttle(h) => h.join(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinHandle").finish_non_exhaustive()
+    }
+}
+
+/// Spawns a thread: a scheduled task under a check, an OS thread elsewhere.
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match runtime::backend() {
+        Backend::Std => JoinHandle {
+            inner: Inner::Std(std::thread::spawn(f)),
+        },
+        Backend::Shuttle => JoinHandle {
+            inner: Inner::Shuttle(shuttle::thread::spawn(f)),
+        },
+    }
+}
+
+/// Lets other threads run. Under a check this is a yield: schedulers deprioritise the thread, which
+/// is what a spin loop wants.
+pub fn yield_now() {
+    match runtime::backend() {
+        Backend::Std => std::thread::yield_now(),
+        Backend::Shuttle => shuttle::thread::yield_now(),
+    }
+}

@@ -1,0 +1,262 @@
+//! Replay tokens: one printable string that reruns exactly one execution.
+//!
+//! A token is self-contained: it holds the scenario (its bytes, see [`crate::scenario`]) and the
+//! schedule (the thread chosen at each point where several could run), plus the resource type it
+//! was recorded for and a checksum. It does not depend on the generator's seed or settings, so it
+//! still replays after the user changes them.
+//!
+//! Layout, before base64url: version, type hash (4 bytes), type name (length-prefixed), scenario
+//! (a tag, then bytes or a fingerprint), schedule (length-prefixed), FNV-1a checksum (4 bytes).
+
+use std::fmt;
+
+const PREFIX: &str = "cc1_";
+const VERSION: u8 = 1;
+
+/// How a token names the scenario it ran.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TokenScenario {
+    /// Generated: the scenario's own bytes.
+    Bytes(Vec<u8>),
+    /// Pinned by the test with `Checker::scenario`: a fingerprint of it, since an explicit
+    /// scenario has no byte form; replay needs the same `.scenario(..)`.
+    Pinned(u64),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Token {
+    pub type_name: String,
+    pub type_hash: u32,
+    pub scenario: TokenScenario,
+    pub schedule: Vec<usize>,
+}
+
+/// Why a string is not a usable replay token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TokenError {
+    NotAToken,
+    Malformed(String),
+    Corrupted,
+    Version(u8),
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenError::NotAToken => write!(f, "this is not a crosscheck replay token (tokens start with `{PREFIX}`)"),
+            TokenError::Malformed(why) => write!(f, "the replay token is malformed or truncated ({why})"),
+            TokenError::Corrupted => write!(
+                f,
+                "the replay token is corrupted or truncated (its checksum does not match); copy it again, whole"
+            ),
+            TokenError::Version(v) => write!(
+                f,
+                "the replay token has format version {v}, which this version of crosscheck does not read"
+            ),
+        }
+    }
+}
+
+/// FNV-1a, 32 bits: small, stable across platforms and releases.
+pub(crate) fn fnv32(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+}
+
+/// FNV-1a, 64 bits.
+pub(crate) fn fnv64(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+fn push_varint(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+impl Token {
+    pub(crate) fn encode(&self) -> String {
+        let mut out = vec![VERSION];
+        out.extend_from_slice(&self.type_hash.to_le_bytes());
+        let name = self.type_name.as_bytes();
+        let name = &name[..name.len().min(255)];
+        out.push(name.len() as u8);
+        out.extend_from_slice(name);
+        match &self.scenario {
+            TokenScenario::Bytes(bytes) => {
+                out.push(0);
+                push_varint(&mut out, bytes.len());
+                out.extend_from_slice(bytes);
+            }
+            TokenScenario::Pinned(fingerprint) => {
+                out.push(1);
+                out.extend_from_slice(&fingerprint.to_le_bytes());
+            }
+        }
+        push_varint(&mut out, self.schedule.len());
+        for &c in &self.schedule {
+            push_varint(&mut out, c);
+        }
+        let sum = fnv32(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+        format!("{PREFIX}{}", base64::encode(&out))
+    }
+
+    pub(crate) fn decode(text: &str) -> Result<Token, TokenError> {
+        let text = text.trim();
+        let body = text.strip_prefix(PREFIX).ok_or(TokenError::NotAToken)?;
+        let bytes = base64::decode(body).ok_or_else(|| TokenError::Malformed("a character outside base64url".into()))?;
+        if bytes.len() < 5 {
+            return Err(TokenError::Malformed("too short".into()));
+        }
+        let (payload, sum) = bytes.split_at(bytes.len() - 4);
+        if fnv32(payload).to_le_bytes() != sum {
+            return Err(TokenError::Corrupted);
+        }
+        let mut r = Reader(payload);
+        let version = r.byte()?;
+        if version != VERSION {
+            return Err(TokenError::Version(version));
+        }
+        let type_hash = u32::from_le_bytes(r.take(4)?.try_into().expect("4 bytes"));
+        let name_len = r.byte()? as usize;
+        let type_name = String::from_utf8(r.take(name_len)?.to_vec())
+            .map_err(|_| TokenError::Malformed("the type name is not UTF-8".into()))?;
+        let scenario = match r.byte()? {
+            0 => {
+                let len = r.varint()?;
+                TokenScenario::Bytes(r.take(len)?.to_vec())
+            }
+            1 => TokenScenario::Pinned(u64::from_le_bytes(r.take(8)?.try_into().expect("8 bytes"))),
+            t => return Err(TokenError::Malformed(format!("unknown scenario tag {t}"))),
+        };
+        let count = r.varint()?;
+        let mut schedule = Vec::with_capacity(count.min(1 << 16));
+        for _ in 0..count {
+            schedule.push(r.varint()?);
+        }
+        if !r.0.is_empty() {
+            return Err(TokenError::Malformed("unexpected bytes at the end".into()));
+        }
+        Ok(Token {
+            type_name,
+            type_hash,
+            scenario,
+            schedule,
+        })
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], TokenError> {
+        if self.0.len() < n {
+            return Err(TokenError::Malformed("it ends early".into()));
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Ok(head)
+    }
+
+    fn byte(&mut self) -> Result<u8, TokenError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn varint(&mut self) -> Result<usize, TokenError> {
+        let mut n: usize = 0;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            n |= usize::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(n);
+            }
+        }
+        Err(TokenError::Malformed("a number is too long".into()))
+    }
+}
+
+/// base64url without padding: tokens travel in shell commands and file names.
+mod base64 {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    pub(super) fn encode(bytes: &[u8]) -> String {
+        let mut out = String::with_capacity(bytes.len() * 4 / 3 + 3);
+        for chunk in bytes.chunks(3) {
+            let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+            for i in 0..=chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+
+    pub(super) fn decode(text: &str) -> Option<Vec<u8>> {
+        let digits: Vec<u32> = text
+            .bytes()
+            .map(|c| ALPHABET.iter().position(|&a| a == c).map(|p| p as u32))
+            .collect::<Option<_>>()?;
+        if digits.len() % 4 == 1 {
+            return None;
+        }
+        let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+        for chunk in digits.chunks(4) {
+            let n = chunk.iter().enumerate().fold(0u32, |n, (i, &d)| n | d << (18 - 6 * i));
+            for i in 0..chunk.len() - 1 {
+                out.push((n >> (16 - 8 * i)) as u8);
+            }
+        }
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Token {
+        Token {
+            type_name: "RacyCounter".into(),
+            type_hash: 0xdead_beef,
+            scenario: TokenScenario::Bytes(vec![1, 0, 2, 1, 1, 0, 4, 1, 2, 3, 4, 4, 5, 6, 7, 8]),
+            schedule: vec![1, 2, 2, 1, 300],
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let t = sample();
+        assert_eq!(Token::decode(&t.encode()), Ok(t));
+        let pinned = Token {
+            scenario: TokenScenario::Pinned(42),
+            ..sample()
+        };
+        assert_eq!(Token::decode(&pinned.encode()), Ok(pinned));
+        for n in 0..10 {
+            let bytes: Vec<u8> = (0..n).collect();
+            assert_eq!(base64::decode(&base64::encode(&bytes)), Some(bytes));
+        }
+    }
+
+    #[test]
+    fn every_truncation_and_corruption_is_a_clear_error() {
+        let text = sample().encode();
+        for cut in 0..text.len() {
+            assert!(Token::decode(&text[..cut]).is_err(), "a prefix of {cut} chars decoded");
+        }
+        let mut flipped = text.clone().into_bytes();
+        let last = flipped.len() - 3;
+        flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+        let flipped = String::from_utf8(flipped).unwrap();
+        assert_eq!(Token::decode(&flipped), Err(TokenError::Corrupted));
+        assert_eq!(Token::decode("hello"), Err(TokenError::NotAToken));
+        assert!(matches!(Token::decode("cc1_!!"), Err(TokenError::Malformed(_))));
+    }
+}
