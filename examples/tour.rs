@@ -19,7 +19,12 @@ fn tour<R: Resource>(name: &str, buggy: bool) -> usize {
     let mut found = 0;
     for scheduler in schedulers() {
         let label = format!("{scheduler:?}");
-        match Checker::<R>::new().scheduler(scheduler).iterations(10_000).seed(1).run() {
+        match Checker::<R>::new()
+            .scheduler(scheduler)
+            .iterations(10_000)
+            .seed(1)
+            .run()
+        {
             Ok(report) => println!("{name:<20} {label:<32} passed {} schedules", report.schedules()),
             Err(failure) => {
                 found += 1;

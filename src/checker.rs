@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::backend::shuttle::{body, short_name, Driver, Plan, RunSettings, State};
+use crate::backend::shuttle::{body, short_name, Driver, Plan, RunSettings, State, StrategyFactory};
 use crate::report::{Failure, Report};
 use crate::resource::Resource;
 use crate::runtime::{panics, Backend, BackendGuard};
@@ -185,7 +185,10 @@ impl<R: Resource> Checker<R> {
             if r.is_empty() {
                 Err(Failure::usage(format!("{name}({r:?}) is an empty range")))
             } else if *r.start() < min {
-                Err(Failure::usage(format!("{name} must be at least {min}, got {}", r.start())))
+                Err(Failure::usage(format!(
+                    "{name} must be at least {min}, got {}",
+                    r.start()
+                )))
             } else if *r.end() > 255 {
                 Err(Failure::usage(format!("{name} can be at most 255, got {}", r.end())))
             } else {
@@ -205,7 +208,9 @@ impl<R: Resource> Checker<R> {
             return Err(Failure::usage("max_steps(0) stops every execution before it starts"));
         }
         if let Scheduler::Pct { depth: 0 } = self.scheduler {
-            return Err(Failure::usage("Pct { depth: 0 } is not a PCT depth: use 1 or more (2-3 finds most races)"));
+            return Err(Failure::usage(
+                "Pct { depth: 0 } is not a PCT depth: use 1 or more (2-3 finds most races)",
+            ));
         }
         if let Some(s) = &self.pinned {
             if s.threads.is_empty() {
@@ -224,7 +229,7 @@ impl<R: Resource> Checker<R> {
     }
 
     /// Decodes a replay token into the plan it names and its schedule.
-    fn replay_plan(&self, text: &str) -> Result<(Plan<R::Op>, Vec<usize>), Failure<R::Op>> {
+    fn replay_plan(&self, text: &str) -> Result<ReplayPlan<R::Op>, Failure<R::Op>> {
         let token = Token::decode(text).map_err(|e| Failure::usage(e.to_string()))?;
         let full = std::any::type_name::<R>();
         if token.type_hash != fnv32(full.as_bytes()) {
@@ -271,40 +276,39 @@ impl<R: Resource> Checker<R> {
         let started = Instant::now();
         let type_name = std::any::type_name::<R>();
 
-        let (plans, budget, make_strategy): (Vec<Plan<R::Op>>, usize, Box<dyn Fn(usize) -> Box<dyn Strategy>>) =
-            match &self.scheduler {
-                Scheduler::Replay(text) => {
-                    let (plan, schedule) = self.replay_plan(text)?;
-                    let strategy = RefCell::new(Some(schedule));
-                    let make = move |_| -> Box<dyn Strategy> {
-                        Box::new(scheduler::Replay::new(strategy.borrow_mut().take().unwrap_or_default()))
-                    };
-                    (vec![plan], 1, Box::new(make))
-                }
-                other => {
-                    let plans = match &self.pinned {
-                        Some(s) => vec![Plan {
-                            scenario: Arc::new(s.clone()),
-                            source: TokenScenario::Pinned(Self::fingerprint(s)),
-                        }],
-                        None => self.generate(seed)?,
-                    };
-                    let other = other.clone();
-                    let make = move |i: usize| -> Box<dyn Strategy> {
-                        let s = scheduler::mix(seed, i as u64);
-                        match &other {
-                            Scheduler::Random => Box::new(scheduler::Random::new(s)),
-                            Scheduler::Pct { depth } => Box::new(scheduler::Pct::new(s, *depth)),
-                            Scheduler::Dfs { max_iterations } => {
-                                Box::new(Capped::new(scheduler::Dfs::new(None), *max_iterations))
-                            }
-                            Scheduler::Bounded { preemptions } => Box::new(scheduler::Dfs::new(Some(*preemptions))),
-                            Scheduler::Replay(_) => unreachable!("handled above"),
+        let (plans, budget, make_strategy): (Vec<Plan<R::Op>>, usize, StrategyFactory) = match &self.scheduler {
+            Scheduler::Replay(text) => {
+                let (plan, schedule) = self.replay_plan(text)?;
+                let strategy = RefCell::new(Some(schedule));
+                let make = move |_| -> Box<dyn Strategy> {
+                    Box::new(scheduler::Replay::new(strategy.borrow_mut().take().unwrap_or_default()))
+                };
+                (vec![plan], 1, Box::new(make))
+            }
+            other => {
+                let plans = match &self.pinned {
+                    Some(s) => vec![Plan {
+                        scenario: Arc::new(s.clone()),
+                        source: TokenScenario::Pinned(Self::fingerprint(s)),
+                    }],
+                    None => self.generate(seed)?,
+                };
+                let other = other.clone();
+                let make = move |i: usize| -> Box<dyn Strategy> {
+                    let s = scheduler::mix(seed, i as u64);
+                    match &other {
+                        Scheduler::Random => Box::new(scheduler::Random::new(s)),
+                        Scheduler::Pct { depth } => Box::new(scheduler::Pct::new(s, *depth)),
+                        Scheduler::Dfs { max_iterations } => {
+                            Box::new(Capped::new(scheduler::Dfs::new(None), *max_iterations))
                         }
-                    };
-                    (plans, self.iterations, Box::new(make))
-                }
-            };
+                        Scheduler::Bounded { preemptions } => Box::new(scheduler::Dfs::new(Some(*preemptions))),
+                        Scheduler::Replay(_) => unreachable!("handled above"),
+                    }
+                };
+                (plans, self.iterations, Box::new(make))
+            }
+        };
 
         let scheduler_name = match &self.scheduler {
             Scheduler::Replay(_) => "Replay".to_string(),
@@ -411,6 +415,9 @@ impl<R: Resource> Checker<R> {
         }
     }
 }
+
+/// A decoded replay token: the scenario to run and the schedule to follow.
+type ReplayPlan<Op> = (Plan<Op>, Vec<usize>);
 
 /// Stops a strategy after `cap` executions of one scenario.
 struct Capped<S> {

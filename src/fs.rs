@@ -19,7 +19,11 @@ pub struct File {
 impl File {
     /// Opens `path` for appending, creating it if needed. Every `write_all` goes to the end.
     pub fn append(path: impl AsRef<Path>) -> io::Result<File> {
-        let inner = std::fs::OpenOptions::new().create(true).append(true).read(true).open(path.as_ref())?;
+        let inner = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path.as_ref())?;
         Ok(File {
             id: runtime::new_object(ObjectKind::File),
             path: path.as_ref().to_path_buf(),

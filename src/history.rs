@@ -45,7 +45,10 @@ impl std::error::Error for HistoryError {}
 
 impl<Op, Output> Default for History<Op, Output> {
     fn default() -> Self {
-        History { ops: Vec::new(), events: 0 }
+        History {
+            ops: Vec::new(),
+            events: 0,
+        }
     }
 }
 
@@ -55,7 +58,14 @@ impl<Op, Output> History<Op, Output> {
     }
     pub fn invoke(&mut self, client: usize, op: Op) -> OpId {
         let id = OpId(self.ops.len());
-        self.ops.push(Operation { id, client, op, output: None, invoked: self.events, returned: None });
+        self.ops.push(Operation {
+            id,
+            client,
+            op,
+            output: None,
+            invoked: self.events,
+            returned: None,
+        });
         self.events += 1;
         id
     }

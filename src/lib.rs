@@ -1,4 +1,109 @@
-//! crosscheck: find concurrency bugs before users do.
+//! # crosscheck: find concurrency bugs before your users do
+//!
+//! A race is a bug that hides. A counter that increments with a load and a store loses an update
+//! only when two threads both load before either stores; a test that runs two threads on a real
+//! machine almost never sees it:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use crosscheck::resources::{CounterOp, RacyCounter};
+//! use crosscheck::Resource;
+//!
+//! // The naive test: passes nearly every time, on a buggy counter.
+//! let counter = Arc::new(RacyCounter::new());
+//! let threads: Vec<_> = (0..2)
+//!     .map(|_| { let c = counter.clone(); std::thread::spawn(move || c.apply(&CounterOp::Inc)) })
+//!     .collect();
+//! threads.into_iter().for_each(|t| { t.join().unwrap(); });
+//! let _probably_two = counter.apply(&CounterOp::Get);
+//! ```
+//!
+//! crosscheck takes control of the interleaving instead. You describe the shared resource once,
+//! as a [`Resource`] (its operations, written against [`crate::sync`] instead of `std::sync`) and a
+//! [`Model`] (what each operation returns if operations ran one at a time). crosscheck generates
+//! scenarios (threads x operations, plus an init and a post part), runs each under a scheduler
+//! that decides every thread switch, records the history, and checks it: linearizable against the
+//! model, the resource's invariant holds, no deadlock, no panic. The same bug now shows up every
+//! time, explained:
+//!
+//! ```should_panic
+//! use crosscheck::resources::RacyCounter;
+//! use crosscheck::{Checker, Scheduler};
+//!
+//! Checker::<RacyCounter>::new()
+//!     .scheduler(Scheduler::Pct { depth: 2 })
+//!     .iterations(10_000)
+//!     .check(); // panics: "crosscheck found a bug in RacyCounter: not linearizable ..."
+//! ```
+//!
+//! ## Your own resource
+//!
+//! ```
+//! use crosscheck::{Checker, Model, Resource, Scheduler};
+//! use crosscheck::sync::Mutex; // drop-in for std::sync::Mutex
+//!
+//! #[derive(Clone, Debug, crosscheck::arbitrary::Arbitrary)]
+//! enum Op { Push(u8), Pop }
+//!
+//! struct Stack(Mutex<Vec<u8>>);
+//!
+//! impl Resource for Stack {
+//!     type Op = Op;
+//!     type Output = Option<u8>;
+//!     type Model = StackModel;
+//!     fn new() -> Self { Stack(Mutex::new(Vec::new())) }
+//!     fn apply(&self, op: &Op) -> Option<u8> {
+//!         let mut v = self.0.lock().unwrap();
+//!         match op { Op::Push(x) => { v.push(*x); None } Op::Pop => v.pop() }
+//!     }
+//! }
+//!
+//! #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+//! struct StackModel(Vec<u8>);
+//!
+//! impl Model for StackModel {
+//!     type Op = Op;
+//!     type Output = Option<u8>;
+//!     fn step(&mut self, op: &Op) -> Option<u8> {
+//!         match op { Op::Push(x) => { self.0.push(*x); None } Op::Pop => self.0.pop() }
+//!     }
+//! }
+//!
+//! let report = Checker::<Stack>::new()
+//!     .threads(2)
+//!     .ops_per_thread(3)
+//!     .scheduler(Scheduler::Random)
+//!     .iterations(2_000)
+//!     .check();
+//! assert_eq!(report.schedules(), 2_000);
+//! ```
+//!
+//! Choose operation values that collide often (small enums, keys `u8 % 4`): two threads race on a
+//! key only if they use the same one.
+//!
+//! ## Schedulers and budgets
+//!
+//! [`Scheduler::Random`], [`Scheduler::Pct`] (the default, depth 3), [`Scheduler::Dfs`] and
+//! [`Scheduler::Bounded`] (exhaustive, optionally preemption-bounded), and [`Scheduler::Replay`].
+//! Every budget counts schedules, never seconds, so a check does the same work everywhere; the
+//! default seed is fixed, so a check is reproducible (`CROSSCHECK_SEED` changes it).
+//!
+//! ## When a check fails
+//!
+//! [`Checker::check`] panics with the report, [`Checker::run`] returns it as a [`Failure`]: what
+//! failed and whose fault it is, the scenario with each operation's output (and what the model
+//! allowed), the interleaving with every preemption marked, and a replay token. Rerun exactly that
+//! execution with `CROSSCHECK_REPLAY=<token> cargo test <test name>`, or pin it in a test with
+//! `Scheduler::Replay(token)`.
+//!
+//! ## Limitations
+//!
+//! - The controlled schedulers are sequentially consistent: every atomic ordering behaves like
+//!   `SeqCst`, so bugs that need weak memory are not found by them.
+//! - Only operations on [`crate::sync`], [`crate::thread`] and [`crate::fs`] are scheduling points;
+//!   a loop that spins without touching them cannot be interrupted.
+//! - Objects pick their backend when created: create them in [`Resource::new`], not in statics.
+
 pub mod fs;
 pub mod history;
 pub mod linearizability;
@@ -16,8 +121,13 @@ mod scheduler;
 mod token;
 
 pub use arbitrary;
-pub use checker::{Checker, SizeRange};
+pub use checker::{Checker, SizeRange, DEFAULT_ITERATIONS, DEFAULT_MAX_STEPS, DEFAULT_SEED, SCHEDULES_PER_SCENARIO};
 pub use report::{Failure, FailureKind, Report};
 pub use resource::{Model, Resource};
 pub use scenario::Scenario;
 pub use scheduler::Scheduler;
+
+// The README's examples are compiled and run as doctests, so it cannot drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

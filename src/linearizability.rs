@@ -53,9 +53,18 @@ pub fn check<M: Model>(history: &History<M::Op, M::Output>, budget: Duration) ->
         if !seen.insert((done.clone(), model.clone())) {
             return Some(false);
         }
-        let min_ret = ops.iter().filter(|o| !done[o.id.0]).filter_map(|o| o.returned).min().unwrap_or(usize::MAX);
+        let min_ret = ops
+            .iter()
+            .filter(|o| !done[o.id.0])
+            .filter_map(|o| o.returned)
+            .min()
+            .unwrap_or(usize::MAX);
         let mut failed = Vec::new();
-        let candidates: Vec<usize> = ops.iter().filter(|o| !done[o.id.0] && o.invoked < min_ret).map(|o| o.id.0).collect();
+        let candidates: Vec<usize> = ops
+            .iter()
+            .filter(|o| !done[o.id.0] && o.invoked < min_ret)
+            .map(|o| o.id.0)
+            .collect();
         for o in candidates.into_iter().map(|i| &ops[i]) {
             let mut m = model.clone();
             let ok = match &o.output {
@@ -83,9 +92,23 @@ pub fn check<M: Model>(history: &History<M::Op, M::Output>, budget: Duration) ->
         }
         Some(false)
     }
-    match rec(ops, &M::default(), &mut done, &mut order, &mut seen, &mut best, deadline) {
+    match rec(
+        ops,
+        &M::default(),
+        &mut done,
+        &mut order,
+        &mut seen,
+        &mut best,
+        deadline,
+    ) {
         Some(true) => Verdict::Linearizable(Witness { order }),
-        Some(false) => Verdict::NotLinearizable(Evidence { partition: None, prefix: best.0, unplaceable: best.1 }),
-        None => Verdict::Unknown(Unknown { reason: "time budget ran out".into() }),
+        Some(false) => Verdict::NotLinearizable(Evidence {
+            partition: None,
+            prefix: best.0,
+            unplaceable: best.1,
+        }),
+        None => Verdict::Unknown(Unknown {
+            reason: "time budget ran out".into(),
+        }),
     }
 }

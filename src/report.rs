@@ -71,7 +71,11 @@ impl FailureKind {
 /// A failed check: what failed, the scenario and schedule that show it, and the full report as its
 /// `Display`.
 #[derive(Clone, Debug)]
-pub struct Failure<Op> {
+pub struct Failure<Op>(Box<FailureData<Op>>);
+
+/// A failure's contents, boxed so that `Result<Report, Failure>` stays small.
+#[derive(Clone, Debug)]
+pub(crate) struct FailureData<Op> {
     pub(crate) kind: FailureKind,
     pub(crate) scenario: Scenario<Op>,
     pub(crate) token: Option<String>,
@@ -81,48 +85,52 @@ pub struct Failure<Op> {
 }
 
 impl<Op> Failure<Op> {
+    pub(crate) fn new(data: FailureData<Op>) -> Self {
+        Failure(Box::new(data))
+    }
+
     /// What went wrong.
     pub fn kind(&self) -> &FailureKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// The scenario that failed (empty for a usage error).
     pub fn scenario(&self) -> &Scenario<Op> {
-        &self.scenario
+        &self.0.scenario
     }
 
     /// The replay token that reruns exactly this execution with
     /// [`Scheduler::Replay`](crate::Scheduler::Replay); `None` where it cannot be replayed.
     pub fn schedule(&self) -> Option<&str> {
-        self.token.as_deref()
+        self.0.token.as_deref()
     }
 
     /// Preemptions in the reported schedule.
     pub fn preemptions(&self) -> usize {
-        self.preemptions
+        self.0.preemptions
     }
 
     /// How many schedules ran until this failure was found, this one included.
     pub fn schedules(&self) -> usize {
-        self.schedules
+        self.0.schedules
     }
 
     pub(crate) fn usage(message: impl Into<String>) -> Self {
         let message = message.into();
-        Failure {
+        Failure::new(FailureData {
             text: format!("crosscheck could not run this check (usage error): {message}\n"),
             kind: FailureKind::Usage { message },
             scenario: Scenario::default(),
             token: None,
             preemptions: 0,
             schedules: 0,
-        }
+        })
     }
 }
 
 impl<Op> fmt::Display for Failure<Op> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(&self.0.text)
     }
 }
 
@@ -236,7 +244,11 @@ impl ReportParts {
             FailureKind::Internal { .. } => "crosscheck itself failed (a bug in crosscheck, not in",
             _ => "crosscheck found a bug in",
         };
-        let close = if matches!(self.kind, FailureKind::Internal { .. }) { ")" } else { "" };
+        let close = if matches!(self.kind, FailureKind::Internal { .. }) {
+            ")"
+        } else {
+            ""
+        };
         out += &format!("{fault} {}{close}: {}\n", self.resource, self.kind.title());
         let seed = self.seed.map(|s| format!(", seed {s}")).unwrap_or_default();
         out += &format!(
@@ -336,7 +348,11 @@ pub(crate) fn interleaving(
             EventKind::LockReleased { obj: o } => format!("  unlocks {}", obj(*o)),
             EventKind::Wait { obj: o } => format!("  waits on {}", obj(*o)),
             EventKind::Notify { obj: o, all } => {
-                format!("  {} {}", if *all { "notifies all on" } else { "notifies one on" }, obj(*o))
+                format!(
+                    "  {} {}",
+                    if *all { "notifies all on" } else { "notifies one on" },
+                    obj(*o)
+                )
             }
             EventKind::Load { obj: o, value } => format!("  loads {} -> {value}", obj(*o)),
             EventKind::Store { obj: o, value } => format!("  stores {} <- {value}", obj(*o)),

@@ -115,8 +115,12 @@ impl fmt::Display for ScenarioError {
         match self {
             ScenarioError::Truncated => write!(f, "the scenario bytes end early"),
             ScenarioError::Version(v) => write!(f, "scenario layout version {v} is not one this crosscheck reads"),
-            ScenarioError::Op { index, reason } => write!(f, "operation {index} does not decode: {reason}"),
-            ScenarioError::TrailingBytes(n) => write!(f, "{n} unexpected bytes after the last operation"),
+            ScenarioError::Op { index, reason } => {
+                write!(f, "operation {index} does not decode: {reason}")
+            }
+            ScenarioError::TrailingBytes(n) => {
+                write!(f, "{n} unexpected bytes after the last operation")
+            }
         }
     }
 }
@@ -166,7 +170,6 @@ pub(crate) fn decode<Op: for<'a> Arbitrary<'a>>(bytes: &[u8]) -> Result<Scenario
         per_thread.push(next()? as usize);
     }
     let post = next()? as usize;
-    drop(next);
 
     let mut index = 0;
     let mut op = |rest: &mut &[u8]| -> Result<Op, ScenarioError> {

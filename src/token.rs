@@ -43,7 +43,10 @@ pub(crate) enum TokenError {
 impl fmt::Display for TokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TokenError::NotAToken => write!(f, "this is not a crosscheck replay token (tokens start with `{PREFIX}`)"),
+            TokenError::NotAToken => write!(
+                f,
+                "this is not a crosscheck replay token (tokens start with `{PREFIX}`)"
+            ),
             TokenError::Malformed(why) => write!(f, "the replay token is malformed or truncated ({why})"),
             TokenError::Corrupted => write!(
                 f,
@@ -59,14 +62,16 @@ impl fmt::Display for TokenError {
 
 /// FNV-1a, 32 bits: small, stable across platforms and releases.
 pub(crate) fn fnv32(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5u32, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+    bytes
+        .iter()
+        .fold(0x811c_9dc5u32, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
 }
 
 /// FNV-1a, 64 bits.
 pub(crate) fn fnv64(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn push_varint(out: &mut Vec<u8>, mut n: usize) {
@@ -112,7 +117,8 @@ impl Token {
     pub(crate) fn decode(text: &str) -> Result<Token, TokenError> {
         let text = text.trim();
         let body = text.strip_prefix(PREFIX).ok_or(TokenError::NotAToken)?;
-        let bytes = base64::decode(body).ok_or_else(|| TokenError::Malformed("a character outside base64url".into()))?;
+        let bytes =
+            base64::decode(body).ok_or_else(|| TokenError::Malformed("a character outside base64url".into()))?;
         if bytes.len() < 5 {
             return Err(TokenError::Malformed("too short".into()));
         }
@@ -190,7 +196,10 @@ mod base64 {
     pub(super) fn encode(bytes: &[u8]) -> String {
         let mut out = String::with_capacity(bytes.len() * 4 / 3 + 3);
         for chunk in bytes.chunks(3) {
-            let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
             for i in 0..=chunk.len() {
                 out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
             }

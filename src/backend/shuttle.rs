@@ -8,6 +8,7 @@
 //! for waits crosscheck does not track (condition variables, joins), which the caller catches.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
@@ -17,7 +18,7 @@ use shuttle::scheduler::{Schedule, Task, TaskId};
 
 use crate::history::{History, OpId};
 use crate::linearizability::{self, Verdict};
-use crate::report::{self, Failure, FailureKind, OpLine, ReportParts};
+use crate::report::{self, Failure, FailureData, FailureKind, OpLine, ReportParts};
 use crate::resource::{Model, Resource};
 use crate::runtime::{self, panics, Abort, EventKind, ExecutionRecord};
 use crate::scenario::Scenario;
@@ -67,7 +68,7 @@ impl<R: Resource> Default for Shared<R> {
 pub(crate) struct State<R: Resource> {
     pub plans: Vec<Plan<R::Op>>,
     pub settings: RunSettings,
-    make_strategy: Box<dyn Fn(usize) -> Box<dyn Strategy>>,
+    make_strategy: StrategyFactory,
     strategy: Option<Box<dyn Strategy>>,
     /// Index of the plan running now, and how many schedules it has had.
     plan: Option<usize>,
@@ -79,14 +80,26 @@ pub(crate) struct State<R: Resource> {
     pub unknown: usize,
     pub failure: Option<Failure<R::Op>>,
     shared: Arc<Mutex<Shared<R>>>,
+    /// The last execution's record, emptied and reused so that recording does not allocate.
+    spare: Option<ExecutionRecord>,
+    /// Runnable task ids of the current scheduling point, reused.
+    ids: Vec<usize>,
+    /// Histories of the current scenario already found linearizable: the order of op begins and
+    /// ends, with the outputs. Most schedules of a small scenario repeat one of a few histories.
+    passed: HashMap<Vec<u32>, Vec<Outputs<R>>>,
 }
 
+/// Makes the strategy for the plan with the given index.
+pub(crate) type StrategyFactory = Box<dyn Fn(usize) -> Box<dyn Strategy>>;
+
+/// What each operation of a scenario returned (`None`: it did not return).
+type Outputs<R> = Vec<Option<<R as Resource>::Output>>;
+
+/// Distinct passed histories remembered per scenario.
+const PASSED_CACHE: usize = 4096;
+
 impl<R: Resource> State<R> {
-    pub(crate) fn new(
-        plans: Vec<Plan<R::Op>>,
-        settings: RunSettings,
-        make_strategy: Box<dyn Fn(usize) -> Box<dyn Strategy>>,
-    ) -> Self {
+    pub(crate) fn new(plans: Vec<Plan<R::Op>>, settings: RunSettings, make_strategy: StrategyFactory) -> Self {
         State {
             plans,
             settings,
@@ -101,6 +114,9 @@ impl<R: Resource> State<R> {
             unknown: 0,
             failure: None,
             shared: Arc::new(Mutex::new(Shared::default())),
+            spare: None,
+            ids: Vec::new(),
+            passed: HashMap::new(),
         }
     }
 
@@ -128,6 +144,7 @@ impl<R: Resource> State<R> {
                 let left = self.settings.budget - self.runs;
                 self.share = (left / (self.plans.len() - next)).max(1);
                 self.strategy = Some((self.make_strategy)(next));
+                self.passed.clear();
             }
             let strategy = self.strategy.as_mut().expect("a plan has a strategy");
             if !strategy.new_execution() {
@@ -146,17 +163,27 @@ impl<R: Resource> State<R> {
         self.runs += 1;
         let plan = &self.plans[self.plan.expect("a plan was picked")];
         let mut shared = self.shared.lock().expect("crosscheck's own lock");
-        *shared = Shared::default();
-        shared.outputs = vec![None; plan.scenario.len()];
+        shared.outputs.clear();
+        shared.outputs.resize(plan.scenario.len(), None);
         shared.scenario = Some(Arc::clone(&plan.scenario));
+        shared.panic = None;
+        shared.invariant = None;
+        shared.completed = false;
         drop(shared);
-        runtime::begin_execution();
+        runtime::begin_execution(self.spare.take());
         true
     }
 
     fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, yielding: bool) -> Option<TaskId> {
-        let ids: Vec<usize> = runnable.iter().map(|t| usize::from(t.id())).collect();
-        let current = current.map(usize::from);
+        let mut ids = std::mem::take(&mut self.ids);
+        ids.clear();
+        ids.extend(runnable.iter().map(|t| usize::from(t.id())));
+        let choice = self.choose(&ids, current.map(usize::from), yielding);
+        self.ids = ids;
+        choice.map(TaskId::from)
+    }
+
+    fn choose(&mut self, ids: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
         let max_steps = self.settings.max_steps;
         let (proceed, spawning) = runtime::with_record(|rec| {
             if rec.abort.is_some() {
@@ -179,7 +206,7 @@ impl<R: Resource> State<R> {
             0
         } else {
             let strategy = self.strategy.as_mut().expect("a plan has a strategy");
-            match strategy.next(&ids, current, yielding) {
+            match strategy.next(ids, current, yielding) {
                 Some(c) => c,
                 None => {
                     let message = strategy.divergence().unwrap_or_else(|| "the scheduler stopped".into());
@@ -189,8 +216,9 @@ impl<R: Resource> State<R> {
             }
         };
         let chose = ids.len() > 1 && !(spawning && choice == 0);
-        let preempted = chose && is_preemption(&ids, current, yielding, choice);
+        let preempted = chose && is_preemption(ids, current, yielding, choice);
         runtime::with_record(|rec| {
+            rec.running = choice;
             if chose {
                 rec.choices.push(choice);
             }
@@ -204,15 +232,18 @@ impl<R: Resource> State<R> {
                 });
             }
         });
-        Some(TaskId::from(choice))
+        Some(choice)
     }
 
     /// Evaluates the execution that just ended, if one did.
     fn evaluate_finished(&mut self) {
-        let Some(record) = runtime::take_record() else { return };
+        let Some(record) = runtime::take_record() else {
+            return;
+        };
         let kind = self.judge(&record);
-        if let Some(kind) = kind {
-            self.fail(kind, record);
+        match kind {
+            Some(kind) => self.fail(kind, record),
+            None => self.spare = Some(record),
         }
     }
 
@@ -275,17 +306,44 @@ impl<R: Resource> State<R> {
                 message: "an execution ended before its threads finished, for no reason crosscheck recorded".into(),
             });
         }
-        let (history, _) = build_history::<R>(&record.events, &scenario, &shared.outputs);
-        match linearizability::check::<R::Model>(&history, self.settings.check_budget) {
-            Verdict::NotLinearizable(evidence) => {
-                let explanation = explain::<R>(&history, &evidence.prefix, &evidence.unplaceable, &record.labels, &scenario);
-                return Some(FailureKind::NotLinearizable { explanation });
+        let order: Vec<u32> = record
+            .events
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::OpBegin { op } => Some(2 * op as u32),
+                EventKind::OpEnd { op } => Some(2 * op as u32 + 1),
+                _ => None,
+            })
+            .collect();
+        let seen = self
+            .passed
+            .get(&order)
+            .is_some_and(|outputs| outputs.iter().any(|o| o == &shared.outputs));
+        if !seen {
+            let (history, _) = build_history::<R>(&record.events, &scenario, &shared.outputs);
+            match linearizability::check::<R::Model>(&history, self.settings.check_budget) {
+                Verdict::NotLinearizable(evidence) => {
+                    let explanation = explain::<R>(
+                        &history,
+                        &evidence.prefix,
+                        &evidence.unplaceable,
+                        &record.labels,
+                        &scenario,
+                    );
+                    return Some(FailureKind::NotLinearizable { explanation });
+                }
+                Verdict::Unknown(_) => self.unknown += 1,
+                _ => {
+                    if self.passed.len() < PASSED_CACHE {
+                        self.passed.entry(order).or_default().push(shared.outputs.clone());
+                    }
+                }
             }
-            Verdict::Unknown(_) => self.unknown += 1,
-            _ => {}
         }
         if let Some(Err(message)) = &shared.invariant {
-            return Some(FailureKind::InvariantViolated { message: message.clone() });
+            return Some(FailureKind::InvariantViolated {
+                message: message.clone(),
+            });
         }
         None
     }
@@ -299,8 +357,14 @@ impl<R: Resource> State<R> {
             FailureKind::NotLinearizable { .. } => expected_outputs::<R>(&history, &ids, self.settings.check_budget),
             _ => vec![None; scenario.len()],
         };
-        let names: Vec<String> = (0..scenario.len()).map(|i| format!("{:?}", flat_op(&scenario, i))).collect();
-        let outputs: Vec<Option<String>> = shared.outputs.iter().map(|o| o.as_ref().map(|o| format!("{o:?}"))).collect();
+        let names: Vec<String> = (0..scenario.len())
+            .map(|i| format!("{:?}", flat_op(&scenario, i)))
+            .collect();
+        let outputs: Vec<Option<String>> = shared
+            .outputs
+            .iter()
+            .map(|o| o.as_ref().map(|o| format!("{o:?}")))
+            .collect();
         drop(shared);
         let ops = names
             .iter()
@@ -338,14 +402,14 @@ impl<R: Resource> State<R> {
                     .to_string()
             }),
         };
-        self.failure = Some(Failure {
+        self.failure = Some(Failure::new(FailureData {
             text: parts.render(),
             kind,
             scenario: (*scenario).clone(),
             token,
             preemptions: record.preemptions,
             schedules: self.runs,
-        });
+        }));
     }
 }
 

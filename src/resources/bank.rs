@@ -107,7 +107,10 @@ impl Accounts {
         if a + b == 2 * OPENING_BALANCE {
             Ok(())
         } else {
-            Err(format!("the balances {a} + {b} do not add up to {}", 2 * OPENING_BALANCE))
+            Err(format!(
+                "the balances {a} + {b} do not add up to {}",
+                2 * OPENING_BALANCE
+            ))
         }
     }
 }

@@ -18,7 +18,11 @@ impl<'a> Arbitrary<'a> for LogOp {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
         // Appends are what race; reads are one op in four.
         let pick = u8::arbitrary(u)?;
-        Ok(if pick % 4 == 3 { LogOp::Read } else { LogOp::Append(u8::arbitrary(u)? % 4) })
+        Ok(if pick % 4 == 3 {
+            LogOp::Read
+        } else {
+            LogOp::Append(u8::arbitrary(u)? % 4)
+        })
     }
 
     fn size_hint(_depth: usize) -> (usize, Option<usize>) {
@@ -119,7 +123,10 @@ impl Resource for TornLog {
             LogOp::Append(n) => {
                 self.0.note(*n);
                 self.0.file.write_all(b"entry-").expect("write to the log");
-                self.0.file.write_all(format!("{n}\n").as_bytes()).expect("write to the log");
+                self.0
+                    .file
+                    .write_all(format!("{n}\n").as_bytes())
+                    .expect("write to the log");
                 None
             }
             LogOp::Read => Some(self.0.read()),
@@ -156,7 +163,10 @@ impl Resource for LockedLog {
             LogOp::Append(n) => {
                 self.log.note(*n);
                 self.log.file.write_all(b"entry-").expect("write to the log");
-                self.log.file.write_all(format!("{n}\n").as_bytes()).expect("write to the log");
+                self.log
+                    .file
+                    .write_all(format!("{n}\n").as_bytes())
+                    .expect("write to the log");
                 None
             }
             LogOp::Read => Some(self.log.read()),

@@ -39,7 +39,11 @@ impl<'a> Arbitrary<'a> for MapOp {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
         let pick = u8::arbitrary(u)?;
         let key = Key::arbitrary(u)?;
-        Ok(if pick % 4 == 3 { MapOp::Get(key) } else { MapOp::InsertIfAbsent(key, u8::arbitrary(u)? % 10) })
+        Ok(if pick % 4 == 3 {
+            MapOp::Get(key)
+        } else {
+            MapOp::InsertIfAbsent(key, u8::arbitrary(u)? % 10)
+        })
     }
 
     fn size_hint(_depth: usize) -> (usize, Option<usize>) {

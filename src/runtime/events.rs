@@ -56,20 +56,59 @@ impl fmt::Display for ObjectName {
 pub(crate) enum EventKind {
     /// The scheduler switched to this thread; `preempted` names the thread it switched away from
     /// when that thread could have continued.
-    SwitchedTo { from: usize, preempted: bool },
-    OpBegin { op: usize },
-    OpEnd { op: usize },
-    LockBlocked { obj: usize, holder: Option<usize> },
-    LockAcquired { obj: usize, shared: bool },
-    LockReleased { obj: usize },
-    Wait { obj: usize },
-    Notify { obj: usize, all: bool },
-    Load { obj: usize, value: Value },
-    Store { obj: usize, value: Value },
-    Rmw { obj: usize, old: Value, new: Value },
-    CasFailed { obj: usize, current: Value },
-    FileWrite { obj: usize, bytes: Vec<u8> },
-    FileRead { obj: usize, len: usize },
+    SwitchedTo {
+        from: usize,
+        preempted: bool,
+    },
+    OpBegin {
+        op: usize,
+    },
+    OpEnd {
+        op: usize,
+    },
+    LockBlocked {
+        obj: usize,
+        holder: Option<usize>,
+    },
+    LockAcquired {
+        obj: usize,
+        shared: bool,
+    },
+    LockReleased {
+        obj: usize,
+    },
+    Wait {
+        obj: usize,
+    },
+    Notify {
+        obj: usize,
+        all: bool,
+    },
+    Load {
+        obj: usize,
+        value: Value,
+    },
+    Store {
+        obj: usize,
+        value: Value,
+    },
+    Rmw {
+        obj: usize,
+        old: Value,
+        new: Value,
+    },
+    CasFailed {
+        obj: usize,
+        current: Value,
+    },
+    FileWrite {
+        obj: usize,
+        bytes: Vec<u8>,
+    },
+    FileRead {
+        obj: usize,
+        len: usize,
+    },
 }
 
 /// One recorded event: what happened, on which thread (a shuttle task id; 0 is main).

@@ -2,24 +2,43 @@
 //! moment its cycle closes, with the cycle in hand, instead of by shuttle's "no runnable task"
 //! panic that names no locks.
 
-use std::collections::BTreeMap;
-
 use super::events::{EventKind, ObjectName};
 use super::{Abort, ExecutionRecord};
 
+/// Object ids and task ids are small and dense, so the table is indexed vectors: taking and
+/// releasing a lock allocates nothing once the table has grown.
 #[derive(Default)]
 pub(crate) struct LockTable {
     /// lock id -> (task, shared?) for each current holder.
-    holders: BTreeMap<usize, Vec<(usize, bool)>>,
+    holders: Vec<Vec<(usize, bool)>>,
     /// task -> (lock id, shared?) it is waiting for.
-    waiting: BTreeMap<usize, (usize, bool)>,
+    waiting: Vec<Option<(usize, bool)>>,
 }
 
 impl LockTable {
+    pub(crate) fn clear(&mut self) {
+        self.holders.iter_mut().for_each(Vec::clear);
+        self.waiting.iter_mut().for_each(|w| *w = None);
+    }
+
+    fn wait(&mut self, task: usize, on: Option<(usize, bool)>) {
+        if self.waiting.len() <= task {
+            self.waiting.resize(task + 1, None);
+        }
+        self.waiting[task] = on;
+    }
+
+    fn holders_of(&mut self, obj: usize) -> &mut Vec<(usize, bool)> {
+        if self.holders.len() <= obj {
+            self.holders.resize_with(obj + 1, Vec::new);
+        }
+        &mut self.holders[obj]
+    }
+
     /// Holders of `obj` that stop `task` from taking it in the given mode.
     fn blockers(&self, obj: usize, task: usize, shared: bool) -> Vec<usize> {
         self.holders
-            .get(&obj)
+            .get(obj)
             .map(|hs| {
                 hs.iter()
                     .filter(|&&(t, s)| t != task && !(shared && s))
@@ -31,7 +50,7 @@ impl LockTable {
 
     fn holds(&self, obj: usize, task: usize) -> bool {
         self.holders
-            .get(&obj)
+            .get(obj)
             .is_some_and(|hs| hs.iter().any(|&(t, _)| t == task))
     }
 
@@ -40,8 +59,7 @@ impl LockTable {
     fn cycle_from(&self, task: usize, obj: usize, shared: bool) -> Option<Vec<(usize, usize)>> {
         let mut path = vec![(task, obj)];
         let mut visited = vec![task];
-        self.search(task, obj, shared, &mut path, &mut visited)
-            .then_some(path)
+        self.search(task, obj, shared, &mut path, &mut visited).then_some(path)
     }
 
     fn search(
@@ -61,7 +79,7 @@ impl LockTable {
                 continue;
             }
             visited.push(holder);
-            if let Some(&(next, next_shared)) = self.waiting.get(&holder) {
+            if let Some(&Some((next, next_shared))) = self.waiting.get(holder) {
                 path.push((holder, next));
                 if self.search(origin, next, next_shared, path, visited) {
                     return true;
@@ -77,8 +95,8 @@ impl LockTable {
 /// is taken by someone else and stops the execution with a deadlock if waiting would close a cycle.
 pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
     let Some(obj) = obj else { return };
-    let task = super::current_task();
     let cycle = super::with_record(|rec| {
+        let task = rec.running;
         if rec.locks.holds(obj, task) && !shared {
             // Re-locking a lock one holds: a deadlock of one thread.
             return Some(vec![(task, obj)]);
@@ -93,7 +111,7 @@ pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
                 },
             });
         }
-        rec.locks.waiting.insert(task, (obj, shared));
+        rec.locks.wait(task, Some((obj, shared)));
         if blockers.is_empty() {
             None
         } else {
@@ -110,10 +128,10 @@ pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
 /// Called once the current task holds lock `obj`.
 pub(crate) fn acquired(obj: Option<usize>, shared: bool) {
     let Some(obj) = obj else { return };
-    let task = super::current_task();
     super::with_record(|rec| {
-        rec.locks.waiting.remove(&task);
-        rec.locks.holders.entry(obj).or_default().push((task, shared));
+        let task = rec.running;
+        rec.locks.wait(task, None);
+        rec.locks.holders_of(obj).push((task, shared));
         rec.events.push(super::Event {
             thread: task,
             kind: EventKind::LockAcquired { obj, shared },
@@ -124,12 +142,11 @@ pub(crate) fn acquired(obj: Option<usize>, shared: bool) {
 /// Called as the current task lets go of lock `obj`.
 pub(crate) fn released(obj: Option<usize>) {
     let Some(obj) = obj else { return };
-    let task = super::current_task();
     super::with_record(|rec| {
-        if let Some(hs) = rec.locks.holders.get_mut(&obj) {
-            if let Some(i) = hs.iter().position(|&(t, _)| t == task) {
-                hs.remove(i);
-            }
+        let task = rec.running;
+        let hs = rec.locks.holders_of(obj);
+        if let Some(i) = hs.iter().position(|&(t, _)| t == task) {
+            hs.remove(i);
         }
         rec.events.push(super::Event {
             thread: task,
@@ -151,20 +168,25 @@ fn describe_cycle(rec: &ExecutionRecord, cycle: &[(usize, usize)]) -> Vec<String
                 .locks
                 .holders
                 .iter()
+                .enumerate()
                 .filter(|(_, hs)| hs.iter().any(|&(t, _)| t == task))
-                .map(|(&o, _)| name(o))
+                .map(|(o, _)| name(o))
                 .collect();
             let holder = rec
                 .locks
                 .holders
-                .get(&obj)
+                .get(obj)
                 .and_then(|hs| hs.first())
                 .map(|&(t, _)| label(t))
                 .unwrap_or_else(|| "?".into());
             format!(
                 "{} holds {} and waits for {} (held by {})",
                 label(task),
-                if held.is_empty() { "nothing".to_string() } else { held.join(", ") },
+                if held.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    held.join(", ")
+                },
                 name(obj),
                 holder
             )

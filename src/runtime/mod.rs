@@ -50,6 +50,25 @@ pub(crate) struct ExecutionRecord {
     /// While the harness spawns the scenario's threads it keeps running, so that every thread
     /// starts from the same point and spawning is never part of a schedule.
     pub spawning: bool,
+    /// The task the scheduler chose last, which is the one running (cheaper than asking shuttle).
+    pub running: usize,
+}
+
+impl ExecutionRecord {
+    /// Empties the record for the next execution, keeping its allocations.
+    fn reset(&mut self) {
+        self.events.clear();
+        self.locks.clear();
+        self.abort = None;
+        self.objects.clear();
+        self.labels.clear();
+        self.switch_point = None;
+        self.choices.clear();
+        self.preemptions = 0;
+        self.steps = 0;
+        self.spawning = false;
+        self.running = 0;
+    }
 }
 
 thread_local! {
@@ -77,9 +96,12 @@ impl Drop for BackendGuard {
     }
 }
 
-/// Starts a fresh record for the execution about to run on this thread.
-pub(crate) fn begin_execution() {
-    RECORD.with(|r| *r.borrow_mut() = Some(ExecutionRecord::default()));
+/// Starts a fresh record for the execution about to run on this thread, reusing `recycled`'s
+/// allocations if given.
+pub(crate) fn begin_execution(recycled: Option<ExecutionRecord>) {
+    let mut record = recycled.unwrap_or_default();
+    record.reset();
+    RECORD.with(|r| *r.borrow_mut() = Some(record));
 }
 
 /// Takes the record of the execution that just ended.
@@ -98,7 +120,7 @@ pub(crate) fn with_record<T>(f: impl FnOnce(&mut ExecutionRecord) -> T) -> Optio
 
 /// The shuttle task running now (0 is the harness's main thread).
 pub(crate) fn current_task() -> usize {
-    shuttle::current::get_current_task().map(usize::from).unwrap_or(0)
+    with_record(|rec| rec.running).unwrap_or(0)
 }
 
 /// Records `kind` for the current task, if an execution is being recorded.
@@ -106,8 +128,10 @@ pub(crate) fn record(kind: EventKind) {
     if backend() != Backend::Shuttle {
         return;
     }
-    let thread = current_task();
-    with_record(|rec| rec.events.push(Event { thread, kind }));
+    with_record(|rec| {
+        let thread = rec.running;
+        rec.events.push(Event { thread, kind })
+    });
 }
 
 /// A new object id for the facade object being created.

@@ -80,6 +80,7 @@ pub(crate) fn take_last() -> Option<String> {
 }
 
 /// Panics with crosscheck's report, printed by the original hook alone.
+#[track_caller]
 pub(crate) fn panic_with_report(report: String) -> ! {
     install();
     REPORTING.with(|r| r.set(true));

@@ -18,7 +18,6 @@ impl Replay {
             diverged: None,
         }
     }
-
 }
 
 impl Strategy for Replay {

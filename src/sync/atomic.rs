@@ -217,7 +217,10 @@ impl AtomicBool {
             BoolInner::Std(a) => return a.load(order),
             BoolInner::Shuttle(a) => a.load(order),
         };
-        record(self.id, |obj| EventKind::Load { obj, value: Value::Bool(value) });
+        record(self.id, |obj| EventKind::Load {
+            obj,
+            value: Value::Bool(value),
+        });
         value
     }
 
@@ -227,7 +230,10 @@ impl AtomicBool {
             BoolInner::Std(a) => return a.store(value, order),
             BoolInner::Shuttle(a) => a.store(value, order),
         }
-        record(self.id, |obj| EventKind::Store { obj, value: Value::Bool(value) });
+        record(self.id, |obj| EventKind::Store {
+            obj,
+            value: Value::Bool(value),
+        });
     }
 
     /// Writes `value` and returns the previous value.
@@ -236,19 +242,36 @@ impl AtomicBool {
             BoolInner::Std(a) => return a.swap(value, order),
             BoolInner::Shuttle(a) => a.swap(value, order),
         };
-        record(self.id, |obj| EventKind::Rmw { obj, old: Value::Bool(old), new: Value::Bool(value) });
+        record(self.id, |obj| EventKind::Rmw {
+            obj,
+            old: Value::Bool(old),
+            new: Value::Bool(value),
+        });
         old
     }
 
     /// Writes `new` if the value is `current`; returns the previous value either way.
-    pub fn compare_exchange(&self, current: bool, new: bool, success: Ordering, failure: Ordering) -> Result<bool, bool> {
+    pub fn compare_exchange(
+        &self,
+        current: bool,
+        new: bool,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<bool, bool> {
         let result = match &self.inner {
             BoolInner::Std(a) => return a.compare_exchange(current, new, success, failure),
             BoolInner::Shuttle(a) => a.compare_exchange(current, new, success, failure),
         };
         match result {
-            Ok(old) => record(self.id, |obj| EventKind::Rmw { obj, old: Value::Bool(old), new: Value::Bool(new) }),
-            Err(now) => record(self.id, |obj| EventKind::CasFailed { obj, current: Value::Bool(now) }),
+            Ok(old) => record(self.id, |obj| EventKind::Rmw {
+                obj,
+                old: Value::Bool(old),
+                new: Value::Bool(new),
+            }),
+            Err(now) => record(self.id, |obj| EventKind::CasFailed {
+                obj,
+                current: Value::Bool(now),
+            }),
         }
         result
     }

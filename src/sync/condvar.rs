@@ -98,7 +98,10 @@ impl Condvar {
                     Ok((g, r)) => Ok((lock.guard(GuardInner::Std(g)), WaitTimeoutResult(r.timed_out()))),
                     Err(p) => {
                         let (g, r) = p.into_inner();
-                        Err(PoisonError::new((lock.guard(GuardInner::Std(g)), WaitTimeoutResult(r.timed_out()))))
+                        Err(PoisonError::new((
+                            lock.guard(GuardInner::Std(g)),
+                            WaitTimeoutResult(r.timed_out()),
+                        )))
                     }
                 },
                 GuardInner::Shuttle(_) => {

@@ -56,12 +56,18 @@ impl<T> RwLock<T> {
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         let id = self.id;
         match &self.inner {
-            Inner::Std(l) => map_result(l.read(), |g| RwLockReadGuard { id, inner: ReadInner::Std(g) }),
+            Inner::Std(l) => map_result(l.read(), |g| RwLockReadGuard {
+                id,
+                inner: ReadInner::Std(g),
+            }),
             Inner::Shuttle(l) => {
                 locks::before_lock(id, true);
                 let result = l.read();
                 locks::acquired(id, true);
-                map_result(result, |g| RwLockReadGuard { id, inner: ReadInner::Shuttle(g) })
+                map_result(result, |g| RwLockReadGuard {
+                    id,
+                    inner: ReadInner::Shuttle(g),
+                })
             }
         }
     }
@@ -70,12 +76,18 @@ impl<T> RwLock<T> {
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         let id = self.id;
         match &self.inner {
-            Inner::Std(l) => map_result(l.write(), |g| RwLockWriteGuard { id, inner: WriteInner::Std(g) }),
+            Inner::Std(l) => map_result(l.write(), |g| RwLockWriteGuard {
+                id,
+                inner: WriteInner::Std(g),
+            }),
             Inner::Shuttle(l) => {
                 locks::before_lock(id, false);
                 let result = l.write();
                 locks::acquired(id, false);
-                map_result(result, |g| RwLockWriteGuard { id, inner: WriteInner::Shuttle(g) })
+                map_result(result, |g| RwLockWriteGuard {
+                    id,
+                    inner: WriteInner::Shuttle(g),
+                })
             }
         }
     }
@@ -84,13 +96,19 @@ impl<T> RwLock<T> {
     pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
         let id = self.id;
         match &self.inner {
-            Inner::Std(l) => map_try(l.try_read(), |g| RwLockReadGuard { id, inner: ReadInner::Std(g) }),
+            Inner::Std(l) => map_try(l.try_read(), |g| RwLockReadGuard {
+                id,
+                inner: ReadInner::Std(g),
+            }),
             Inner::Shuttle(l) => {
                 let result = l.try_read();
                 if !matches!(result, Err(std::sync::TryLockError::WouldBlock)) {
                     locks::acquired(id, true);
                 }
-                map_try(result, |g| RwLockReadGuard { id, inner: ReadInner::Shuttle(g) })
+                map_try(result, |g| RwLockReadGuard {
+                    id,
+                    inner: ReadInner::Shuttle(g),
+                })
             }
         }
     }
@@ -99,13 +117,19 @@ impl<T> RwLock<T> {
     pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
         let id = self.id;
         match &self.inner {
-            Inner::Std(l) => map_try(l.try_write(), |g| RwLockWriteGuard { id, inner: WriteInner::Std(g) }),
+            Inner::Std(l) => map_try(l.try_write(), |g| RwLockWriteGuard {
+                id,
+                inner: WriteInner::Std(g),
+            }),
             Inner::Shuttle(l) => {
                 let result = l.try_write();
                 if !matches!(result, Err(std::sync::TryLockError::WouldBlock)) {
                     locks::acquired(id, false);
                 }
-                map_try(result, |g| RwLockWriteGuard { id, inner: WriteInner::Shuttle(g) })
+                map_try(result, |g| RwLockWriteGuard {
+                    id,
+                    inner: WriteInner::Shuttle(g),
+                })
             }
         }
     }
