@@ -273,8 +273,6 @@ impl<R: Resource> Checker<R> {
     pub fn run(&self) -> Result<Report, Failure<R::Op>> {
         self.validate()?;
         let seed = self.effective_seed()?;
-        let started = Instant::now();
-        let type_name = std::any::type_name::<R>();
 
         let (plans, budget, make_strategy): (Vec<Plan<R::Op>>, usize, StrategyFactory) = match &self.scheduler {
             Scheduler::Replay(text) => {
@@ -314,12 +312,29 @@ impl<R: Resource> Checker<R> {
             Scheduler::Replay(_) => "Replay".to_string(),
             other => format!("{other:?}"),
         };
+        let seed = (!matches!(self.scheduler, Scheduler::Replay(_))).then_some(seed);
+        self.execute(plans, budget, make_strategy, scheduler_name, seed)
+    }
+
+    /// Runs `plans` under the strategies `make_strategy` makes, `budget` schedules in all, and
+    /// returns the report or the first failure. The one way anything runs under shuttle: checks,
+    /// replays, shrinking and fuzzing all come through here.
+    pub(crate) fn execute(
+        &self,
+        plans: Vec<Plan<R::Op>>,
+        budget: usize,
+        make_strategy: StrategyFactory,
+        scheduler_name: String,
+        seed: Option<u64>,
+    ) -> Result<Report, Failure<R::Op>> {
+        let started = Instant::now();
+        let type_name = std::any::type_name::<R>();
         let settings = RunSettings {
             budget,
             max_steps: self.max_steps,
             check_budget: self.check_budget,
             scheduler: scheduler_name.clone(),
-            seed: (!matches!(self.scheduler, Scheduler::Replay(_))).then_some(seed),
+            seed,
             type_name,
         };
         let state = Rc::new(RefCell::new(State::<R>::new(plans, settings, make_strategy)));
