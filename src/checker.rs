@@ -18,6 +18,7 @@ use crate::resource::Resource;
 use crate::runtime::{panics, Backend, BackendGuard};
 use crate::scenario::{self, Scenario, Shape};
 use crate::scheduler::{self, Scheduler, Strategy};
+use crate::shrink::{self, DEFAULT_SHRINK_BUDGET, DEFAULT_SHRINK_TIME};
 use crate::token::{fnv32, fnv64, Token, TokenScenario};
 
 /// The schedules a check runs when `iterations` is not set.
@@ -62,6 +63,8 @@ impl SizeRange for RangeInclusive<usize> {
 /// | `seed` | `CROSSCHECK_SEED`, else 0 | the scenarios and the random schedulers' choices |
 /// | `max_steps` | 50,000 | scheduling steps per execution before `StepLimitExceeded` |
 /// | `check_budget` | 10 s | time the linearizability check of one history may take |
+/// | `shrink_budget` | `CROSSCHECK_SHRINK_BUDGET`, else 50,000 | schedules shrinking a failure may run |
+/// | `shrink_time_limit` | 30 s | wall-clock cap on shrinking |
 ///
 /// Environment: `CROSSCHECK_SEED` sets the seed where `seed` is not called; `CROSSCHECK_REPLAY`
 /// makes [`Checker::check`] replay only that token.
@@ -74,6 +77,8 @@ pub struct Checker<R: Resource> {
     pinned: Option<Scenario<R::Op>>,
     max_steps: usize,
     check_budget: Duration,
+    shrink_budget: Option<usize>,
+    shrink_time: Duration,
     _resource: PhantomData<fn() -> R>,
 }
 
@@ -95,6 +100,8 @@ impl<R: Resource> Checker<R> {
             pinned: None,
             max_steps: DEFAULT_MAX_STEPS,
             check_budget: Duration::from_secs(10),
+            shrink_budget: None,
+            shrink_time: DEFAULT_SHRINK_TIME,
             _resource: PhantomData,
         }
     }
@@ -165,6 +172,32 @@ impl<R: Resource> Checker<R> {
     pub fn check_budget(mut self, budget: Duration) -> Self {
         self.check_budget = budget;
         self
+    }
+
+    /// Schedules shrinking may spend on a failure (0 turns shrinking off). Default 50,000, or
+    /// `CROSSCHECK_SHRINK_BUDGET`.
+    pub fn shrink_budget(mut self, schedules: usize) -> Self {
+        self.shrink_budget = Some(schedules);
+        self
+    }
+
+    /// A wall-clock cap on shrinking, for slow machines; the report says when it stopped early.
+    pub fn shrink_time_limit(mut self, limit: Duration) -> Self {
+        self.shrink_time = limit;
+        self
+    }
+
+    fn effective_shrink_budget(&self) -> Result<usize, Failure<R::Op>> {
+        if let Some(b) = self.shrink_budget {
+            return Ok(b);
+        }
+        match std::env::var("CROSSCHECK_SHRINK_BUDGET") {
+            Ok(text) => text
+                .trim()
+                .parse()
+                .map_err(|_| Failure::usage(format!("CROSSCHECK_SHRINK_BUDGET={text:?} is not a whole number"))),
+            Err(_) => Ok(DEFAULT_SHRINK_BUDGET),
+        }
     }
 
     fn effective_seed(&self) -> Result<u64, Failure<R::Op>> {
@@ -292,18 +325,7 @@ impl<R: Resource> Checker<R> {
                     None => self.generate(seed)?,
                 };
                 let other = other.clone();
-                let make = move |i: usize| -> Box<dyn Strategy> {
-                    let s = scheduler::mix(seed, i as u64);
-                    match &other {
-                        Scheduler::Random => Box::new(scheduler::Random::new(s)),
-                        Scheduler::Pct { depth } => Box::new(scheduler::Pct::new(s, *depth)),
-                        Scheduler::Dfs { max_iterations } => {
-                            Box::new(Capped::new(scheduler::Dfs::new(None), *max_iterations))
-                        }
-                        Scheduler::Bounded { preemptions } => Box::new(scheduler::Dfs::new(Some(*preemptions))),
-                        Scheduler::Replay(_) => unreachable!("handled above"),
-                    }
-                };
+                let make = move |i: usize| crate::shrink::strategy_for(&other, seed, i);
                 (plans, self.iterations, Box::new(make))
             }
         };
@@ -312,8 +334,26 @@ impl<R: Resource> Checker<R> {
             Scheduler::Replay(_) => "Replay".to_string(),
             other => format!("{other:?}"),
         };
-        let seed = (!matches!(self.scheduler, Scheduler::Replay(_))).then_some(seed);
-        self.execute(plans, budget, make_strategy, scheduler_name, seed)
+        let shrink_budget = self.effective_shrink_budget()?;
+        let replaying = matches!(self.scheduler, Scheduler::Replay(_));
+        match self.execute(
+            plans,
+            budget,
+            make_strategy,
+            scheduler_name,
+            (!replaying).then_some(seed),
+        ) {
+            // A replay runs exactly what it was given; everything else is shrunk before it is shown.
+            Err(failure) if !replaying => Err(shrink::shrink(
+                self,
+                failure,
+                &self.scheduler,
+                seed,
+                shrink_budget,
+                self.shrink_time,
+            )),
+            other => other,
+        }
     }
 
     /// Runs `plans` under the strategies `make_strategy` makes, `budget` schedules in all, and
@@ -433,34 +473,3 @@ impl<R: Resource> Checker<R> {
 
 /// A decoded replay token: the scenario to run and the schedule to follow.
 type ReplayPlan<Op> = (Plan<Op>, Vec<usize>);
-
-/// Stops a strategy after `cap` executions of one scenario.
-struct Capped<S> {
-    inner: S,
-    cap: Option<usize>,
-    runs: usize,
-}
-
-impl<S> Capped<S> {
-    fn new(inner: S, cap: Option<usize>) -> Self {
-        Capped { inner, cap, runs: 0 }
-    }
-}
-
-impl<S: Strategy> Strategy for Capped<S> {
-    fn new_execution(&mut self) -> bool {
-        if self.cap.is_some_and(|c| self.runs >= c) {
-            return false;
-        }
-        self.runs += 1;
-        self.inner.new_execution()
-    }
-
-    fn next(&mut self, runnable: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
-        self.inner.next(runnable, current, yielding)
-    }
-
-    fn exhausted(&self) -> bool {
-        self.inner.exhausted()
-    }
-}

@@ -118,6 +118,7 @@ mod resource;
 mod runtime;
 mod scenario;
 mod scheduler;
+mod shrink;
 mod token;
 
 pub use arbitrary;

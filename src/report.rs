@@ -81,7 +81,12 @@ pub(crate) struct FailureData<Op> {
     pub(crate) token: Option<String>,
     pub(crate) preemptions: usize,
     pub(crate) schedules: usize,
-    pub(crate) text: String,
+    /// What the report is made of; `None` for a usage error, whose text is its message.
+    pub(crate) parts: Option<ReportParts>,
+    /// How the failing execution's scenario is named (bytes or a pinned fingerprint) and the
+    /// thread chosen at each decision: what shrinking starts from.
+    pub(crate) source: Option<crate::token::TokenScenario>,
+    pub(crate) choices: Vec<usize>,
 }
 
 impl<Op> Failure<Op> {
@@ -118,19 +123,35 @@ impl<Op> Failure<Op> {
     pub(crate) fn usage(message: impl Into<String>) -> Self {
         let message = message.into();
         Failure::new(FailureData {
-            text: format!("crosscheck could not run this check (usage error): {message}\n"),
             kind: FailureKind::Usage { message },
             scenario: Scenario::default(),
             token: None,
             preemptions: 0,
             schedules: 0,
+            parts: None,
+            source: None,
+            choices: Vec::new(),
         })
+    }
+
+    pub(crate) fn data(&self) -> &FailureData<Op> {
+        &self.0
+    }
+
+    pub(crate) fn data_mut(&mut self) -> &mut FailureData<Op> {
+        &mut self.0
     }
 }
 
 impl<Op> fmt::Display for Failure<Op> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.text)
+        match (&self.0.parts, &self.0.kind) {
+            (Some(parts), _) => f.write_str(&parts.render(&self.0.kind, self.0.schedules, test_name().as_deref())),
+            (None, FailureKind::Usage { message }) => {
+                writeln!(f, "crosscheck could not run this check (usage error): {message}")
+            }
+            (None, kind) => writeln!(f, "crosscheck: {kind:?}"),
+        }
     }
 }
 
@@ -214,53 +235,74 @@ pub(crate) fn thread_label(labels: &[(usize, String)], task: usize) -> String {
         .unwrap_or_else(|| format!("task {task}"))
 }
 
+/// The name of the test running on this thread (libtest names each test's thread after it).
+fn test_name() -> Option<String> {
+    std::thread::current()
+        .name()
+        .filter(|n| *n != "main")
+        .map(str::to_string)
+}
+
 /// One operation of the scenario as the report shows it.
+#[derive(Clone, Debug)]
 pub(crate) struct OpLine {
-    pub part: String,
     pub op: String,
     pub output: Option<String>,
     pub expected: Option<String>,
 }
 
-/// Everything the report text is made of, already rendered.
+impl OpLine {
+    fn cell(&self) -> String {
+        let output = self.output.as_deref().unwrap_or("(did not return)");
+        format!("{} -> {output}", self.op)
+    }
+}
+
+/// Everything the report text is made of, already rendered to strings.
+#[derive(Clone, Debug)]
 pub(crate) struct ReportParts {
     pub resource: String,
     pub scheduler: String,
     pub seed: Option<u64>,
-    pub kind: FailureKind,
-    pub schedules: usize,
     pub preemptions: usize,
     pub shape: String,
-    pub ops: Vec<OpLine>,
+    pub init: Vec<OpLine>,
+    pub threads: Vec<Vec<OpLine>>,
+    pub post: Vec<OpLine>,
     pub interleaving: Vec<String>,
     pub token: Option<String>,
     pub note: Option<String>,
+    /// "shrunk from ... to ... in ..."
+    pub shrink: Option<String>,
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 impl ReportParts {
-    pub(crate) fn render(&self) -> String {
+    pub(crate) fn render(&self, kind: &FailureKind, schedules: usize, test: Option<&str>) -> String {
         let mut out = String::new();
-        let fault = match self.kind {
-            FailureKind::Internal { .. } => "crosscheck itself failed (a bug in crosscheck, not in",
-            _ => "crosscheck found a bug in",
-        };
-        let close = if matches!(self.kind, FailureKind::Internal { .. }) {
-            ")"
+        if let FailureKind::Internal { .. } = kind {
+            out += &format!(
+                "crosscheck itself failed while checking {} (a bug in crosscheck, not in your resource): {}\n",
+                self.resource,
+                kind.title()
+            );
         } else {
-            ""
-        };
-        out += &format!("{fault} {}{close}: {}\n", self.resource, self.kind.title());
+            out += &format!("crosscheck found a bug in {}: {}\n", self.resource, kind.title());
+        }
         let seed = self.seed.map(|s| format!(", seed {s}")).unwrap_or_default();
         out += &format!(
-            "  found after {} schedule{} ({}{seed}); the failing schedule has {} preemption{}\n",
-            self.schedules,
-            if self.schedules == 1 { "" } else { "s" },
-            self.scheduler,
-            self.preemptions,
-            if self.preemptions == 1 { "" } else { "s" }
+            "  found after {} ({}{seed})\n",
+            plural(schedules, "schedule"),
+            self.scheduler
         );
+        if let Some(shrink) = &self.shrink {
+            out += &format!("  {shrink}\n");
+        }
         out += "\n";
-        out += &match &self.kind {
+        out += &match kind {
             FailureKind::NotLinearizable { explanation } => format!("why: {explanation}\n"),
             FailureKind::InvariantViolated { message } => format!("why: the invariant failed: {message}\n"),
             FailureKind::Deadlock { cycle } => {
@@ -278,18 +320,10 @@ impl ReportParts {
             ),
             FailureKind::Usage { message } | FailureKind::Internal { message } => format!("why: {message}\n"),
         };
-        out += &format!("\nscenario ({}), each operation with what it returned:\n", self.shape);
-        let width = self.ops.iter().map(|o| o.part.len()).max().unwrap_or(0);
-        for op in &self.ops {
-            let output = op.output.as_deref().unwrap_or("(did not return)");
-            out += &format!("  {:width$}  {} -> {output}", op.part, op.op);
-            if let Some(expected) = &op.expected {
-                out += &format!("   (the model allows {expected})");
-            }
-            out += "\n";
-        }
+        out += &format!("\nscenario ({}), each operation -> what it returned:\n", self.shape);
+        out += &self.table();
         if !self.interleaving.is_empty() {
-            out += "\ninterleaving:\n";
+            out += &format!("\ninterleaving ({}):\n", plural(self.preemptions, "preemption"));
             for line in &self.interleaving {
                 out += &format!("  {line}\n");
             }
@@ -298,10 +332,70 @@ impl ReportParts {
             out += &format!("\n{note}\n");
         }
         if let Some(token) = &self.token {
+            let test = test.unwrap_or("<test name>");
             out += &format!(
-                "\nreplay this exact execution:\n  CROSSCHECK_REPLAY={token} cargo test <this test's name>\n  or: Checker::<{}>::new().scheduler(Scheduler::Replay(\"{token}\".into())).check();\n",
+                "\nreplay this exact execution:\n  CROSSCHECK_REPLAY={token} cargo test {test}\n  \
+                 or in a test: Checker::<{}>::new().scheduler(Scheduler::Replay(\"{token}\".into())).check();\n",
                 self.resource
             );
+        }
+        out
+    }
+
+    /// The scenario as a table: init above, one column per thread, post below; each operation
+    /// with its output, and what the model allows where no order explains it.
+    fn table(&self) -> String {
+        let mut out = String::new();
+        let annotated = |line: &OpLine| match &line.expected {
+            Some(e) => format!("{}   <- the model allows {e}", line.cell()),
+            None => line.cell(),
+        };
+        for line in &self.init {
+            out += &format!("  init  {}\n", annotated(line));
+        }
+        let columns: Vec<Vec<String>> = self
+            .threads
+            .iter()
+            .map(|ops| {
+                let mut cells = Vec::new();
+                for op in ops {
+                    cells.push(op.cell());
+                    if let Some(e) = &op.expected {
+                        cells.push(format!("  ^ the model allows {e}"));
+                    }
+                }
+                cells
+            })
+            .collect();
+        let widths: Vec<usize> = columns
+            .iter()
+            .enumerate()
+            .map(|(t, c)| {
+                c.iter()
+                    .map(|s| s.len())
+                    .chain([format!("T{}", t + 1).len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let row = |cells: Vec<String>| -> String {
+            let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, &w)| format!("{c:w$}")).collect();
+            format!("  | {} |\n", padded.join(" | "))
+        };
+        let rule = format!(
+            "  +{}+\n",
+            widths.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("+")
+        );
+        out += &rule;
+        out += &row((1..=columns.len()).map(|t| format!("T{t}")).collect());
+        out += &rule;
+        let depth = columns.iter().map(Vec::len).max().unwrap_or(0);
+        for i in 0..depth {
+            out += &row(columns.iter().map(|c| c.get(i).cloned().unwrap_or_default()).collect());
+        }
+        out += &rule;
+        for line in &self.post {
+            out += &format!("  post  {}\n", annotated(line));
         }
         out
     }

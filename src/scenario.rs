@@ -151,60 +151,127 @@ pub(crate) fn generate(rng: &mut impl RngCore, shape: &Shape, chunk: usize) -> V
     bytes
 }
 
+/// A scenario's bytes split into its parts: one chunk per operation. Shrinking edits this form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Chunks {
+    pub init: Vec<Vec<u8>>,
+    pub threads: Vec<Vec<Vec<u8>>>,
+    pub post: Vec<Vec<u8>>,
+}
+
+impl Chunks {
+    /// Splits bytes laid out by [`generate`] (or [`Chunks::encode`]).
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Chunks, ScenarioError> {
+        let mut rest = bytes;
+        let byte = |rest: &mut &[u8]| -> Result<u8, ScenarioError> {
+            let (&b, tail) = rest.split_first().ok_or(ScenarioError::Truncated)?;
+            *rest = tail;
+            Ok(b)
+        };
+        let version = byte(&mut rest)?;
+        if version != LAYOUT_VERSION {
+            return Err(ScenarioError::Version(version));
+        }
+        let init = byte(&mut rest)? as usize;
+        let threads = byte(&mut rest)? as usize;
+        let mut per_thread = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            per_thread.push(byte(&mut rest)? as usize);
+        }
+        let post = byte(&mut rest)? as usize;
+        let chunk = |rest: &mut &[u8]| -> Result<Vec<u8>, ScenarioError> {
+            let (&len, tail) = rest.split_first().ok_or(ScenarioError::Truncated)?;
+            if tail.len() < len as usize {
+                return Err(ScenarioError::Truncated);
+            }
+            let (c, tail) = tail.split_at(len as usize);
+            *rest = tail;
+            Ok(c.to_vec())
+        };
+        let mut chunks = Chunks {
+            init: Vec::new(),
+            threads: Vec::new(),
+            post: Vec::new(),
+        };
+        for _ in 0..init {
+            chunks.init.push(chunk(&mut rest)?);
+        }
+        for &n in &per_thread {
+            let mut ops = Vec::with_capacity(n);
+            for _ in 0..n {
+                ops.push(chunk(&mut rest)?);
+            }
+            chunks.threads.push(ops);
+        }
+        for _ in 0..post {
+            chunks.post.push(chunk(&mut rest)?);
+        }
+        if !rest.is_empty() {
+            return Err(ScenarioError::TrailingBytes(rest.len()));
+        }
+        Ok(chunks)
+    }
+
+    /// Lays the chunks out as scenario bytes. Parts longer than 255 operations, or chunks longer
+    /// than 255 bytes, are cut: the layout has one byte for each count.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let cap = |n: usize| n.min(255) as u8;
+        let mut bytes = vec![LAYOUT_VERSION, cap(self.init.len()), cap(self.threads.len())];
+        bytes.extend(self.threads.iter().take(255).map(|t| cap(t.len())));
+        bytes.push(cap(self.post.len()));
+        let ops = self.init.iter().take(255);
+        let ops = ops.chain(self.threads.iter().take(255).flat_map(|t| t.iter().take(255)));
+        for c in ops.chain(self.post.iter().take(255)) {
+            bytes.push(cap(c.len()));
+            bytes.extend_from_slice(&c[..c.len().min(255)]);
+        }
+        bytes
+    }
+
+    /// Decodes every chunk with `Arbitrary`.
+    pub(crate) fn decode<Op: for<'a> Arbitrary<'a>>(&self) -> Result<Scenario<Op>, ScenarioError> {
+        let mut index = 0;
+        let mut op = |chunk: &Vec<u8>| -> Result<Op, ScenarioError> {
+            let decoded = Op::arbitrary_take_rest(Unstructured::new(chunk)).map_err(|e| ScenarioError::Op {
+                index,
+                reason: e.to_string(),
+            });
+            index += 1;
+            decoded
+        };
+        Ok(Scenario {
+            init: self.init.iter().map(&mut op).collect::<Result<_, _>>()?,
+            threads: self
+                .threads
+                .iter()
+                .map(|t| t.iter().map(&mut op).collect::<Result<_, _>>())
+                .collect::<Result<_, _>>()?,
+            post: self.post.iter().map(&mut op).collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// What shrinking makes smaller, most important first: threads, operations that run in
+    /// parallel, operations, then the bytes of their values.
+    pub(crate) fn size(&self) -> (usize, usize, usize, usize, u64) {
+        let all = || {
+            self.init
+                .iter()
+                .chain(self.threads.iter().flatten())
+                .chain(self.post.iter())
+        };
+        (
+            self.threads.len(),
+            self.threads.iter().map(Vec::len).sum(),
+            all().count(),
+            all().map(Vec::len).sum(),
+            all().flatten().map(|&b| u64::from(b)).sum(),
+        )
+    }
+}
+
 /// Decodes scenario bytes laid out by [`generate`].
 pub(crate) fn decode<Op: for<'a> Arbitrary<'a>>(bytes: &[u8]) -> Result<Scenario<Op>, ScenarioError> {
-    let mut rest = bytes;
-    let mut next = || -> Result<u8, ScenarioError> {
-        let (&b, tail) = rest.split_first().ok_or(ScenarioError::Truncated)?;
-        rest = tail;
-        Ok(b)
-    };
-    let version = next()?;
-    if version != LAYOUT_VERSION {
-        return Err(ScenarioError::Version(version));
-    }
-    let init = next()? as usize;
-    let threads = next()? as usize;
-    let mut per_thread = Vec::with_capacity(threads);
-    for _ in 0..threads {
-        per_thread.push(next()? as usize);
-    }
-    let post = next()? as usize;
-
-    let mut index = 0;
-    let mut op = |rest: &mut &[u8]| -> Result<Op, ScenarioError> {
-        let (&len, tail) = rest.split_first().ok_or(ScenarioError::Truncated)?;
-        let len = len as usize;
-        if tail.len() < len {
-            return Err(ScenarioError::Truncated);
-        }
-        let (chunk, tail) = tail.split_at(len);
-        *rest = tail;
-        let decoded = Op::arbitrary_take_rest(Unstructured::new(chunk)).map_err(|e| ScenarioError::Op {
-            index,
-            reason: e.to_string(),
-        });
-        index += 1;
-        decoded
-    };
-    let mut scenario = Scenario::default();
-    for _ in 0..init {
-        scenario.init.push(op(&mut rest)?);
-    }
-    for &n in &per_thread {
-        let mut ops = Vec::with_capacity(n);
-        for _ in 0..n {
-            ops.push(op(&mut rest)?);
-        }
-        scenario.threads.push(ops);
-    }
-    for _ in 0..post {
-        scenario.post.push(op(&mut rest)?);
-    }
-    if !rest.is_empty() {
-        return Err(ScenarioError::TrailingBytes(rest.len()));
-    }
-    Ok(scenario)
+    Chunks::parse(bytes)?.decode()
 }
 
 #[cfg(test)]
@@ -240,8 +307,9 @@ mod tests {
         let mut wrong = bytes.clone();
         wrong[0] = 9;
         assert_eq!(decode::<Op>(&wrong), Err(ScenarioError::Version(9)));
-        let mut longer = bytes;
+        let mut longer = bytes.clone();
         longer.push(0);
         assert_eq!(decode::<Op>(&longer), Err(ScenarioError::TrailingBytes(1)));
+        assert_eq!(Chunks::parse(&bytes).unwrap().encode(), bytes);
     }
 }

@@ -366,16 +366,16 @@ impl<R: Resource> State<R> {
             .map(|o| o.as_ref().map(|o| format!("{o:?}")))
             .collect();
         drop(shared);
-        let ops = names
-            .iter()
-            .enumerate()
-            .map(|(i, name)| OpLine {
-                part: part_label(&scenario, i),
-                op: name.clone(),
-                output: outputs[i].clone(),
-                expected: expected[i].clone(),
-            })
-            .collect();
+        let line = |i: usize| OpLine {
+            op: names[i].clone(),
+            output: outputs[i].clone(),
+            expected: expected[i].clone(),
+        };
+        let mut index = 0..scenario.len();
+        let mut take = |n: usize| index.by_ref().take(n).map(line).collect::<Vec<_>>();
+        let init = take(scenario.init.len());
+        let threads = scenario.threads.iter().map(|t| take(t.len())).collect();
+        let post = take(scenario.post.len());
         let replayable = !matches!(kind, FailureKind::Usage { .. } | FailureKind::Internal { .. });
         let token = replayable.then(|| {
             Token {
@@ -390,25 +390,28 @@ impl<R: Resource> State<R> {
             resource: short_name(self.settings.type_name).to_string(),
             scheduler: self.settings.scheduler.clone(),
             seed: self.settings.seed,
-            kind: kind.clone(),
-            schedules: self.runs,
             preemptions: record.preemptions,
             shape: scenario.shape(),
-            ops,
+            init,
+            threads,
+            post,
             interleaving: report::interleaving(&record.events, &record.labels, &record.objects, &names, &outputs),
             token: token.clone(),
             note: matches!(plan.source, TokenScenario::Pinned(_)).then(|| {
                 "this scenario was pinned with Checker::scenario: replay the token with the same .scenario(..)"
                     .to_string()
             }),
+            shrink: None,
         };
         self.failure = Some(Failure::new(FailureData {
-            text: parts.render(),
             kind,
             scenario: (*scenario).clone(),
             token,
             preemptions: record.preemptions,
             schedules: self.runs,
+            parts: Some(parts),
+            source: Some(plan.source.clone()),
+            choices: record.choices,
         }));
     }
 }
@@ -422,20 +425,6 @@ fn flat_op<Op>(scenario: &Scenario<Op>, i: usize) -> &Op {
         .chain(scenario.post.iter())
         .nth(i)
         .expect("op index within the scenario")
-}
-
-fn part_label<Op>(scenario: &Scenario<Op>, i: usize) -> String {
-    if i < scenario.init.len() {
-        return "init".into();
-    }
-    let mut start = scenario.init.len();
-    for (t, ops) in scenario.threads.iter().enumerate() {
-        if i < start + ops.len() {
-            return format!("T{}", t + 1);
-        }
-        start += ops.len();
-    }
-    "post".into()
 }
 
 /// "crosscheck::resources::counter::RacyCounter" -> "RacyCounter".

@@ -10,8 +10,6 @@ use std::sync::{Arc, Once};
 thread_local! {
     /// Set while a check runs on this thread: panics are captured, not printed.
     static QUIET: Cell<bool> = const { Cell::new(false) };
-    /// Set while `Checker::check` panics with a report: printed by the default hook alone.
-    static REPORTING: Cell<bool> = const { Cell::new(false) };
     static LAST: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
@@ -21,8 +19,9 @@ pub(crate) fn install() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         // Put a forwarder to the original hook in place, let shuttle wrap it (its hook installs
-        // once, on its first execution), then wrap shuttle's: the original stays reachable for
-        // crosscheck's own report, shuttle's for everything else in the process.
+        // once, on its first execution), then wrap shuttle's: panics outside any shuttle execution
+        // (crosscheck's own report, other tests' assertions) go to the original hook, without the
+        // schedule dump shuttle would print; a plain shuttle test's panics still get it.
         let original: Arc<Hook> = Arc::new(panic::take_hook());
         let forward = Arc::clone(&original);
         panic::set_hook(Box::new(move |info| forward(info)));
@@ -36,10 +35,11 @@ pub(crate) fn install() {
             if QUIET.with(|q| q.get()) {
                 let message = describe(info);
                 LAST.with(|l| *l.borrow_mut() = Some(message));
-            } else if REPORTING.with(|r| r.get()) {
-                original(info);
-            } else {
+            } else if shuttle::current::try_get_current_task().is_some() {
+                // A plain shuttle test in the same process: shuttle prints its schedule.
                 shuttles(info);
+            } else {
+                original(info);
             }
         }));
     });
@@ -83,14 +83,6 @@ pub(crate) fn take_last() -> Option<String> {
 #[track_caller]
 pub(crate) fn panic_with_report(report: String) -> ! {
     install();
-    REPORTING.with(|r| r.set(true));
-    struct Reset;
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            REPORTING.with(|r| r.set(false));
-        }
-    }
-    let _reset = Reset;
     panic::panic_any(report)
 }
 

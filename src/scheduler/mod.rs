@@ -95,3 +95,34 @@ pub(crate) fn mix(seed: u64, stream: u64) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
+
+/// Stops a strategy after `cap` executions of one scenario.
+pub(crate) struct Capped<S> {
+    inner: S,
+    cap: Option<usize>,
+    runs: usize,
+}
+
+impl<S> Capped<S> {
+    pub(crate) fn new(inner: S, cap: Option<usize>) -> Self {
+        Capped { inner, cap, runs: 0 }
+    }
+}
+
+impl<S: Strategy> Strategy for Capped<S> {
+    fn new_execution(&mut self) -> bool {
+        if self.cap.is_some_and(|c| self.runs >= c) {
+            return false;
+        }
+        self.runs += 1;
+        self.inner.new_execution()
+    }
+
+    fn next(&mut self, runnable: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
+        self.inner.next(runnable, current, yielding)
+    }
+
+    fn exhausted(&self) -> bool {
+        self.inner.exhausted()
+    }
+}

@@ -7,6 +7,9 @@ pub(crate) struct Replay {
     ran: bool,
     /// Set when the program offered a choice the recording does not fit.
     diverged: Option<String>,
+    /// Follow the recording where it fits and fall back where it does not, instead of stopping:
+    /// how shrinking carries a failing schedule over to a smaller scenario.
+    lenient: bool,
 }
 
 impl Replay {
@@ -16,6 +19,16 @@ impl Replay {
             position: 0,
             ran: false,
             diverged: None,
+            lenient: false,
+        }
+    }
+
+    /// A replay that never diverges: where the recorded thread cannot run, or the recording has
+    /// ended, the current thread keeps running (or the lowest-numbered one that can).
+    pub(crate) fn lenient(choices: Vec<usize>) -> Self {
+        Replay {
+            lenient: true,
+            ..Replay::new(choices)
         }
     }
 }
@@ -25,7 +38,15 @@ impl Strategy for Replay {
         !std::mem::replace(&mut self.ran, true)
     }
 
-    fn next(&mut self, runnable: &[usize], _current: Option<usize>, _yielding: bool) -> Option<usize> {
+    fn next(&mut self, runnable: &[usize], current: Option<usize>, _yielding: bool) -> Option<usize> {
+        if self.lenient {
+            let wanted = self.choices.get(self.position).copied();
+            self.position += 1;
+            return match wanted.filter(|w| runnable.contains(w)) {
+                Some(w) => Some(w),
+                None => current.filter(|c| runnable.contains(c)).or(runnable.first().copied()),
+            };
+        }
         let Some(&wanted) = self.choices.get(self.position) else {
             self.diverged = Some(format!(
                 "the schedule ends after {} choices, but the execution asked for more",
@@ -46,6 +67,9 @@ impl Strategy for Replay {
     }
 
     fn divergence(&self) -> Option<String> {
+        if self.lenient {
+            return None;
+        }
         if self.diverged.is_some() {
             return self.diverged.clone();
         }

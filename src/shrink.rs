@@ -1,0 +1,362 @@
+//! Shrinking: the smallest scenario and the simplest schedule that still show the same bug.
+//!
+//! Both halves are searched together. A scenario candidate (a thread dropped, an operation dropped
+//! or moved out of the parallel part, an operation's bytes made shorter or smaller) keeps the old
+//! failing schedule where it still fits, and otherwise gets a brief search of its own; once no
+//! candidate fails, a preemption-bounded search (bound 0, 1, 2, ...) finds the fewest preemptions
+//! that still show the bug. Everything is counted in schedules, so a seed shrinks the same way on
+//! every machine; a wall-clock cap only stops a shrink that would take unreasonably long.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::backend::shuttle::{Plan, StrategyFactory};
+use crate::checker::Checker;
+use crate::report::{Failure, FailureKind};
+use crate::resource::Resource;
+use crate::scenario::Chunks;
+use crate::scheduler::{self, Scheduler, Strategy};
+use crate::token::TokenScenario;
+
+/// The schedules shrinking may run when neither `shrink_budget` nor `CROSSCHECK_SHRINK_BUDGET`
+/// says otherwise.
+pub const DEFAULT_SHRINK_BUDGET: usize = 50_000;
+/// The wall-clock cap on shrinking, for slow machines.
+pub const DEFAULT_SHRINK_TIME: Duration = Duration::from_secs(30);
+
+/// Whether two failures are the same bug. A wrong result seen as a non-linearizable history or as
+/// a broken invariant is one bug (a smaller scenario may lose the read that showed it, but not the
+/// invariant); a deadlock, a step limit, or a different panic is another.
+pub(crate) fn same_bug(a: &FailureKind, b: &FailureKind) -> bool {
+    use FailureKind::*;
+    match (a, b) {
+        (NotLinearizable { .. } | InvariantViolated { .. }, NotLinearizable { .. } | InvariantViolated { .. }) => true,
+        (Deadlock { .. }, Deadlock { .. }) | (StepLimitExceeded { .. }, StepLimitExceeded { .. }) => true,
+        (Panicked { message: m, .. }, Panicked { message: n, .. }) => m == n,
+        _ => false,
+    }
+}
+
+struct Shrinker<'a, R: Resource> {
+    checker: &'a Checker<R>,
+    scheduler: Scheduler,
+    seed: u64,
+    budget: usize,
+    used: usize,
+    deadline: Instant,
+    stopped: Option<String>,
+}
+
+impl<R: Resource> Shrinker<'_, R> {
+    fn out_of_budget(&mut self) -> bool {
+        if self.stopped.is_none() {
+            if self.used >= self.budget {
+                self.stopped = Some(format!("its budget of {} schedules ran out", self.budget));
+            } else if Instant::now() >= self.deadline {
+                self.stopped = Some("its time limit ran out".to_string());
+            }
+        }
+        self.stopped.is_some()
+    }
+
+    /// Runs `plan` under `make`, at most `budget` schedules; the failure, if it is the same bug.
+    fn run(
+        &mut self,
+        plan: &Plan<R::Op>,
+        make: StrategyFactory,
+        budget: usize,
+        want: &FailureKind,
+    ) -> Option<Failure<R::Op>> {
+        let budget = budget.min(self.budget.saturating_sub(self.used)).max(1);
+        let plan = Plan {
+            scenario: Arc::clone(&plan.scenario),
+            source: plan.source.clone(),
+        };
+        match self.checker.execute(vec![plan], budget, make, String::new(), None) {
+            Ok(report) => {
+                self.used += report.schedules();
+                None
+            }
+            Err(f) => {
+                self.used += f.schedules();
+                same_bug(f.kind(), want).then_some(f)
+            }
+        }
+    }
+
+    /// Looks for a failing schedule of `plan`: the old schedule carried over first, then a brief
+    /// bounded search, then a few schedules of the scheduler that found the bug.
+    fn attempt(&mut self, plan: &Plan<R::Op>, choices: &[usize], want: &FailureKind) -> Option<Failure<R::Op>> {
+        let old = choices.to_vec();
+        let replay: StrategyFactory = Box::new(move |_| Box::new(scheduler::Replay::lenient(old.clone())));
+        if let Some(f) = self.run(plan, replay, 1, want) {
+            return Some(f);
+        }
+        for bound in 1..=2 {
+            if self.out_of_budget() {
+                return None;
+            }
+            let bounded: StrategyFactory = Box::new(move |_| Box::new(scheduler::Dfs::new(Some(bound))));
+            if let Some(f) = self.run(plan, bounded, 250, want) {
+                return Some(f);
+            }
+        }
+        if self.out_of_budget() {
+            return None;
+        }
+        let (scheduler, seed) = (self.scheduler.clone(), self.seed);
+        let original: StrategyFactory = Box::new(move |i| strategy_for(&scheduler, seed, i));
+        self.run(plan, original, 100, want)
+    }
+}
+
+/// The strategy a (non-replay) scheduler setting runs for plan `i`.
+pub(crate) fn strategy_for(scheduler: &Scheduler, seed: u64, i: usize) -> Box<dyn Strategy> {
+    let s = scheduler::mix(seed, i as u64);
+    match scheduler {
+        Scheduler::Random | Scheduler::Replay(_) => Box::new(scheduler::Random::new(s)),
+        Scheduler::Pct { depth } => Box::new(scheduler::Pct::new(s, *depth)),
+        Scheduler::Dfs { max_iterations } => {
+            Box::new(scheduler::Capped::new(scheduler::Dfs::new(None), *max_iterations))
+        }
+        Scheduler::Bounded { preemptions } => Box::new(scheduler::Dfs::new(Some(*preemptions))),
+    }
+}
+
+/// Every scenario one edit smaller than `c`, most promising first.
+fn candidates(c: &Chunks) -> Vec<Chunks> {
+    let mut out = Vec::new();
+    // Fewer threads.
+    for t in 0..c.threads.len() {
+        let mut n = c.clone();
+        n.threads.remove(t);
+        out.push(n);
+    }
+    // Fewer operations: in a thread (dropping the thread if it empties), in init, in post.
+    for t in 0..c.threads.len() {
+        for i in 0..c.threads[t].len() {
+            let mut n = c.clone();
+            n.threads[t].remove(i);
+            if n.threads[t].is_empty() {
+                n.threads.remove(t);
+            }
+            out.push(n);
+        }
+    }
+    for i in 0..c.init.len() {
+        let mut n = c.clone();
+        n.init.remove(i);
+        out.push(n);
+    }
+    for i in 0..c.post.len() {
+        let mut n = c.clone();
+        n.post.remove(i);
+        out.push(n);
+    }
+    // Less in parallel: a thread's first operation into init, its last into post.
+    for t in 0..c.threads.len() {
+        let mut n = c.clone();
+        let op = n.threads[t].remove(0);
+        n.init.push(op);
+        if n.threads[t].is_empty() {
+            n.threads.remove(t);
+        }
+        out.push(n);
+        let mut n = c.clone();
+        let op = n.threads[t].pop().expect("threads are never empty");
+        n.post.insert(0, op);
+        if n.threads[t].is_empty() {
+            n.threads.remove(t);
+        }
+        out.push(n);
+    }
+    // Simpler values: each operation's bytes zeroed, halved in length, one shorter, halved.
+    let places: Vec<(usize, usize)> = (0..c.init.len())
+        .map(|i| (0, i))
+        .chain(
+            c.threads
+                .iter()
+                .enumerate()
+                .flat_map(|(t, ops)| (0..ops.len()).map(move |i| (t + 1, i))),
+        )
+        .chain((0..c.post.len()).map(|i| (usize::MAX, i)))
+        .collect();
+    for (part, i) in places {
+        let edits: [fn(&mut Vec<u8>); 4] = [
+            |b| b.iter_mut().for_each(|x| *x = 0),
+            |b| b.truncate(b.len() / 2),
+            |b| {
+                b.pop();
+            },
+            |b| b.iter_mut().for_each(|x| *x /= 2),
+        ];
+        for edit in edits {
+            let mut n = c.clone();
+            let chunk = match part {
+                0 => &mut n.init[i],
+                usize::MAX => &mut n.post[i],
+                t => &mut n.threads[t - 1][i],
+            };
+            let before = chunk.clone();
+            edit(chunk);
+            if *chunk != before {
+                out.push(n);
+            }
+        }
+    }
+    out.retain(|n| n.size() < c.size());
+    out
+}
+
+/// Adapts a schedule to a scenario without thread `t` (task `t + 1`): its choices go, later
+/// threads' task ids move down by one.
+fn without_thread(choices: &[usize], t: usize) -> Vec<usize> {
+    let gone = t + 1;
+    choices
+        .iter()
+        .filter(|&&c| c != gone)
+        .map(|&c| if c > gone { c - 1 } else { c })
+        .collect()
+}
+
+/// Shrinks `failure`, found by `scheduler` with `seed`, to the smallest scenario and schedule that
+/// still fail the same way, within the checker's shrink budget.
+pub(crate) fn shrink<R: Resource>(
+    checker: &Checker<R>,
+    failure: Failure<R::Op>,
+    scheduler: &Scheduler,
+    seed: u64,
+    budget: usize,
+    time: Duration,
+) -> Failure<R::Op> {
+    let started = Instant::now();
+    let data = failure.data();
+    let (Some(source), Some(_)) = (data.source.clone(), data.parts.as_ref()) else {
+        return failure;
+    };
+    if matches!(data.kind, FailureKind::Usage { .. } | FailureKind::Internal { .. }) || budget == 0 {
+        return failure;
+    }
+    let want = data.kind.clone();
+    let (from_shape, from_preemptions, found_after) =
+        (failure.scenario().shape(), failure.preemptions(), data.schedules);
+    let original_parts = data.parts.clone().expect("checked above");
+    let mut s = Shrinker {
+        checker,
+        scheduler: scheduler.clone(),
+        seed,
+        budget,
+        used: 0,
+        deadline: started + time,
+        stopped: None,
+    };
+    let mut best = failure;
+    let plan_of = |chunks: &Chunks| -> Option<Plan<R::Op>> {
+        let scenario = chunks.decode::<R::Op>().ok()?;
+        Some(Plan {
+            scenario: Arc::new(scenario),
+            source: TokenScenario::Bytes(chunks.encode()),
+        })
+    };
+
+    // 1. The scenario (only a generated one: a pinned scenario has no byte form to edit).
+    if let TokenScenario::Bytes(bytes) = &source {
+        if let Ok(mut chunks) = Chunks::parse(bytes) {
+            'improve: while !s.out_of_budget() {
+                for candidate in candidates(&chunks) {
+                    if s.out_of_budget() {
+                        break 'improve;
+                    }
+                    let Some(plan) = plan_of(&candidate) else { continue };
+                    let dropped = (0..chunks.threads.len()).find(|&t| {
+                        candidate.threads.len() < chunks.threads.len()
+                            && chunks
+                                .threads
+                                .iter()
+                                .enumerate()
+                                .filter(|&(u, _)| u != t)
+                                .map(|(_, x)| x)
+                                .eq(candidate.threads.iter())
+                    });
+                    let choices = match dropped {
+                        Some(t) => without_thread(&best.data().choices, t),
+                        None => best.data().choices.clone(),
+                    };
+                    if let Some(f) = s.attempt(&plan, &choices, &want) {
+                        best = f;
+                        chunks = candidate;
+                        continue 'improve;
+                    }
+                }
+                break;
+            }
+        }
+    }
+
+    // 2. The schedule: the fewest preemptions that still show the bug.
+    let source = best.data().source.clone().expect("a failure from a run has a source");
+    let plan = Plan {
+        scenario: Arc::new(best.scenario().clone()),
+        source,
+    };
+    for bound in 0..best.preemptions() {
+        if s.out_of_budget() {
+            break;
+        }
+        let bounded: StrategyFactory = Box::new(move |_| Box::new(scheduler::Dfs::new(Some(bound))));
+        if let Some(f) = s.run(&plan, bounded, 2_000, &want) {
+            best = f;
+            break;
+        }
+    }
+
+    let mut summary = format!(
+        "shrunk from {from_shape}, {from_preemptions} preemption{} to {}, {} preemption{} in {:.2} s ({} schedules)",
+        if from_preemptions == 1 { "" } else { "s" },
+        best.scenario().shape(),
+        best.preemptions(),
+        if best.preemptions() == 1 { "" } else { "s" },
+        started.elapsed().as_secs_f64(),
+        s.used
+    );
+    if let Some(why) = &s.stopped {
+        summary += &format!("; shrinking stopped early because {why}, so a smaller case may exist");
+    }
+    let data = best.data_mut();
+    data.schedules = found_after;
+    if let Some(parts) = data.parts.as_mut() {
+        parts.scheduler = original_parts.scheduler;
+        parts.seed = original_parts.seed;
+        parts.note = original_parts.note;
+        parts.shrink = Some(summary);
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunks() -> Chunks {
+        Chunks {
+            init: vec![vec![1]],
+            threads: vec![vec![vec![2, 2], vec![3]], vec![vec![4]]],
+            post: vec![vec![5, 5]],
+        }
+    }
+
+    #[test]
+    fn every_candidate_is_strictly_smaller() {
+        let c = chunks();
+        let all = candidates(&c);
+        assert!(!all.is_empty());
+        assert!(all.iter().all(|n| n.size() < c.size()));
+        assert!(all.iter().any(|n| n.threads.len() == 1), "a thread can go");
+        assert!(all.iter().any(|n| n.post.len() == 2), "an op can move to post");
+    }
+
+    #[test]
+    fn dropping_a_thread_renumbers_later_threads() {
+        assert_eq!(without_thread(&[1, 2, 3, 2, 1], 1), vec![1, 2, 1]);
+    }
+}
