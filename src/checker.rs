@@ -13,6 +13,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::backend::shuttle::{body, short_name, Driver, Plan, RunSettings, State, StrategyFactory};
+use crate::regressions::{self, RegressionFile};
 use crate::report::{Failure, Report};
 use crate::resource::Resource;
 use crate::runtime::{panics, Backend, BackendGuard};
@@ -79,6 +80,7 @@ pub struct Checker<R: Resource> {
     check_budget: Duration,
     shrink_budget: Option<usize>,
     shrink_time: Duration,
+    regression_file: Option<std::path::PathBuf>,
     _resource: PhantomData<fn() -> R>,
 }
 
@@ -102,6 +104,7 @@ impl<R: Resource> Checker<R> {
             check_budget: Duration::from_secs(10),
             shrink_budget: None,
             shrink_time: DEFAULT_SHRINK_TIME,
+            regression_file: None,
             _resource: PhantomData,
         }
     }
@@ -404,6 +407,7 @@ impl<R: Resource> Checker<R> {
             schedules: state.runs,
             exhausted: state.exhausted,
             unknown: state.unknown,
+            regressions: 0,
             elapsed: started.elapsed(),
         })
     }
@@ -432,42 +436,178 @@ impl<R: Resource> Checker<R> {
     }
 
     /// Runs the check and panics with the full failure report if it fails; returns the report
-    /// otherwise. With `CROSSCHECK_REPLAY=<token>` set, runs only that token (and skips, with a
-    /// note, a check of another resource type).
+    /// otherwise.
+    ///
+    /// Unlike [`Checker::run`], `check` keeps regressions: the failures saved in this test's
+    /// regression file (`crosscheck-regressions/<test name>.txt` under the crate) are replayed
+    /// first, and a new failure is appended to it (unless `CROSSCHECK_REGRESSIONS=off`). With
+    /// `CROSSCHECK_REPLAY=<token>` set, it runs only that token (and skips, with a note, a check of
+    /// another resource type).
     #[track_caller]
     pub fn check(&self) -> Report {
-        let result = match std::env::var("CROSSCHECK_REPLAY") {
-            Ok(token) if !token.trim().is_empty() => {
-                let for_us = Token::decode(&token)
-                    .map(|t| t.type_hash == fnv32(std::any::type_name::<R>().as_bytes()))
-                    .unwrap_or(true);
-                if !for_us {
+        let caller = std::panic::Location::caller();
+        match self.check_inner(caller) {
+            Ok(report) => report,
+            Err(failure) => panics::panic_with_report(failure.to_string()),
+        }
+    }
+
+    fn check_inner(&self, caller: &std::panic::Location<'_>) -> Result<Report, Failure<R::Op>> {
+        let ours = |token: &str| {
+            Token::decode(token).is_ok_and(|t| t.type_hash == fnv32(std::any::type_name::<R>().as_bytes()))
+        };
+        if let Ok(token) = std::env::var("CROSSCHECK_REPLAY") {
+            if !token.trim().is_empty() {
+                if Token::decode(&token).is_ok() && !ours(&token) {
                     eprintln!(
                         "crosscheck: CROSSCHECK_REPLAY names another resource type; skipping this check of {}",
                         short_name(std::any::type_name::<R>())
                     );
-                    return Report {
-                        resource: short_name(std::any::type_name::<R>()).to_string(),
-                        scheduler: "Replay (skipped)".into(),
-                        scenarios: 0,
-                        schedules: 0,
-                        exhausted: 0,
-                        unknown: 0,
-                        elapsed: Duration::ZERO,
-                    };
+                    return Ok(self.empty_report("Replay (skipped)"));
                 }
-                let mut replay = Checker::<R>::new().scheduler(Scheduler::Replay(token));
-                replay.pinned = self.pinned.clone();
-                replay.max_steps = self.max_steps;
-                replay.check_budget = self.check_budget;
-                replay.run()
+                let mut replay = self.clone_settings();
+                replay.scheduler = Scheduler::Replay(token);
+                return replay.run();
             }
-            _ => self.run(),
-        };
-        match result {
-            Ok(report) => report,
-            Err(failure) => panics::panic_with_report(failure.to_string()),
         }
+
+        let file = self
+            .regression_file
+            .clone()
+            .map(|path| RegressionFile { path })
+            .unwrap_or_else(|| RegressionFile::for_current_test(caller));
+        let entries: Vec<_> = file
+            .read()
+            .map_err(Failure::usage)?
+            .into_iter()
+            .filter(|e| ours(&e.token))
+            .collect();
+        for entry in &entries {
+            if let Err(mut failure) = self.replay_regression(&entry.token) {
+                let note = format!(
+                    "this failure is a saved regression ({}:{}), replayed before any new scenario",
+                    file.display(),
+                    entry.line
+                );
+                add_note(&mut failure, note);
+                return Err(failure);
+            }
+        }
+        let mut failure = match self.run() {
+            Ok(mut report) => {
+                report.regressions = entries.len();
+                return Ok(report);
+            }
+            Err(failure) => failure,
+        };
+        if let (Some(token), true) = (failure.schedule().map(str::to_string), regressions::writing_enabled()) {
+            let summary = format!(
+                "{:?}: {}, {} preemption(s)",
+                failure.kind(),
+                failure.scenario().shape(),
+                failure.preemptions()
+            );
+            let summary: String = summary.chars().take(200).collect();
+            let note = match file.append(&token, &summary) {
+                Ok(()) => format!(
+                    "saved to {}: this failure is replayed first from now on (commit the file)",
+                    file.display()
+                ),
+                Err(e) => format!("could not save this failure to {}: {e}", file.display()),
+            };
+            add_note(&mut failure, note);
+        }
+        Err(failure)
+    }
+
+    /// Reruns a saved failure: its schedule where it still fits, then a short bounded search of its
+    /// scenario, so that a regression still counts after the code around the bug has changed.
+    fn replay_regression(&self, token: &str) -> Result<(), Failure<R::Op>> {
+        if let Ok(Token {
+            scenario: TokenScenario::Pinned(fingerprint),
+            ..
+        }) = Token::decode(token)
+        {
+            // Saved with a pinned scenario that this check no longer pins: not this check's to run.
+            if self.pinned.as_ref().map(Self::fingerprint) != Some(fingerprint) {
+                return Ok(());
+            }
+        }
+        let (plan, schedule) = self.replay_plan(token)?;
+        let shared = Plan {
+            scenario: Arc::clone(&plan.scenario),
+            source: plan.source.clone(),
+        };
+        let replay: StrategyFactory = Box::new(move |_| Box::new(scheduler::Replay::lenient(schedule.clone())));
+        let bounded: StrategyFactory = Box::new(|_| Box::new(scheduler::Dfs::new(Some(2))));
+        for (make, budget, name) in [
+            (replay, 1, "Replay (saved regression)"),
+            (bounded, 500, "Bounded { preemptions: 2 } (saved regression)"),
+        ] {
+            let plan = Plan {
+                scenario: Arc::clone(&shared.scenario),
+                source: shared.source.clone(),
+            };
+            if let Err(failure) = self.execute(vec![plan], budget, make, name.to_string(), None) {
+                let budget = self.effective_shrink_budget()?;
+                return Err(shrink::shrink(
+                    self,
+                    failure,
+                    &Scheduler::Bounded { preemptions: 2 },
+                    0,
+                    budget,
+                    self.shrink_time,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Where `check` keeps this test's regression file, instead of
+    /// `crosscheck-regressions/<test name>.txt` under the crate.
+    pub fn regression_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.regression_file = Some(path.into());
+        self
+    }
+
+    fn clone_settings(&self) -> Checker<R> {
+        Checker {
+            shape: self.shape.clone(),
+            iterations: self.iterations,
+            scenarios: self.scenarios,
+            scheduler: self.scheduler.clone(),
+            seed: self.seed,
+            pinned: self.pinned.clone(),
+            max_steps: self.max_steps,
+            check_budget: self.check_budget,
+            shrink_budget: self.shrink_budget,
+            shrink_time: self.shrink_time,
+            regression_file: self.regression_file.clone(),
+            _resource: PhantomData,
+        }
+    }
+
+    fn empty_report(&self, scheduler: &str) -> Report {
+        Report {
+            resource: short_name(std::any::type_name::<R>()).to_string(),
+            scheduler: scheduler.into(),
+            scenarios: 0,
+            schedules: 0,
+            exhausted: 0,
+            unknown: 0,
+            regressions: 0,
+            elapsed: Duration::ZERO,
+        }
+    }
+}
+
+/// Adds a line at the end of a failure's report, before the replay instructions.
+fn add_note<Op>(failure: &mut Failure<Op>, note: String) {
+    if let Some(parts) = failure.data_mut().parts.as_mut() {
+        parts.note = Some(match parts.note.take() {
+            Some(old) => format!("{old}\n{note}"),
+            None => note,
+        });
     }
 }
 

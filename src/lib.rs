@@ -113,6 +113,7 @@ pub mod thread;
 
 mod backend;
 mod checker;
+mod regressions;
 mod report;
 mod resource;
 mod runtime;

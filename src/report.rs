@@ -166,6 +166,7 @@ pub struct Report {
     pub(crate) schedules: usize,
     pub(crate) exhausted: usize,
     pub(crate) unknown: usize,
+    pub(crate) regressions: usize,
     pub(crate) elapsed: Duration,
 }
 
@@ -191,6 +192,11 @@ impl Report {
         self.unknown
     }
 
+    /// Saved regressions that were replayed (and passed) before the check's own schedules.
+    pub fn regressions(&self) -> usize {
+        self.regressions
+    }
+
     /// Wall-clock time of the check.
     pub fn elapsed(&self) -> Duration {
         self.elapsed
@@ -208,6 +214,9 @@ impl fmt::Display for Report {
             self.elapsed.as_secs_f64(),
             self.scheduler
         )?;
+        if self.regressions > 0 {
+            write!(f, "; {} saved regressions replayed first", self.regressions)?;
+        }
         if self.exhausted > 0 {
             write!(f, "; {} scenarios explored exhaustively", self.exhausted)?;
         }
