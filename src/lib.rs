@@ -90,11 +90,14 @@
 //!
 //! ## When a check fails
 //!
-//! [`Checker::check`] panics with the report, [`Checker::run`] returns it as a [`Failure`]: what
-//! failed and whose fault it is, the scenario with each operation's output (and what the model
-//! allowed), the interleaving with every preemption marked, and a replay token. Rerun exactly that
-//! execution with `CROSSCHECK_REPLAY=<token> cargo test <test name>`, or pin it in a test with
-//! `Scheduler::Replay(token)`.
+//! The failure is first shrunk: threads, operations and preemptions are removed while the same bug
+//! still shows (a lost update stays a lost update, a deadlock a deadlock). [`Checker::check`] then
+//! panics with the report, [`Checker::run`] returns it as a [`Failure`]: what failed and whose
+//! fault it is, the scenario as a table with each operation's output (and what the model allowed),
+//! the interleaving with every preemption marked, and a replay token. Rerun exactly that execution
+//! with `CROSSCHECK_REPLAY=<token> cargo test <test name>`, or pin it in a test with
+//! `Scheduler::Replay(token)`. `check` also saves the token in
+//! `crosscheck-regressions/<test name>.txt` and replays saved tokens first on every later run.
 //!
 //! ## Limitations
 //!
