@@ -225,3 +225,14 @@ fn the_facade_is_plain_std_outside_a_check() {
     }
     assert_eq!(counter.apply(&CounterOp::Get), Some(4000));
 }
+
+#[test]
+fn histories_too_large_to_check_in_time_are_unknown_not_passed() {
+    let report = Checker::<LockedCounter>::new()
+        .iterations(50)
+        .check_budget(std::time::Duration::ZERO)
+        .run()
+        .expect("unknown is not a failure");
+    assert!(report.unknown() > 0, "{report}");
+    assert!(report.to_string().contains("unknown, not passed"), "{report}");
+}
