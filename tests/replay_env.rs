@@ -12,7 +12,12 @@ use crosscheck::{Checker, FailureKind};
 #[test]
 #[ignore = "run as a child process by the_printed_command_replays_the_failure"]
 fn replay_target() {
-    Checker::<RacyCounter>::new().iterations(1).scenarios(1).threads(1).shrink_budget(0).check();
+    Checker::<RacyCounter>::new()
+        .iterations(1)
+        .scenarios(1)
+        .threads(1)
+        .shrink_budget(0)
+        .check();
 }
 
 /// Also run in the child: a check of another resource type is skipped, not failed.
@@ -37,7 +42,9 @@ fn the_printed_command_replays_the_failure() {
     let failure = Checker::<RacyCounter>::new().run().unwrap_err();
     assert!(matches!(failure.kind(), FailureKind::NotLinearizable { .. }));
     let token = failure.schedule().unwrap();
-    assert!(failure.to_string().contains(&format!("CROSSCHECK_REPLAY={token} cargo test")));
+    assert!(failure
+        .to_string()
+        .contains(&format!("CROSSCHECK_REPLAY={token} cargo test")));
 
     let out = child("replay_target", token);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -54,5 +61,8 @@ fn the_printed_command_replays_the_failure() {
     let out = child("replay_target", "cc1_garbage");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("usage error") && stderr.contains("replay token"), "{stderr}");
+    assert!(
+        stderr.contains("usage error") && stderr.contains("replay token"),
+        "{stderr}"
+    );
 }
