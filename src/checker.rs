@@ -370,6 +370,19 @@ impl<R: Resource> Checker<R> {
         scheduler_name: String,
         seed: Option<u64>,
     ) -> Result<Report, Failure<R::Op>> {
+        self.execute_with(plans, budget, make_strategy, scheduler_name, seed, false)
+    }
+
+    /// [`Checker::execute`], optionally going on after a failure to find the simplest one.
+    pub(crate) fn execute_with(
+        &self,
+        plans: Vec<Plan<R::Op>>,
+        budget: usize,
+        make_strategy: StrategyFactory,
+        scheduler_name: String,
+        seed: Option<u64>,
+        keep_going: bool,
+    ) -> Result<Report, Failure<R::Op>> {
         let started = Instant::now();
         let type_name = std::any::type_name::<R>();
         let settings = RunSettings {
@@ -379,6 +392,7 @@ impl<R: Resource> Checker<R> {
             scheduler: scheduler_name.clone(),
             seed,
             type_name,
+            keep_going,
         };
         let state = Rc::new(RefCell::new(State::<R>::new(plans, settings, make_strategy)));
         let body = body(&state.borrow());
@@ -397,7 +411,11 @@ impl<R: Resource> Checker<R> {
             let message = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
             state.evaluate_panic(message);
         }
-        if let Some(failure) = state.failure.take() {
+        if let Some(mut failure) = state.failure.take() {
+            if keep_going {
+                // The run went on past the failure: count everything it ran.
+                failure.data_mut().schedules = state.runs;
+            }
             return Err(failure);
         }
         Ok(Report {
@@ -613,3 +631,42 @@ fn add_note<Op>(failure: &mut Failure<Op>, note: String) {
 
 /// A decoded replay token: the scenario to run and the schedule to follow.
 type ReplayPlan<Op> = (Plan<Op>, Vec<usize>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::RacyCounter;
+    use crate::FailureKind;
+
+    /// A token whose scenario still decodes but whose schedule the code no longer offers.
+    fn token_with_schedule(schedule: Vec<usize>) -> String {
+        let failure = Checker::<RacyCounter>::new().run().unwrap_err();
+        let mut token = Token::decode(failure.schedule().unwrap()).unwrap();
+        token.schedule = schedule;
+        token.encode()
+    }
+
+    fn usage(token: String) -> String {
+        match Checker::<RacyCounter>::new().scheduler(Scheduler::Replay(token)).run() {
+            Err(f) => match f.kind() {
+                FailureKind::Usage { message } => message.clone(),
+                other => panic!("expected a usage error, got {other:?}"),
+            },
+            Ok(r) => panic!("replayed: {r}"),
+        }
+    }
+
+    #[test]
+    fn a_schedule_the_code_no_longer_offers_is_a_clear_error() {
+        let message = usage(token_with_schedule(vec![7, 7, 7]));
+        assert!(
+            message.contains("no longer matches the resource's behaviour"),
+            "{message}"
+        );
+        assert!(message.contains("only"), "says which threads could run: {message}");
+        let message = usage(token_with_schedule(vec![
+            1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        ]));
+        assert!(message.contains("no longer matches"), "{message}");
+    }
+}

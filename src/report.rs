@@ -87,6 +87,9 @@ pub(crate) struct FailureData<Op> {
     /// thread chosen at each decision: what shrinking starts from.
     pub(crate) source: Option<crate::token::TokenScenario>,
     pub(crate) choices: Vec<usize>,
+    /// Context switches between scenario threads, and scheduling steps, of the failing schedule.
+    pub(crate) switches: usize,
+    pub(crate) steps: usize,
 }
 
 impl<Op> Failure<Op> {
@@ -131,6 +134,8 @@ impl<Op> Failure<Op> {
             parts: None,
             source: None,
             choices: Vec::new(),
+            switches: 0,
+            steps: 0,
         })
     }
 

@@ -67,12 +67,27 @@ impl<R: Resource> Shrinker<'_, R> {
         budget: usize,
         want: &FailureKind,
     ) -> Option<Failure<R::Op>> {
+        self.run_with(plan, make, budget, want, false)
+    }
+
+    /// Like `run`; with `keep_going`, runs the whole budget and returns the simplest failure.
+    fn run_with(
+        &mut self,
+        plan: &Plan<R::Op>,
+        make: StrategyFactory,
+        budget: usize,
+        want: &FailureKind,
+        keep_going: bool,
+    ) -> Option<Failure<R::Op>> {
         let budget = budget.min(self.budget.saturating_sub(self.used)).max(1);
         let plan = Plan {
             scenario: Arc::clone(&plan.scenario),
             source: plan.source.clone(),
         };
-        match self.checker.execute(vec![plan], budget, make, String::new(), None) {
+        match self
+            .checker
+            .execute_with(vec![plan], budget, make, String::new(), None, keep_going)
+        {
             Ok(report) => {
                 self.used += report.schedules();
                 None
@@ -293,19 +308,23 @@ pub(crate) fn shrink<R: Resource>(
         }
     }
 
-    // 2. The schedule: the fewest preemptions that still show the bug.
+    // 2. The schedule: the fewest preemptions that still show the bug (a bounded search with bound
+    // 0, 1, 2, ... proves the minimum), then among those the fewest context switches and steps.
     let source = best.data().source.clone().expect("a failure from a run has a source");
     let plan = Plan {
         scenario: Arc::new(best.scenario().clone()),
         source,
     };
-    for bound in 0..best.preemptions() {
+    for bound in 0..=best.preemptions() {
         if s.out_of_budget() {
             break;
         }
         let bounded: StrategyFactory = Box::new(move |_| Box::new(scheduler::Dfs::new(Some(bound))));
-        if let Some(f) = s.run(&plan, bounded, 2_000, &want) {
-            best = f;
+        if let Some(f) = s.run_with(&plan, bounded, 2_000, &want, true) {
+            let cost = |f: &Failure<R::Op>| (f.preemptions(), f.data().switches, f.data().steps);
+            if cost(&f) <= cost(&best) && same_bug(f.kind(), &want) {
+                best = f;
+            }
             break;
         }
     }

@@ -39,6 +39,9 @@ pub(crate) struct RunSettings {
     pub scheduler: String,
     pub seed: Option<u64>,
     pub type_name: &'static str,
+    /// Keep running after a failure and keep the simplest failing schedule (fewest preemptions,
+    /// then context switches, then steps) instead of the first: how shrinking polishes a schedule.
+    pub keep_going: bool,
 }
 
 /// What the execution body writes while it runs (inside shuttle's tasks).
@@ -125,7 +128,7 @@ impl<R: Resource> State<R> {
     fn next_execution(&mut self) -> bool {
         self.evaluate_finished();
         loop {
-            if self.failure.is_some() || self.runs >= self.settings.budget {
+            if (self.failure.is_some() && !self.settings.keep_going) || self.runs >= self.settings.budget {
                 return false;
             }
             let need_plan = match self.plan {
@@ -349,6 +352,18 @@ impl<R: Resource> State<R> {
     }
 
     fn fail(&mut self, kind: FailureKind, record: ExecutionRecord) {
+        let switches = record
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::SwitchedTo { from, .. } if from != 0 && e.thread != 0))
+            .count();
+        let cost = (record.preemptions, switches, record.steps);
+        if let Some(best) = &self.failure {
+            let data = best.data();
+            if (data.preemptions, data.switches, data.steps) <= cost {
+                return;
+            }
+        }
         let plan = &self.plans[self.plan.unwrap_or(0).min(self.plans.len().saturating_sub(1))];
         let scenario = Arc::clone(&plan.scenario);
         let shared = self.shared.lock().expect("crosscheck's own lock");
@@ -412,6 +427,8 @@ impl<R: Resource> State<R> {
             parts: Some(parts),
             source: Some(plan.source.clone()),
             choices: record.choices,
+            switches,
+            steps: record.steps,
         }));
     }
 }
