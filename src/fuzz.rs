@@ -140,6 +140,30 @@ impl<Op> FuzzInput<Op> {
         &self.scenario_bytes
     }
 
+    /// The same input with another schedule (empty: run the threads one after another).
+    pub fn with_schedule(mut self, schedule: Vec<u8>) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Fuzz bytes that [`FuzzInput::decode`] (under limits that admit this scenario) reads back to
+    /// this input, with every padding byte written out: for writing corpus files.
+    pub fn encode(&self) -> Vec<u8> {
+        let header = 3 + self.scenario.threads.len() + 1;
+        let (counts, mut ops) = (&self.scenario_bytes[..header], &self.scenario_bytes[header..]);
+        let (init, threads, post) = (counts[1], counts[2], counts[header - 1]);
+        let mut bytes = vec![threads.saturating_sub(1)];
+        bytes.extend(counts[3..header - 1].iter().map(|n| n.saturating_sub(1)));
+        bytes.extend([init, post]);
+        while let Some((&len, rest)) = ops.split_first() {
+            let (chunk, rest) = rest.split_at(usize::from(len).min(rest.len()));
+            bytes.extend_from_slice(chunk);
+            ops = rest;
+        }
+        bytes.extend_from_slice(&self.schedule);
+        bytes
+    }
+
     /// The scheduling bytes, one per point where several threads can run (0: keep the current
     /// thread; `b`: the `(b - 1) % n`-th of the `n` other runnable threads); missing ones read as 0.
     pub fn schedule(&self) -> &[u8] {
@@ -315,6 +339,25 @@ mod tests {
             assert!(s.threads.iter().all(|t| (1..=4).contains(&t.len())));
             assert!(s.init.len() <= 1 && s.post.is_empty());
             assert_eq!(&scenario::decode::<CounterOp>(input.scenario_bytes()).unwrap(), s);
+        }
+    }
+
+    #[test]
+    fn encode_gives_bytes_that_decode_to_the_same_input() {
+        let mut state = 7_u64;
+        for len in 0..300 {
+            let data: Vec<u8> = (0..len % 70)
+                .map(|_| {
+                    state = crate::scheduler::mix(state, 1);
+                    state as u8
+                })
+                .collect();
+            let input = FuzzInput::<CounterOp>::decode(&data, &FuzzLimits::default()).unwrap();
+            let bytes = input.encode();
+            assert_eq!(FuzzInput::decode(&bytes, &FuzzLimits::default()).unwrap(), input);
+            let sequential = input.clone().with_schedule(vec![]);
+            assert_eq!(sequential.scenario(), input.scenario());
+            assert!(sequential.schedule().is_empty());
         }
     }
 
