@@ -49,9 +49,13 @@ case "$command" in
         need_target "$target"
         shift
         # libFuzzer writes new inputs into the FIRST folder: the git-ignored scratch one.
-        mkdir -p "fuzz/corpus/$target" "corpus/$target"
+        # FUZZ_SCRATCH=<dir> and FUZZ_SEEDS=<dir> replace the scratch and the committed folder
+        # (for measurements: a fresh scratch, or no seeds).
+        scratch="${FUZZ_SCRATCH:-$root/fuzz/corpus/$target}"
+        seeds="${FUZZ_SEEDS:-$root/corpus/$target}"
+        mkdir -p "$scratch" "$seeds"
         exec "${cargo[@]}" fuzz run -s "$sanitizer" --fuzz-dir fuzz "$target" \
-            "$root/fuzz/corpus/$target" "$root/corpus/$target" -- "${defaults[@]}" "$@"
+            "$scratch" "$seeds" -- "${defaults[@]}" "$@"
         ;;
     repro)
         target="${1:-}"
