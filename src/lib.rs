@@ -108,6 +108,7 @@
 //! - Objects pick their backend when created: create them in [`Resource::new`], not in statics.
 
 pub mod fs;
+pub mod fuzz;
 pub mod history;
 pub mod linearizability;
 pub mod resources;

@@ -13,7 +13,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use rand::{Rng, RngCore};
 
 /// The version byte that starts every scenario encoding.
-const LAYOUT_VERSION: u8 = 1;
+pub(crate) const LAYOUT_VERSION: u8 = 1;
 
 /// A scenario: the operations each part of one execution performs.
 ///

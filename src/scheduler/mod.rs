@@ -6,11 +6,13 @@
 //! fits into a clear error instead of a panic.
 
 mod dfs;
+mod fuzz;
 mod pct;
 mod random;
 mod replay;
 
 pub(crate) use dfs::Dfs;
+pub(crate) use fuzz::FuzzSchedule;
 pub(crate) use pct::Pct;
 pub(crate) use random::Random;
 pub(crate) use replay::Replay;

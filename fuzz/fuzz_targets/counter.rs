@@ -1,0 +1,4 @@
+//! BUGGY: RacyCounter loses an update when two increments interleave; this target must crash.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| crosscheck::fuzz::run::<crosscheck::resources::RacyCounter>(data));

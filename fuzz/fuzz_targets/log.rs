@@ -1,0 +1,4 @@
+//! BUGGY: TornLog tears lines when two appends interleave; this target must crash.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| crosscheck::fuzz::run::<crosscheck::resources::TornLog>(data));
