@@ -403,7 +403,7 @@ impl<R: Resource> Checker<R> {
         config.max_steps = shuttle::MaxSteps::None;
         config.failure_persistence = shuttle::FailurePersistence::None;
         config.silence_warnings = true;
-        config.stack_size = 0x40000;
+        config.stack_size = 0x20000;
         let runner = shuttle::Runner::new(Driver(Rc::clone(&state)), config);
         let outcome = catch_unwind(AssertUnwindSafe(|| runner.run(body)));
         let mut state = state.borrow_mut();

@@ -39,10 +39,11 @@
 //! ## Your own resource
 //!
 //! ```
+//! use crosscheck::arbitrary; // no need to depend on `arbitrary` yourself
 //! use crosscheck::{Checker, Model, Resource, Scheduler};
 //! use crosscheck::sync::Mutex; // drop-in for std::sync::Mutex
 //!
-//! #[derive(Clone, Debug, crosscheck::arbitrary::Arbitrary)]
+//! #[derive(Clone, Debug, arbitrary::Arbitrary)]
 //! enum Op { Push(u8), Pop }
 //!
 //! struct Stack(Mutex<Vec<u8>>);
@@ -126,6 +127,9 @@ mod scheduler;
 mod shrink;
 mod token;
 
+/// The `arbitrary` crate, re-exported so that a resource's crate need not depend on it: bring it
+/// into scope with `use crosscheck::arbitrary;` and `#[derive(arbitrary::Arbitrary)]` works (the
+/// derive names `arbitrary::`, which that `use` resolves).
 pub use arbitrary;
 pub use checker::{Checker, SizeRange, DEFAULT_ITERATIONS, DEFAULT_MAX_STEPS, DEFAULT_SEED, SCHEDULES_PER_SCENARIO};
 pub use report::{Failure, FailureKind, Report};

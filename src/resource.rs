@@ -20,10 +20,11 @@ use arbitrary::Arbitrary;
 /// # Example
 ///
 /// ```
+/// use crosscheck::arbitrary; // no need to depend on `arbitrary` yourself
 /// use crosscheck::{Model, Resource};
 /// use crosscheck::sync::Mutex;
 ///
-/// #[derive(Clone, Debug, crosscheck::arbitrary::Arbitrary)]
+/// #[derive(Clone, Debug, arbitrary::Arbitrary)]
 /// enum Op { Inc, Get }
 ///
 /// struct LockedCounter(Mutex<u64>);

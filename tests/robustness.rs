@@ -1,12 +1,13 @@
 //! A resource that panics, spins, or deadlocks where crosscheck cannot see the locks, and invalid
 //! settings: each gets a clear failure, and nothing leaks into the next check.
 
+use crosscheck::arbitrary; // the derive below names `arbitrary::`
 use crosscheck::resources::*;
 use crosscheck::sync::atomic::{AtomicBool, Ordering};
 use crosscheck::sync::{Condvar, Mutex};
 use crosscheck::{Checker, FailureKind, Model, Resource, Scheduler};
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, crosscheck::arbitrary::Arbitrary)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, arbitrary::Arbitrary)]
 enum Op {
     Poke,
 }
