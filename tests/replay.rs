@@ -1,8 +1,11 @@
 //! Determinism and replay: a seed reproduces the same failure; a token reproduces it with no
 //! other settings; a token that does not fit gives a clear error.
 
+#[path = "support/text.rs"]
+mod text;
 use crosscheck::resources::*;
 use crosscheck::{Checker, FailureKind, Resource, Scenario, Scheduler};
+use text::without_timing;
 
 fn same_failure_twice<R: Resource>(scheduler: Scheduler) {
     let run = || {
@@ -159,23 +162,4 @@ fn a_token_that_no_longer_fits_the_resource_says_so() {
         matches!(stopped.kind(), FailureKind::StepLimitExceeded { steps: 2 }),
         "{stopped}"
     );
-}
-
-/// The report without its one wall-clock figure (how long shrinking took).
-pub fn without_timing(report: &str) -> String {
-    let mut out = String::new();
-    let mut rest = report;
-    while let Some(i) = rest.find(" in ") {
-        out += &rest[..i];
-        let after = &rest[i + 4..];
-        let digits = after.chars().take_while(|c| c.is_ascii_digit() || *c == '.').count();
-        if digits > 0 && after[digits..].starts_with(" s") {
-            out += " in <time> s";
-            rest = &after[digits + 2..];
-        } else {
-            out += " in ";
-            rest = after;
-        }
-    }
-    out + rest
 }

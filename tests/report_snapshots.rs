@@ -2,27 +2,11 @@
 //! After an intended change to the format: `INSTA_UPDATE=always cargo test --test report_snapshots`,
 //! then review the diff of `tests/snapshots/`.
 
+#[path = "support/text.rs"]
+mod text;
 use crosscheck::resources::*;
 use crosscheck::{Checker, Resource};
-
-/// The report without its one wall-clock figure (how long shrinking took).
-fn without_timing(report: &str) -> String {
-    let mut out = String::new();
-    let mut rest = report;
-    while let Some(i) = rest.find(" in ") {
-        out += &rest[..i];
-        let after = &rest[i + 4..];
-        let digits = after.chars().take_while(|c| c.is_ascii_digit() || *c == '.').count();
-        if digits > 0 && after[digits..].starts_with(" s") {
-            out += " in <time> s";
-            rest = &after[digits + 2..];
-        } else {
-            out += " in ";
-            rest = after;
-        }
-    }
-    out + rest
-}
+use text::without_timing;
 
 fn report<R: Resource>() -> String {
     let failure = Checker::<R>::new().seed(1).run().expect_err("the bug is found");

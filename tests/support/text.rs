@@ -1,0 +1,21 @@
+//! Helpers for tests that compare report text.
+
+/// The report without its one wall-clock figure (how long shrinking took), so that two runs with
+/// the same seed compare equal.
+pub fn without_timing(report: &str) -> String {
+    let mut out = String::new();
+    let mut rest = report;
+    while let Some(i) = rest.find(" in ") {
+        out += &rest[..i];
+        let after = &rest[i + 4..];
+        let digits = after.chars().take_while(|c| c.is_ascii_digit() || *c == '.').count();
+        if digits > 0 && after[digits..].starts_with(" s") {
+            out += " in <time> s";
+            rest = &after[digits + 2..];
+        } else {
+            out += " in ";
+            rest = after;
+        }
+    }
+    out + rest
+}
