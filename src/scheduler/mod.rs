@@ -72,6 +72,11 @@ pub(crate) trait Strategy {
         false
     }
 
+    /// For a portfolio: the member that chose the current execution's threads.
+    fn describe(&self) -> Option<String> {
+        None
+    }
+
     /// For a replay: why the recorded schedule does not fit the execution that ran (checked after
     /// the execution ends, or when `next` returned `None`).
     fn divergence(&self) -> Option<String> {
