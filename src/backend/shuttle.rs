@@ -341,6 +341,7 @@ impl<R: Resource> State<R> {
             seed: self.settings.seed,
             preemptions: record.preemptions,
             check_budget: self.settings.check_budget,
+            expected: None,
         });
         drop(shared);
         let replayable = !matches!(kind, FailureKind::Usage { .. } | FailureKind::Internal { .. });

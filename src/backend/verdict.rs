@@ -42,6 +42,29 @@ pub(crate) fn replay_diverged(message: &str) -> FailureKind {
     }
 }
 
+/// Judges a loom execution: a panic first, then sequential consistency (see
+/// [`sequentially_consistent`]), then the invariant. A failure comes with what the model allows.
+pub(crate) fn judge_loom<R: Resource>(
+    labels: &[(usize, String)],
+    outcome: &Outcome<'_, R>,
+) -> Option<(FailureKind, Option<Vec<Option<String>>>)> {
+    if let Some(kind) = panic_kind::<R>(labels, outcome) {
+        return Some((kind, None));
+    }
+    if let Err((explanation, expected)) = sequentially_consistent::<R>(outcome.scenario, outcome.outputs, labels) {
+        return Some((FailureKind::NotLinearizable { explanation }, Some(expected)));
+    }
+    match outcome.invariant {
+        Some(Err(message)) => Some((
+            FailureKind::InvariantViolated {
+                message: message.clone(),
+            },
+            None,
+        )),
+        _ => None,
+    }
+}
+
 /// Judges a finished execution from its events (op begins and ends in the order they happened):
 /// a panic first, then linearizability, then the invariant. Also says whether the linearizability
 /// check ran out of time (`unknown`).
@@ -120,6 +143,8 @@ pub(crate) struct PartsInput<'a, R: Resource> {
     pub seed: Option<u64>,
     pub preemptions: usize,
     pub check_budget: Duration,
+    /// What the model allows for each op, when the backend computed it itself (loom's check).
+    pub expected: Option<Vec<Option<String>>>,
 }
 
 /// The op names and rendered outputs of a scenario, in flat order (init, threads, post).
@@ -137,8 +162,11 @@ pub(crate) fn op_texts<R: Resource>(
 /// The report's parts for a failure (without a token or a note: the backend adds those).
 pub(crate) fn report_parts<R: Resource>(input: PartsInput<'_, R>) -> ReportParts {
     let scenario = input.scenario;
-    let expected = match input.kind {
-        FailureKind::NotLinearizable { .. } => expected_outputs::<R>(input.history, input.index, input.check_budget),
+    let expected = match (input.expected, input.kind) {
+        (Some(expected), _) => expected,
+        (None, FailureKind::NotLinearizable { .. }) => {
+            expected_outputs::<R>(input.history, input.index, input.check_budget)
+        }
         _ => vec![None; scenario.len()],
     };
     let (names, outputs) = op_texts::<R>(scenario, input.outputs);
@@ -279,4 +307,156 @@ pub(crate) fn explain<R: Resource>(
         "no sequential order of the operations explains their outputs; {before}, no operation can come next: {}",
         reasons.join("; ")
     )
+}
+
+/// Under loom: whether some order of the operations that keeps each thread's own order (init
+/// first, post last: spawn and join order them) explains every output. Loom models no global
+/// clock, so two threads' operations are ordered only by synchronisation the resource does itself;
+/// the order loom happened to run them in is not a real-time order, and a load may legally return
+/// an older value. Sequential consistency is what can be asserted without one. On failure: the
+/// explanation, and what the model allows for each op (flat index) that cannot come next.
+pub(crate) fn sequentially_consistent<R: Resource>(
+    scenario: &Scenario<R::Op>,
+    outputs: &[Option<R::Output>],
+    labels: &[(usize, String)],
+) -> Result<(), (String, Vec<Option<String>>)> {
+    let flat: Vec<(&R::Op, Option<&R::Output>)> = (0..scenario.len())
+        .map(|i| (flat_op(scenario, i), outputs.get(i).and_then(Option::as_ref)))
+        .collect();
+    let mut parts: Vec<Vec<usize>> = Vec::new();
+    let mut next = scenario.init.len();
+    for t in &scenario.threads {
+        parts.push((next..next + t.len()).collect());
+        next += t.len();
+    }
+    let post: Vec<usize> = (next..scenario.len()).collect();
+    let init: Vec<usize> = (0..scenario.init.len()).collect();
+    let name = |i: usize, thread: &str| format!("{thread} {:?}", flat[i].0);
+    let mut search = ScSearch::<R> {
+        flat: &flat,
+        parts: &parts,
+        post: &post,
+        seen: std::collections::HashSet::new(),
+        order: Vec::new(),
+        best: (Vec::new(), Vec::new(), R::Model::default()),
+    };
+    let mut model = R::Model::default();
+    let mut done = true;
+    for &i in &init {
+        if !search.place(&mut model, i) {
+            search.best = (init.iter().copied().take_while(|&j| j != i).collect(), vec![i], model.clone());
+            done = false;
+            break;
+        }
+        search.order.push(i);
+    }
+    if done && search.dfs(&mut vec![0; parts.len()], &model) {
+        return Ok(());
+    }
+    let (prefix, stuck, model) = search.best;
+    let thread_of = |i: usize| -> String {
+        match parts.iter().position(|p| p.contains(&i)) {
+            Some(t) => report::thread_label(labels, t + 1),
+            None => "main".to_string(),
+        }
+    };
+    let before = if prefix.is_empty() {
+        "at the start".to_string()
+    } else {
+        format!(
+            "after {}",
+            prefix.iter().map(|&i| name(i, &thread_of(i))).collect::<Vec<_>>().join(", ")
+        )
+    };
+    let mut expected = vec![None; scenario.len()];
+    let reasons: Vec<String> = stuck
+        .iter()
+        .filter_map(|&i| {
+            let allowed = model.clone().step(flat[i].0);
+            let actual = flat[i].1?;
+            if actual == &allowed {
+                return Some(format!("{} (its output fits, but later operations then cannot)", name(i, &thread_of(i))));
+            }
+            expected[i] = Some(format!("{allowed:?}"));
+            Some(format!(
+                "{} returned {actual:?} where the model allows {allowed:?}",
+                name(i, &thread_of(i))
+            ))
+        })
+        .collect();
+    let explanation = format!(
+        "no order of the operations that keeps each thread's own order explains their outputs (under loom only \
+         the threads' own order, spawn and join order operations of different threads); {before}, no operation \
+         can come next: {}",
+        reasons.join("; ")
+    );
+    Err((explanation, expected))
+}
+
+/// Depth-first search for a sequentially consistent order, memoized on (progress, model state).
+struct ScSearch<'a, R: Resource> {
+    flat: &'a [(&'a R::Op, Option<&'a R::Output>)],
+    parts: &'a [Vec<usize>],
+    post: &'a [usize],
+    seen: std::collections::HashSet<(Vec<usize>, R::Model)>,
+    order: Vec<usize>,
+    /// The longest explainable prefix, the ops that could not follow it, and the model after it.
+    best: (Vec<usize>, Vec<usize>, R::Model),
+}
+
+impl<R: Resource> ScSearch<'_, R> {
+    /// Applies op `i`; false if its output is not one the model allows. An op that did not return
+    /// constrains nothing and is left out.
+    fn place(&self, model: &mut R::Model, i: usize) -> bool {
+        match self.flat[i].1 {
+            Some(out) => model.step_matches(self.flat[i].0, out),
+            None => true,
+        }
+    }
+
+    fn dfs(&mut self, pos: &mut Vec<usize>, model: &R::Model) -> bool {
+        if !self.seen.insert((pos.clone(), model.clone())) {
+            return false;
+        }
+        let mut stuck = Vec::new();
+        let mut any = false;
+        for t in 0..self.parts.len() {
+            let Some(&i) = self.parts[t].get(pos[t]) else { continue };
+            any = true;
+            let mut m = model.clone();
+            if !self.place(&mut m, i) {
+                stuck.push(i);
+                continue;
+            }
+            pos[t] += 1;
+            self.order.push(i);
+            let found = self.dfs(pos, &m);
+            self.order.pop();
+            pos[t] -= 1;
+            if found {
+                return true;
+            }
+        }
+        if !any {
+            let base = self.order.len();
+            let mut m = model.clone();
+            for &i in self.post {
+                if !self.place(&mut m, i) {
+                    stuck.push(i);
+                    break;
+                }
+                self.order.push(i);
+            }
+            let ok = stuck.is_empty();
+            if !ok && self.order.len() >= self.best.0.len() {
+                self.best = (self.order.clone(), stuck, m);
+            }
+            self.order.truncate(base);
+            return ok;
+        }
+        if !stuck.is_empty() && self.order.len() >= self.best.0.len() {
+            self.best = (self.order.clone(), stuck, model.clone());
+        }
+        false
+    }
 }
