@@ -379,7 +379,7 @@ impl<R: Resource> Checker<R> {
 
         let scheduler_name = match &self.scheduler {
             Scheduler::Replay(_) => "Replay".to_string(),
-            other => format!("{other:?}"),
+            other => other.label(),
         };
         let shrink_budget = self.effective_shrink_budget()?;
         let replaying = matches!(self.scheduler, Scheduler::Replay(_));

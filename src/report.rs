@@ -55,7 +55,7 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
-    fn title(&self) -> &'static str {
+    pub(crate) fn title(&self) -> &'static str {
         match self {
             FailureKind::NotLinearizable { .. } => "not linearizable",
             FailureKind::InvariantViolated { .. } => "invariant violated",

@@ -154,6 +154,7 @@ pub(crate) fn explore<R: Resource>(
         };
         let shared = Arc::new(Mutex::new(Shared::<R>::new(Arc::clone(&plan.scenario), limit)));
         let body = body::<R>(Arc::clone(&shared), settings.max_steps, settings.target);
+        panics::clear_seen();
         let outcome = catch_unwind(AssertUnwindSafe(|| builder.check(body)));
         let mut s = lock(&shared);
         let ran = s.executions.min(limit);
@@ -164,7 +165,12 @@ pub(crate) fn explore<R: Resource>(
             if !payload.is::<StopExploration>() {
                 // Loom itself panicked (its deadlock report, an internal limit): judge the execution
                 // that was running from what was recorded of it.
-                let message = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
+                let last = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
+                // The first of loom's panics says what happened; later ones are its consequences.
+                let message = panics::seen()
+                    .into_iter()
+                    .find(|m| !matches!(loom_panic_kind(m), FailureKind::Internal { .. }))
+                    .unwrap_or(last);
                 let record = runtime::take_record().unwrap_or_default();
                 let kind = match &record.abort {
                     Some(abort) => verdict::abort_kind(abort),
@@ -242,6 +248,9 @@ fn body<R: Resource>(
         runtime::with_record(|rec| {
             rec.in_loom = true;
             rec.max_steps = max_steps;
+            // Created here, on main before any spawn, so that every thread's use of it happens
+            // after its creation (loom checks that causality).
+            rec.loom_switch = Some(Arc::new(loom::sync::atomic::AtomicBool::new(false)));
         });
         // Main is the first loom thread the record sees: index 0, as under shuttle.
         runtime::with_record(|_| ());

@@ -36,10 +36,10 @@ pub(crate) fn stress_check<R: Resource>(
     };
     let plan = &plans[p];
     let found = format!(
-        "found by Stress on real threads after {iterations} iteration(s), as {:?}",
-        failure.kind
+        "found by Stress on real threads after {iterations} iteration(s) ({}, on {})",
+        failure.kind.title(),
+        plan.scenario.shape()
     );
-    let found: String = found.chars().take(300).collect();
     match reproduce(checker, plan, &failure.kind, seed) {
         Some(reproduced) => {
             let mut shrunk = shrink::shrink(checker, reproduced, &Scheduler::default(), seed, shrink.0, shrink.1);
@@ -118,7 +118,7 @@ fn reproduce<R: Resource>(
     ));
     for (candidate, budget) in candidates {
         let make: StrategyFactory = Box::new(move |i| strategy_for(&Scheduler::default(), seed, i));
-        let name = format!("{:?}", Scheduler::default());
+        let name = Scheduler::default().label();
         if let Err(f) = checker.execute(vec![candidate], budget, make, name, Some(seed)) {
             if same_bug(f.kind(), want) {
                 return Some(f);

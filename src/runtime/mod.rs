@@ -259,7 +259,9 @@ pub(crate) fn switch() {
         })
         .flatten();
         if let Some(point) = point {
-            point.load(std::sync::atomic::Ordering::SeqCst);
+            // A write, not a load: loom only interleaves threads at accesses that conflict, and
+            // loads of a value nobody stores never do.
+            point.swap(true, std::sync::atomic::Ordering::SeqCst);
             loom_point();
         }
         return;

@@ -91,6 +91,16 @@ impl Scheduler {
         ])
     }
 
+    /// How reports name this scheduler: its `Debug` form, except the default portfolio, whose
+    /// members are listed in the docs.
+    pub(crate) fn label(&self) -> String {
+        if *self == Scheduler::recommended() {
+            "default portfolio".to_string()
+        } else {
+            format!("{self:?}")
+        }
+    }
+
     /// True for the schedulers that run on shuttle (everything but `Loom` and `Stress`).
     pub(crate) fn is_controlled(&self) -> bool {
         match self {
