@@ -25,7 +25,14 @@ fn median(mut v: Vec<usize>) -> String {
 
 fn row<R: Resource>(name: &str, scheduler: &Scheduler, seeds: u64) -> String {
     let found: Vec<Option<usize>> = (0..seeds)
-        .map(|seed| to_find(Checker::<R>::new().scheduler(scheduler.clone()).iterations(10_000).seed(seed)))
+        .map(|seed| {
+            to_find(
+                Checker::<R>::new()
+                    .scheduler(scheduler.clone())
+                    .iterations(10_000)
+                    .seed(seed),
+            )
+        })
         .collect();
     let hits: Vec<usize> = found.iter().flatten().copied().collect();
     let worst = hits.iter().max().map_or("-".to_string(), |w| w.to_string());
@@ -39,7 +46,9 @@ fn row<R: Resource>(name: &str, scheduler: &Scheduler, seeds: u64) -> String {
 
 fn portfolio_table(seeds: u64) {
     println!("== schedules to find each bug (iterations 10,000, seeds 0..{seeds}, default shape)");
-    let Scheduler::Portfolio(members) = Scheduler::default() else { unreachable!() };
+    let Scheduler::Portfolio(members) = Scheduler::default() else {
+        unreachable!()
+    };
     let mut all = vec![("default portfolio".to_string(), Scheduler::default())];
     all.extend(members.into_iter().map(|m| (format!("{m:?}"), m)));
     for (label, s) in &all {
@@ -102,7 +111,9 @@ fn loom<R: Resource>(name: &str, bound: Option<usize>) {
         .threads(2)
         .ops_per_thread(1..=2)
         .post_ops(1)
-        .scheduler(Scheduler::Loom { preemption_bound: bound })
+        .scheduler(Scheduler::Loom {
+            preemption_bound: bound,
+        })
         .iterations(20_000)
         .seed(1)
         .shrink_budget(0)
@@ -121,7 +132,10 @@ fn loom<R: Resource>(name: &str, bound: Option<usize>) {
             format!("found {kind} after {} executions", f.schedules())
         }
     };
-    println!("   {name:<20} bound {bound:?}: {text} ({:.2} s)", started.elapsed().as_secs_f64());
+    println!(
+        "   {name:<20} bound {bound:?}: {text} ({:.2} s)",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 fn main() {

@@ -679,7 +679,10 @@ fn validate_scheduler<Op>(scheduler: &Scheduler) -> Result<(), Failure<Op>> {
              portfolio)",
         )),
         Scheduler::Portfolio(members) => {
-            if let Some(m) = members.iter().find(|m| !m.is_controlled() || matches!(m, Scheduler::Replay(_))) {
+            if let Some(m) = members
+                .iter()
+                .find(|m| !m.is_controlled() || matches!(m, Scheduler::Replay(_)))
+            {
                 return Err(Failure::usage(format!(
                     "{m:?} cannot be a Portfolio member: members share each scenario's shuttle schedules, so they \
                      must be Random, Pct, Dfs, Bounded or Portfolio; run Loom and Stress as checks of their own"

@@ -124,7 +124,12 @@ pub(crate) fn strategy_for(scheduler: &Scheduler, seed: u64, i: usize) -> Box<dy
             members
                 .iter()
                 .enumerate()
-                .map(|(k, m)| (format!("{m:?}"), strategy_for(m, scheduler::mix(seed, 1_000 + k as u64), i)))
+                .map(|(k, m)| {
+                    (
+                        format!("{m:?}"),
+                        strategy_for(m, scheduler::mix(seed, 1_000 + k as u64), i),
+                    )
+                })
                 .collect(),
         )),
         // Loom and stress failures are reproduced and shrunk under shuttle: the default portfolio.

@@ -9,7 +9,9 @@ use crosscheck::sync::{Condvar, Mutex};
 use crosscheck::{Checker, Failure, FailureKind, Model, Resource, Scenario, Scheduler};
 
 fn loom(bound: Option<usize>) -> Scheduler {
-    Scheduler::Loom { preemption_bound: bound }
+    Scheduler::Loom {
+        preemption_bound: bound,
+    }
 }
 
 /// A small loom check: 2 threads x 1-2 ops, a post op, bound 2.
@@ -30,17 +32,26 @@ fn caught<R: Resource>(accept: fn(&FailureKind) -> bool) -> Failure<R::Op> {
         Err(f) => f,
     };
     assert!(accept(failure.kind()), "wrong kind of failure:\n{failure}");
-    let token = failure.schedule().expect("a loom failure has a replay token").to_string();
+    let token = failure
+        .schedule()
+        .expect("a loom failure has a replay token")
+        .to_string();
     let text = failure.to_string();
     assert!(text.contains("found by loom in execution"), "{text}");
-    assert!(text.contains("interleaving"), "the report shows the interleaving:\n{text}");
+    assert!(
+        text.contains("interleaving"),
+        "the report shows the interleaving:\n{text}"
+    );
     // The token reruns exactly that execution, with no other settings.
     let replayed = Checker::<R>::new()
         .scheduler(Scheduler::Replay(token))
         .run()
         .expect_err("the token replays the failure");
     assert_eq!(replayed.kind(), failure.kind(), "{replayed}");
-    assert_eq!(format!("{:?}", replayed.scenario()), format!("{:?}", failure.scenario()));
+    assert_eq!(
+        format!("{:?}", replayed.scenario()),
+        format!("{:?}", failure.scenario())
+    );
     failure
 }
 
@@ -70,7 +81,9 @@ fn loom_catches_the_torn_log() {
 #[test]
 fn loom_reports_the_ab_ba_deadlock_without_aborting() {
     let failure = caught::<AbBaBank>(|k| matches!(k, FailureKind::Deadlock { .. }));
-    let FailureKind::Deadlock { cycle } = failure.kind() else { unreachable!() };
+    let FailureKind::Deadlock { cycle } = failure.kind() else {
+        unreachable!()
+    };
     assert!(cycle.iter().all(|l| l.contains("waits for mutex#")), "{cycle:?}");
 }
 
@@ -143,7 +156,9 @@ fn an_unfinished_exploration_says_which_bound_stopped_it() {
         .run()
         .unwrap();
     assert_eq!(report.schedules(), 50);
-    let why = report.incomplete().expect("3 x 3 unbounded does not finish in 50 executions");
+    let why = report
+        .incomplete()
+        .expect("3 x 3 unbounded does not finish in 50 executions");
     assert!(why.contains("iterations = 50"), "{why}");
     assert!(report.to_string().contains("exploration incomplete"), "{report}");
 }
@@ -262,6 +277,11 @@ fn scenarios_too_large_for_loom_are_usage_errors() {
     };
     let message = usage(Checker::<LockedCounter>::new().scenario(pinned).scheduler(loom(None)));
     assert!(message.contains("scenario too large for loom"), "{message}");
-    let message = usage(Checker::<Spawner>::new().threads(2).ops_per_thread(1).scheduler(loom(Some(1))));
+    let message = usage(
+        Checker::<Spawner>::new()
+            .threads(2)
+            .ops_per_thread(1)
+            .scheduler(loom(Some(1))),
+    );
     assert!(message.contains("scenario too large for loom"), "{message}");
 }

@@ -33,9 +33,15 @@ fn caught<R: Resource>(accept: fn(&FailureKind) -> bool) {
             .expect_err("the default portfolio finds the bug");
         assert!(accept(failure.kind()), "{failure}");
         let text = failure.to_string();
-        assert!(text.contains("default portfolio; "), "the member that found it is named:\n{text}");
+        assert!(
+            text.contains("default portfolio; "),
+            "the member that found it is named:\n{text}"
+        );
         let token = failure.schedule().expect("a token").to_string();
-        let replayed = Checker::<R>::new().scheduler(Scheduler::Replay(token)).run().unwrap_err();
+        let replayed = Checker::<R>::new()
+            .scheduler(Scheduler::Replay(token))
+            .run()
+            .unwrap_err();
         assert_eq!(replayed.kind(), failure.kind());
     }
 }
@@ -99,7 +105,9 @@ fn invalid_portfolios_are_usage_errors() {
     };
     assert!(message(Scheduler::Portfolio(vec![])).contains("no member"));
     assert!(message(Scheduler::Portfolio(vec![Scheduler::Stress])).contains("cannot be a Portfolio member"));
-    assert!(message(Scheduler::Portfolio(vec![Scheduler::Loom { preemption_bound: None }]))
-        .contains("cannot be a Portfolio member"));
+    assert!(
+        message(Scheduler::Portfolio(vec![Scheduler::Loom { preemption_bound: None }]))
+            .contains("cannot be a Portfolio member")
+    );
     assert!(message(Scheduler::Portfolio(vec![Scheduler::Pct { depth: 0 }])).contains("depth"));
 }

@@ -35,7 +35,10 @@ fn caught<R: Resource>(post: usize) {
     assert!(text.contains("found by Stress on real threads"), "{text}");
     // shuttle reproduced it: the report is the shrunk one, with a token that replays it.
     assert!(text.contains("shrunk from"), "{text}");
-    let token = failure.schedule().expect("shuttle's reproduction has a token").to_string();
+    let token = failure
+        .schedule()
+        .expect("shuttle's reproduction has a token")
+        .to_string();
     let replayed = Checker::<R>::new().scheduler(Scheduler::Replay(token)).run();
     assert!(replayed.is_err(), "the token replays the failure");
     assert_eq!(failure.scenario().threads.len(), 2);
@@ -104,7 +107,10 @@ impl Resource for Hidden {
     type Output = ();
     type Model = Count;
     fn new() -> Self {
-        Hidden(std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0))
+        Hidden(
+            std::sync::atomic::AtomicU64::new(0),
+            std::sync::atomic::AtomicU64::new(0),
+        )
     }
     fn apply(&self, _: &Op) {
         use std::sync::atomic::Ordering::SeqCst;
@@ -132,7 +138,10 @@ fn a_failure_shuttle_cannot_reproduce_says_it_cannot_be_replayed() {
         .iterations(5_000)
         .run()
         .expect_err("the hidden race shows on real threads");
-    assert!(matches!(failure.kind(), FailureKind::InvariantViolated { .. }), "{failure}");
+    assert!(
+        matches!(failure.kind(), FailureKind::InvariantViolated { .. }),
+        "{failure}"
+    );
     assert_eq!(failure.schedule(), None);
     let text = failure.to_string();
     assert!(text.contains("cannot be replayed exactly"), "{text}");
@@ -150,28 +159,40 @@ fn one_resource_under_every_backend_in_parallel() {
                 .threads(2)
                 .ops_per_thread(1..=2)
                 .post_ops(1)
-                .scheduler(Scheduler::Loom { preemption_bound: Some(2) })
+                .scheduler(Scheduler::Loom {
+                    preemption_bound: Some(2),
+                })
                 .run()
                 .expect_err("loom finds it");
             assert!(data_race(f.kind()), "{f}");
         }),
         std::thread::spawn(|| {
-            let f = Checker::<RacyCounter>::new().run().expect_err("the default portfolio finds it");
+            let f = Checker::<RacyCounter>::new()
+                .run()
+                .expect_err("the default portfolio finds it");
             assert!(data_race(f.kind()), "{f}");
         }),
         std::thread::spawn(|| {
             Checker::<LockedCounter>::new()
                 .threads(2)
                 .ops_per_thread(1..=2)
-                .scheduler(Scheduler::Loom { preemption_bound: Some(2) })
+                .scheduler(Scheduler::Loom {
+                    preemption_bound: Some(2),
+                })
                 .run()
                 .unwrap_or_else(|f| panic!("{f}"));
         }),
         std::thread::spawn(|| {
-            stress::<LockedCounter>(1).iterations(200).run().unwrap_or_else(|f| panic!("{f}"));
+            stress::<LockedCounter>(1)
+                .iterations(200)
+                .run()
+                .unwrap_or_else(|f| panic!("{f}"));
         }),
         std::thread::spawn(|| {
-            Checker::<LockedCounter>::new().iterations(2_000).run().unwrap_or_else(|f| panic!("{f}"));
+            Checker::<LockedCounter>::new()
+                .iterations(2_000)
+                .run()
+                .unwrap_or_else(|f| panic!("{f}"));
         }),
     ];
     for c in checks {

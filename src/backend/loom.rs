@@ -586,15 +586,16 @@ const SC_BUDGET: usize = 5_000;
 /// Reruns the failing scenario under shuttle (every interleaving, up to [`SC_BUDGET`]) and notes in
 /// the report whether it needs weak memory.
 fn cross_check<R: Resource>(checker: &Checker<R>, failure: &mut Failure<R::Op>) {
-    let Some(source) = failure.data().source.clone() else { return };
+    let Some(source) = failure.data().source.clone() else {
+        return;
+    };
     let plan = Plan {
         scenario: Arc::new(failure.scenario().clone()),
         source,
     };
     let want = failure.kind().clone();
-    let dfs: StrategyFactory = Box::new(|_| {
-        Box::new(scheduler::Capped::new(scheduler::Dfs::new(None), Some(SC_BUDGET)))
-    });
+    let dfs: StrategyFactory =
+        Box::new(|_| Box::new(scheduler::Capped::new(scheduler::Dfs::new(None), Some(SC_BUDGET))));
     let name = "Dfs (sequentially consistent cross-check)".to_string();
     let note = match checker.execute(vec![plan], SC_BUDGET, dfs, name, None) {
         Err(sc) if crate::shrink::same_bug(sc.kind(), &want) => match sc.schedule() {

@@ -46,7 +46,10 @@ pub(crate) fn stress_check<R: Resource>(
             let data = shrunk.data_mut();
             data.schedules = iterations;
             if let Some(parts) = data.parts.as_mut() {
-                parts.scheduler = format!("{}, reproduced under shuttle by {}", settings.scheduler, parts.scheduler);
+                parts.scheduler = format!(
+                    "{}, reproduced under shuttle by {}",
+                    settings.scheduler, parts.scheduler
+                );
                 let note = format!(
                     "{found}; shuttle reproduced it on the same scenario, so this report is shuttle's: its \
                      interleaving is one that shows the bug, and the token below replays it exactly"
@@ -65,7 +68,7 @@ pub(crate) fn stress_check<R: Resource>(
                  schedules): it may need weak memory or real timing; try Scheduler::Loom on a smaller scenario, \
                  or pin this one with Checker::scenario and run Stress again."
             );
-            Err(stress::describe(plan, &settings, failure, iterations, note))
+            Err(stress::describe(plan, &settings, *failure, iterations, note))
         }
     }
 }

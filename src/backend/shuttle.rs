@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use shuttle::scheduler::{Schedule, Task, TaskId};
 
-use super::verdict::{self, build_history, Outcome, PartsInput};
 pub(crate) use super::verdict::short_name;
+use super::verdict::{self, build_history, Outcome, PartsInput};
 use crate::report::{self, Failure, FailureData, FailureKind};
 use crate::resource::Resource;
 use crate::runtime::{self, panics, Abort, EventKind, ExecutionRecord};

@@ -51,6 +51,9 @@ pub(crate) struct StressFailure<R: Resource> {
     index: Vec<usize>,
 }
 
+/// A failing iteration: what went wrong, the iteration's number (1-based), and the plan it ran.
+pub(crate) type Found<R> = (Box<StressFailure<R>>, usize, usize);
+
 /// Marks a thread that finished its operations in the progress table.
 const DONE: usize = usize::MAX;
 
@@ -59,7 +62,7 @@ const DONE: usize = usize::MAX;
 pub(crate) fn explore<R: Resource>(
     plans: &[Plan<R::Op>],
     settings: &StressSettings,
-) -> Result<(usize, usize), (StressFailure<R>, usize, usize)> {
+) -> Result<(usize, usize), Found<R>> {
     let _backend = BackendGuard::set(Backend::Std);
     let _quiet = panics::Quiet::new();
     let mut scenarios = 0;
@@ -73,13 +76,18 @@ pub(crate) fn explore<R: Resource>(
     Ok((settings.budget, scenarios))
 }
 
-fn run_once<R: Resource>(scenario: &Arc<Scenario<R::Op>>, settings: &StressSettings) -> Result<(), StressFailure<R>> {
+fn run_once<R: Resource>(
+    scenario: &Arc<Scenario<R::Op>>,
+    settings: &StressSettings,
+) -> Result<(), Box<StressFailure<R>>> {
     let epoch = Instant::now();
     let now = move || epoch.elapsed().as_nanos() as u64;
     let n = scenario.len();
     let mut timed: Vec<Option<Timed<R::Output>>> = (0..n).map(|_| None).collect();
     let mut panic: Option<(usize, Option<usize>, String)> = None;
-    let labels: Vec<(usize, String)> = (0..scenario.threads.len()).map(|t| (t + 1, format!("T{}", t + 1))).collect();
+    let labels: Vec<(usize, String)> = (0..scenario.threads.len())
+        .map(|t| (t + 1, format!("T{}", t + 1)))
+        .collect();
 
     let resource = match catch_unwind(R::new) {
         Ok(r) => Arc::new(r),
@@ -179,12 +187,12 @@ fn run_once<R: Resource>(scenario: &Arc<Scenario<R::Op>>, settings: &StressSetti
                 let kind = FailureKind::Internal {
                     message: format!("could not start a stress thread: {e}"),
                 };
-                return Err(StressFailure {
+                return Err(Box::new(StressFailure {
                     kind,
                     outputs: vec![None; n],
                     history: History::new(),
                     index: Vec::new(),
-                });
+                }));
             }
         }
     }
@@ -212,12 +220,15 @@ fn run_once<R: Resource>(scenario: &Arc<Scenario<R::Op>>, settings: &StressSetti
                 // Stuck threads are left running, detached: the check must return.
                 drop(handles);
                 let cycle = stuck(scenario, &progress, settings.timeout);
-                return Err(StressFailure {
+                return Err(Box::new(StressFailure {
                     kind: FailureKind::Deadlock { cycle },
-                    outputs: timed.iter().map(|t| t.as_ref().and_then(|t| t.output.clone())).collect(),
+                    outputs: timed
+                        .iter()
+                        .map(|t| t.as_ref().and_then(|t| t.output.clone()))
+                        .collect(),
                     history: History::new(),
                     index: Vec::new(),
-                });
+                }));
             }
         }
     }
@@ -276,7 +287,7 @@ fn finish<R: Resource>(
     invariant: Option<Result<(), String>>,
     labels: &[(usize, String)],
     settings: &StressSettings,
-) -> Result<(), StressFailure<R>> {
+) -> Result<(), Box<StressFailure<R>>> {
     // Invocations before returns at equal times: operations that might have overlapped are
     // treated as overlapping, which only ever allows more orders.
     let mut points: Vec<(u64, u8, usize)> = Vec::with_capacity(2 * timed.len());
@@ -301,7 +312,10 @@ fn finish<R: Resource>(
             let _ = history.ret(id, output);
         }
     }
-    let outputs: Vec<Option<R::Output>> = timed.iter().map(|t| t.as_ref().and_then(|t| t.output.clone())).collect();
+    let outputs: Vec<Option<R::Output>> = timed
+        .iter()
+        .map(|t| t.as_ref().and_then(|t| t.output.clone()))
+        .collect();
     let outcome = Outcome::<R> {
         scenario,
         outputs: &outputs,
@@ -310,12 +324,12 @@ fn finish<R: Resource>(
         completed: panic.is_none(),
     };
     match verdict::judge_history::<R>(&history, labels, &outcome, settings.check_budget) {
-        (Some(kind), _) => Err(StressFailure {
+        (Some(kind), _) => Err(Box::new(StressFailure {
             kind,
             outputs,
             history,
             index,
-        }),
+        })),
         (None, _) => Ok(()),
     }
 }
@@ -358,7 +372,12 @@ pub(crate) fn describe<R: Resource>(
 }
 
 /// The report of a passed stress check.
-pub(crate) fn report<R: Resource>(settings: &StressSettings, iterations: usize, scenarios: usize, started: Instant) -> Report {
+pub(crate) fn report<R: Resource>(
+    settings: &StressSettings,
+    iterations: usize,
+    scenarios: usize,
+    started: Instant,
+) -> Report {
     Report {
         resource: short_name(std::any::type_name::<R>()).to_string(),
         scheduler: settings.scheduler.clone(),

@@ -344,7 +344,11 @@ pub(crate) fn sequentially_consistent<R: Resource>(
     let mut done = true;
     for &i in &init {
         if !search.place(&mut model, i) {
-            search.best = (init.iter().copied().take_while(|&j| j != i).collect(), vec![i], model.clone());
+            search.best = (
+                init.iter().copied().take_while(|&j| j != i).collect(),
+                vec![i],
+                model.clone(),
+            );
             done = false;
             break;
         }
@@ -365,7 +369,11 @@ pub(crate) fn sequentially_consistent<R: Resource>(
     } else {
         format!(
             "after {}",
-            prefix.iter().map(|&i| name(i, &thread_of(i))).collect::<Vec<_>>().join(", ")
+            prefix
+                .iter()
+                .map(|&i| name(i, &thread_of(i)))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     };
     let mut expected = vec![None; scenario.len()];
@@ -375,7 +383,10 @@ pub(crate) fn sequentially_consistent<R: Resource>(
             let allowed = model.clone().step(flat[i].0);
             let actual = flat[i].1?;
             if actual == &allowed {
-                return Some(format!("{} (its output fits, but later operations then cannot)", name(i, &thread_of(i))));
+                return Some(format!(
+                    "{} (its output fits, but later operations then cannot)",
+                    name(i, &thread_of(i))
+                ));
             }
             expected[i] = Some(format!("{allowed:?}"));
             Some(format!(

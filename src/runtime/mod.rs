@@ -37,12 +37,20 @@ pub(crate) struct LoomStop;
 /// Why an execution was stopped before its threads finished.
 #[derive(Clone, Debug)]
 pub(crate) enum Abort {
-    Deadlock { cycle: Vec<String> },
-    StepLimit { steps: usize },
-    Diverged { message: String },
+    Deadlock {
+        cycle: Vec<String>,
+    },
+    StepLimit {
+        steps: usize,
+    },
+    Diverged {
+        message: String,
+    },
     /// The check cannot go on as configured (under loom: a resource spawned more threads than
     /// loom can model).
-    Usage { message: String },
+    Usage {
+        message: String,
+    },
 }
 
 /// What one execution leaves behind, whatever the resource type.
@@ -169,7 +177,11 @@ pub(crate) fn with_record<T>(f: impl FnOnce(&mut ExecutionRecord) -> T) -> Optio
 
 /// True while a loom execution's body runs on this OS thread.
 fn in_loom() -> bool {
-    RECORD.with(|r| r.try_borrow().ok().is_some_and(|rec| rec.as_ref().is_some_and(|rec| rec.in_loom)))
+    RECORD.with(|r| {
+        r.try_borrow()
+            .ok()
+            .is_some_and(|rec| rec.as_ref().is_some_and(|rec| rec.in_loom))
+    })
 }
 
 /// Whether events are recorded for the current backend.
