@@ -2,6 +2,7 @@
 //! what they share: the verdict on an execution, and the shuttle reproduction of a stress failure.
 
 pub(crate) mod loom;
+mod loom_report;
 pub(crate) mod reproduce;
 pub(crate) mod shuttle;
 pub(crate) mod stress;
