@@ -71,7 +71,12 @@ fn flag_tour<R: Resource>(name: &str) -> (bool, bool) {
     let mut shuttle_found = false;
     for scheduler in schedulers() {
         let label = format!("{scheduler:?}");
-        match Checker::<R>::new().scheduler(scheduler).iterations(10_000).seed(1).run() {
+        match Checker::<R>::new()
+            .scheduler(scheduler)
+            .iterations(10_000)
+            .seed(1)
+            .run()
+        {
             Ok(report) => println!("{name:<20} {label:<32} passed {} schedules", report.schedules()),
             Err(failure) => {
                 shuttle_found = true;

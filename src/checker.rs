@@ -256,7 +256,7 @@ impl<R: Resource> Checker<R> {
         if self.max_steps == 0 {
             return Err(Failure::usage("max_steps(0) stops every execution before it starts"));
         }
-        validate_scheduler(&self.scheduler)?;
+        self.scheduler.validate().map_err(Failure::usage)?;
         let loom = matches!(self.scheduler, Scheduler::Loom { .. });
         let too_large = |threads: usize| {
             Failure::usage(format!(
@@ -665,32 +665,6 @@ impl<R: Resource> Checker<R> {
             elapsed: Duration::ZERO,
             incomplete: None,
         }
-    }
-}
-
-/// Settings a scheduler cannot run with, as a usage error.
-fn validate_scheduler<Op>(scheduler: &Scheduler) -> Result<(), Failure<Op>> {
-    match scheduler {
-        Scheduler::Pct { depth: 0 } => Err(Failure::usage(
-            "Pct { depth: 0 } is not a PCT depth: use 1 or more (2-3 finds most races)",
-        )),
-        Scheduler::Portfolio(members) if members.is_empty() => Err(Failure::usage(
-            "Portfolio(vec![]) has no member to run: give it at least one scheduler (Scheduler::default() is a \
-             portfolio)",
-        )),
-        Scheduler::Portfolio(members) => {
-            if let Some(m) = members
-                .iter()
-                .find(|m| !m.is_controlled() || matches!(m, Scheduler::Replay(_)))
-            {
-                return Err(Failure::usage(format!(
-                    "{m:?} cannot be a Portfolio member: members share each scenario's shuttle schedules, so they \
-                     must be Random, Pct, Dfs, Bounded or Portfolio; run Loom and Stress as checks of their own"
-                )));
-            }
-            members.iter().try_for_each(validate_scheduler)
-        }
-        _ => Ok(()),
     }
 }
 

@@ -101,6 +101,34 @@ impl Scheduler {
         }
     }
 
+    /// Why this scheduler cannot run as given, if it cannot.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        match self {
+            Scheduler::Pct { depth: 0 } => {
+                Err("Pct { depth: 0 } is not a PCT depth: use 1 or more (2-3 finds most races)".into())
+            }
+            Scheduler::Portfolio(members) if members.is_empty() => Err(
+                "Portfolio(vec![]) has no member to run: give it at least one scheduler (Scheduler::default() is a \
+                 portfolio)"
+                    .into(),
+            ),
+            Scheduler::Portfolio(members) => {
+                if let Some(m) = members
+                    .iter()
+                    .find(|m| !m.is_controlled() || matches!(m, Scheduler::Replay(_)))
+                {
+                    return Err(format!(
+                        "{m:?} cannot be a Portfolio member: members share each scenario's shuttle schedules, so \
+                         they must be Random, Pct, Dfs, Bounded or Portfolio; run Loom and Stress as checks of \
+                         their own"
+                    ));
+                }
+                members.iter().try_for_each(Scheduler::validate)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// True for the schedulers that run on shuttle (everything but `Loom` and `Stress`).
     pub(crate) fn is_controlled(&self) -> bool {
         match self {
