@@ -1,5 +1,7 @@
 //! The tour: every built-in resource under every scheduler. The buggy ones are caught and
-//! explained; the correct ones pass.
+//! explained; the correct ones pass. Then the weak-memory pair under loom: `RelaxedFlag` is caught
+//! (and passes every shuttle scheduler, which are sequentially consistent), `ReleaseAcquireFlag`
+//! passes loom's exhaustive exploration.
 //!
 //! Run it with `cargo run --release --example tour`.
 
@@ -45,6 +47,46 @@ fn tour<R: Resource>(name: &str, buggy: bool) -> usize {
     found
 }
 
+/// Runs one flag resource under loom (2 threads, unbounded, every execution) and under the shuttle
+/// schedulers; returns (loom found a failure, a shuttle scheduler found one).
+fn flag_tour<R: Resource>(name: &str) -> (bool, bool) {
+    let loom = Checker::<R>::new()
+        .threads(2)
+        .ops_per_thread(1..=2)
+        .scheduler(Scheduler::Loom { preemption_bound: None })
+        .iterations(20_000)
+        .scenarios(20)
+        .seed(1)
+        .run();
+    let loom_found = match loom {
+        Ok(report) => {
+            println!("{name:<20} {:<32} passed: {report}", "Loom (unbounded)");
+            false
+        }
+        Err(failure) => {
+            println!("{name:<20} {:<32} FAILED:\n\n{failure}", "Loom (unbounded)");
+            true
+        }
+    };
+    let mut shuttle_found = false;
+    for scheduler in schedulers() {
+        let label = format!("{scheduler:?}");
+        match Checker::<R>::new()
+            .scheduler(scheduler)
+            .iterations(10_000)
+            .seed(1)
+            .run()
+        {
+            Ok(report) => println!("{name:<20} {label:<32} passed {} schedules", report.schedules()),
+            Err(failure) => {
+                shuttle_found = true;
+                println!("{name:<20} {label:<32} FAILED: {:?}", failure.kind());
+            }
+        }
+    }
+    (loom_found, shuttle_found)
+}
+
 fn main() {
     println!("crosscheck tour: four buggy resources must be caught, five correct ones must pass\n");
     let mut missed = 0;
@@ -58,6 +100,13 @@ fn main() {
     false_alarms += tour::<LockedLog>("LockedLog", false);
     false_alarms += tour::<LockedMap>("LockedMap", false);
     false_alarms += tour::<OrderedBank>("OrderedBank", false);
+
+    println!("\nweak memory: RelaxedFlag must be caught by loom (and cannot be by shuttle's sequentially");
+    println!("consistent schedulers); ReleaseAcquireFlag must pass loom's exhaustive exploration\n");
+    let (loom_found, _) = flag_tour::<RelaxedFlag>("RelaxedFlag");
+    missed += usize::from(!loom_found);
+    let (loom_found, shuttle_found) = flag_tour::<ReleaseAcquireFlag>("ReleaseAcquireFlag");
+    false_alarms += usize::from(loom_found) + usize::from(shuttle_found);
     println!("\nbugs missed: {missed}, false alarms: {false_alarms}");
     if missed + false_alarms > 0 {
         std::process::exit(1);

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::backend::loom::{self as loom_backend, LoomSettings};
+use crate::backend::reproduce;
 use crate::backend::shuttle::{body, short_name, Driver, Plan, RunSettings, State, StrategyFactory};
+use crate::backend::stress::{StressSettings, DEFAULT_STRESS_TIMEOUT};
 use crate::regressions::{self, RegressionFile};
 use crate::report::{Failure, Report};
 use crate::resource::Resource;
@@ -58,7 +61,7 @@ impl SizeRange for RangeInclusive<usize> {
 /// | `threads` | 2..=3 | threads in the parallel part |
 /// | `ops_per_thread` | 1..=3 | operations per thread |
 /// | `init_ops`, `post_ops` | 0..=1 | operations before and after the parallel part |
-/// | `scheduler` | `Pct { depth: 3 }` | see [`Scheduler`] |
+/// | `scheduler` | [`Scheduler::recommended`] (a portfolio) | see [`Scheduler`] |
 /// | `iterations` | 10,000 | schedules in all, over all scenarios |
 /// | `scenarios` | iterations / 100 | generated scenarios sharing them (at least 1) |
 /// | `seed` | `CROSSCHECK_SEED`, else 0 | the scenarios and the random schedulers' choices |
@@ -66,6 +69,7 @@ impl SizeRange for RangeInclusive<usize> {
 /// | `check_budget` | 10 s | time the linearizability check of one history may take |
 /// | `shrink_budget` | `CROSSCHECK_SHRINK_BUDGET`, else 50,000 | schedules shrinking a failure may run |
 /// | `shrink_time_limit` | 30 s | wall-clock cap on shrinking |
+/// | `stress_timeout` | 10 s | under `Scheduler::Stress`, how long an iteration's threads may run before a suspected deadlock |
 ///
 /// Environment: `CROSSCHECK_SEED` sets the seed where `seed` is not called; `CROSSCHECK_REPLAY`
 /// makes [`Checker::check`] replay only that token.
@@ -81,6 +85,7 @@ pub struct Checker<R: Resource> {
     shrink_budget: Option<usize>,
     shrink_time: Duration,
     regression_file: Option<std::path::PathBuf>,
+    stress_timeout: Duration,
     _resource: PhantomData<fn() -> R>,
 }
 
@@ -105,6 +110,7 @@ impl<R: Resource> Checker<R> {
             shrink_budget: None,
             shrink_time: DEFAULT_SHRINK_TIME,
             regression_file: None,
+            stress_timeout: DEFAULT_STRESS_TIMEOUT,
             _resource: PhantomData,
         }
     }
@@ -190,6 +196,13 @@ impl<R: Resource> Checker<R> {
         self
     }
 
+    /// Under `Scheduler::Stress`: how long one iteration's threads may run before the iteration is
+    /// reported as a suspected deadlock (the stuck threads are left running; the check returns).
+    pub fn stress_timeout(mut self, timeout: Duration) -> Self {
+        self.stress_timeout = timeout;
+        self
+    }
+
     fn effective_shrink_budget(&self) -> Result<usize, Failure<R::Op>> {
         if let Some(b) = self.shrink_budget {
             return Ok(b);
@@ -243,16 +256,25 @@ impl<R: Resource> Checker<R> {
         if self.max_steps == 0 {
             return Err(Failure::usage("max_steps(0) stops every execution before it starts"));
         }
-        if let Scheduler::Pct { depth: 0 } = self.scheduler {
-            return Err(Failure::usage(
-                "Pct { depth: 0 } is not a PCT depth: use 1 or more (2-3 finds most races)",
-            ));
-        }
+        self.scheduler.validate().map_err(Failure::usage)?;
+        let loom = matches!(self.scheduler, Scheduler::Loom { .. });
+        let too_large = |threads: usize| {
+            Failure::usage(format!(
+                "scenario too large for loom: {threads} threads plus the harness's main thread, and loom models at                  most {} threads in all; use .threads(..=4) (2 keeps loom's exploration small)",
+                loom::MAX_THREADS
+            ))
+        };
         if let Some(s) = &self.pinned {
             if s.threads.is_empty() {
                 return Err(Failure::usage("the pinned scenario has no threads: give it at least 1"));
             }
+            if loom && s.threads.len() > crate::runtime::LOOM_MAX_SPAWNED {
+                return Err(too_large(s.threads.len()));
+            }
             return Ok(());
+        }
+        if loom && *self.shape.threads.end() > crate::runtime::LOOM_MAX_SPAWNED {
+            return Err(too_large(*self.shape.threads.end()));
         }
         range_ok("threads", &self.shape.threads, 1)?;
         range_ok("ops_per_thread", &self.shape.ops_per_thread, 1)?;
@@ -301,6 +323,7 @@ impl<R: Resource> Checker<R> {
                 source: token.scenario.clone(),
             },
             token.schedule,
+            token.loom,
         ))
     }
 
@@ -312,7 +335,10 @@ impl<R: Resource> Checker<R> {
 
         let (plans, budget, make_strategy): (Vec<Plan<R::Op>>, usize, StrategyFactory) = match &self.scheduler {
             Scheduler::Replay(text) => {
-                let (plan, schedule) = self.replay_plan(text)?;
+                let (plan, schedule, loom) = self.replay_plan(text)?;
+                if let Some(path) = loom {
+                    return loom_backend::replay::<R>(plan, path, self.loom_settings(None, 1, None));
+                }
                 let strategy = RefCell::new(Some(schedule));
                 let make = move |_| -> Box<dyn Strategy> {
                     Box::new(scheduler::Replay::new(strategy.borrow_mut().take().unwrap_or_default()))
@@ -327,6 +353,24 @@ impl<R: Resource> Checker<R> {
                     }],
                     None => self.generate(seed)?,
                 };
+                match other {
+                    Scheduler::Loom { preemption_bound } => {
+                        let settings = self.loom_settings(*preemption_bound, self.iterations, Some(seed));
+                        return loom_backend::check(self, plans, settings);
+                    }
+                    Scheduler::Stress => {
+                        let settings = StressSettings {
+                            budget: self.iterations,
+                            timeout: self.stress_timeout,
+                            check_budget: self.check_budget,
+                            scheduler: "Stress".to_string(),
+                            seed: Some(seed),
+                        };
+                        let shrink = (self.effective_shrink_budget()?, self.shrink_time);
+                        return reproduce::stress_check(self, plans, settings, seed, shrink);
+                    }
+                    _ => {}
+                }
                 let other = other.clone();
                 let make = move |i: usize| crate::shrink::strategy_for(&other, seed, i);
                 (plans, self.iterations, Box::new(make))
@@ -335,7 +379,7 @@ impl<R: Resource> Checker<R> {
 
         let scheduler_name = match &self.scheduler {
             Scheduler::Replay(_) => "Replay".to_string(),
-            other => format!("{other:?}"),
+            other => other.label(),
         };
         let shrink_budget = self.effective_shrink_budget()?;
         let replaying = matches!(self.scheduler, Scheduler::Replay(_));
@@ -427,7 +471,23 @@ impl<R: Resource> Checker<R> {
             unknown: state.unknown,
             regressions: 0,
             elapsed: started.elapsed(),
+            incomplete: None,
         })
+    }
+
+    fn loom_settings(&self, preemption_bound: Option<usize>, budget: usize, seed: Option<u64>) -> LoomSettings {
+        LoomSettings {
+            preemption_bound,
+            budget,
+            max_steps: self.max_steps,
+            check_budget: self.check_budget,
+            scheduler: match preemption_bound {
+                Some(b) => format!("Loom, preemption bound {b}"),
+                None => "Loom, unbounded".to_string(),
+            },
+            seed,
+            target: None,
+        }
     }
 
     fn generate(&self, seed: u64) -> Result<Vec<Plan<R::Op>>, Failure<R::Op>> {
@@ -551,7 +611,12 @@ impl<R: Resource> Checker<R> {
                 return Ok(());
             }
         }
-        let (plan, schedule) = self.replay_plan(token)?;
+        let (plan, schedule, loom) = self.replay_plan(token)?;
+        if let Some(path) = loom {
+            // A loom failure replays only under loom (it may need weak memory).
+            let settings = self.loom_settings(None, 1, None);
+            return loom_backend::replay::<R>(plan, path, settings).map(|_| ());
+        }
         let shared = Plan {
             scenario: Arc::clone(&plan.scenario),
             source: plan.source.clone(),
@@ -601,6 +666,7 @@ impl<R: Resource> Checker<R> {
             shrink_budget: self.shrink_budget,
             shrink_time: self.shrink_time,
             regression_file: self.regression_file.clone(),
+            stress_timeout: self.stress_timeout,
             _resource: PhantomData,
         }
     }
@@ -615,6 +681,7 @@ impl<R: Resource> Checker<R> {
             unknown: 0,
             regressions: 0,
             elapsed: Duration::ZERO,
+            incomplete: None,
         }
     }
 }
@@ -630,7 +697,7 @@ fn add_note<Op>(failure: &mut Failure<Op>, note: String) {
 }
 
 /// A decoded replay token: the scenario to run and the schedule to follow.
-type ReplayPlan<Op> = (Plan<Op>, Vec<usize>);
+type ReplayPlan<Op> = (Plan<Op>, Vec<usize>, Option<crate::token::LoomPath>);
 
 #[cfg(test)]
 mod tests {

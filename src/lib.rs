@@ -36,6 +36,19 @@
 //!     .check(); // panics: "crosscheck found a bug in RacyCounter: not linearizable ..."
 //! ```
 //!
+//! A bug that only weak memory shows needs loom:
+//!
+//! ```should_panic
+//! use crosscheck::resources::RelaxedFlag;
+//! use crosscheck::{Checker, Scheduler};
+//!
+//! Checker::<RelaxedFlag>::new()
+//!     .threads(2)
+//!     .ops_per_thread(1)
+//!     .scheduler(Scheduler::Loom { preemption_bound: Some(2) })
+//!     .check(); // panics: "... T2 Read returned Some(0) ... NEEDS WEAK MEMORY ..."
+//! ```
+//!
 //! ## Your own resource
 //!
 //! ```
@@ -82,10 +95,24 @@
 //! Choose operation values that collide often (small enums, keys `u8 % 4`): two threads race on a
 //! key only if they use the same one.
 //!
-//! ## Schedulers and budgets
+//! ## Schedulers, backends and budgets
 //!
-//! [`Scheduler::Random`], [`Scheduler::Pct`] (the default, depth 3), [`Scheduler::Dfs`] and
-//! [`Scheduler::Bounded`] (exhaustive, optionally preemption-bounded), and [`Scheduler::Replay`].
+//! One resource, written once against [`crate::sync`], runs under three backends, chosen per check
+//! with [`Checker::scheduler`] (no cfg flag, no rebuild; checks of different backends can run in
+//! parallel in one test binary):
+//!
+//! - shuttle, with crosscheck's own controlled schedulers: [`Scheduler::Random`],
+//!   [`Scheduler::Pct`], [`Scheduler::Dfs`] and [`Scheduler::Bounded`] (exhaustive, optionally
+//!   preemption-bounded), [`Scheduler::Portfolio`] of them, and [`Scheduler::Replay`].
+//!   Deterministic and replayable; sequentially consistent.
+//! - loom: [`Scheduler::Loom`] explores every interleaving up to a preemption bound, including the
+//!   values `Relaxed`/`Acquire`/`Release` atomics may read on weak memory. Failures replay from a
+//!   token under loom; the report says when a failure needs weak memory.
+//! - real OS threads: [`Scheduler::Stress`] runs the scenario on the real cores, with the history
+//!   built from timestamps. Failures are re-run under shuttle for a shrunk, replayable report.
+//!
+//! The default, [`Scheduler::recommended`], is a portfolio: a preemption-bounded exhaustive pass
+//! (bounds 0, 1, 2), PCT with depths 1 to 3, and uniform random, taking turns on each scenario.
 //! Every budget counts schedules, never seconds, so a check does the same work everywhere; the
 //! default seed is fixed, so a check is reproducible (`CROSSCHECK_SEED` changes it).
 //!
@@ -102,8 +129,12 @@
 //!
 //! ## Limitations
 //!
-//! - The controlled schedulers are sequentially consistent: every atomic ordering behaves like
-//!   `SeqCst`, so bugs that need weak memory are not found by them.
+//! - The controlled (shuttle) schedulers are sequentially consistent: every atomic ordering
+//!   behaves like `SeqCst`, so bugs that need weak memory are not found by them. Use
+//!   [`Scheduler::Loom`] for those (at most 4 scenario threads; keep scenarios small).
+//! - Under loom, operations of different threads are ordered only by the threads' own order,
+//!   spawn and join (loom has no global clock), so histories are checked for sequential
+//!   consistency there rather than linearizability.
 //! - Only operations on [`crate::sync`], [`crate::thread`] and [`crate::fs`] are scheduling points;
 //!   a loop that spins without touching them cannot be interrupted.
 //! - Objects pick their backend when created: create them in [`Resource::new`], not in statics.

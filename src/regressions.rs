@@ -137,6 +137,7 @@ mod tests {
             type_hash: 1,
             scenario: crate::token::TokenScenario::Bytes(vec![1, 0, 1, 1, 0, 1, 7]),
             schedule: vec![1, 2],
+            loom: None,
         }
         .encode()
     }

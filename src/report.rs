@@ -55,7 +55,7 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
-    fn title(&self) -> &'static str {
+    pub(crate) fn title(&self) -> &'static str {
         match self {
             FailureKind::NotLinearizable { .. } => "not linearizable",
             FailureKind::InvariantViolated { .. } => "invariant violated",
@@ -173,6 +173,8 @@ pub struct Report {
     pub(crate) unknown: usize,
     pub(crate) regressions: usize,
     pub(crate) elapsed: Duration,
+    /// For loom: why exploration stopped before it covered every interleaving (naming the bound).
+    pub(crate) incomplete: Option<String>,
 }
 
 impl Report {
@@ -206,6 +208,13 @@ impl Report {
     pub fn elapsed(&self) -> Duration {
         self.elapsed
     }
+
+    /// Under `Scheduler::Loom`: `None` when loom explored every execution of every scenario (within
+    /// its preemption bound), else which bound stopped it. A pass with an incomplete exploration is
+    /// weaker than it looks. Always `None` for the other schedulers, which do not claim coverage.
+    pub fn incomplete(&self) -> Option<&str> {
+        self.incomplete.as_deref()
+    }
 }
 
 impl fmt::Display for Report {
@@ -224,6 +233,9 @@ impl fmt::Display for Report {
         }
         if self.exhausted > 0 {
             write!(f, "; {} scenarios explored exhaustively", self.exhausted)?;
+        }
+        if let Some(why) = &self.incomplete {
+            write!(f, "\n  exploration incomplete: {why}")?;
         }
         if self.unknown > 0 {
             write!(

@@ -135,6 +135,20 @@ pub(crate) fn strategy_for(scheduler: &Scheduler, seed: u64, i: usize) -> Box<dy
             Box::new(scheduler::Capped::new(scheduler::Dfs::new(None), *max_iterations))
         }
         Scheduler::Bounded { preemptions } => Box::new(scheduler::Dfs::new(Some(*preemptions))),
+        Scheduler::Portfolio(members) => Box::new(scheduler::Portfolio::new(
+            members
+                .iter()
+                .enumerate()
+                .map(|(k, m)| {
+                    (
+                        format!("{m:?}"),
+                        strategy_for(m, scheduler::mix(seed, 1_000 + k as u64), i),
+                    )
+                })
+                .collect(),
+        )),
+        // Loom and stress failures are reproduced and shrunk under shuttle: the default portfolio.
+        Scheduler::Loom { .. } | Scheduler::Stress => strategy_for(&Scheduler::default(), seed, i),
     }
 }
 

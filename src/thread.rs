@@ -11,6 +11,7 @@ pub struct JoinHandle<T> {
 enum Inner<T> {
     Std(std::thread::JoinHandle<T>),
     Shuttle(shuttle::thread::JoinHandle<T>),
+    Loom(loom::thread::JoinHandle<T>),
 }
 
 impl<T> JoinHandle<T> {
@@ -19,6 +20,7 @@ impl<T> JoinHandle<T> {
         match self.inner {
             Inner::Std(h) => h.join(),
             Inner::Shuttle(h) => h.join(),
+            Inner::Loom(h) => h.join(),
         }
     }
 }
@@ -42,6 +44,12 @@ where
         Backend::Shuttle => JoinHandle {
             inner: Inner::Shuttle(shuttle::thread::spawn(f)),
         },
+        Backend::Loom => {
+            runtime::loom_spawning();
+            JoinHandle {
+                inner: Inner::Loom(loom::thread::spawn(f)),
+            }
+        }
     }
 }
 
@@ -51,5 +59,9 @@ pub fn yield_now() {
     match runtime::backend() {
         Backend::Std => std::thread::yield_now(),
         Backend::Shuttle => shuttle::thread::yield_now(),
+        Backend::Loom => {
+            runtime::loom_point();
+            loom::thread::yield_now()
+        }
     }
 }

@@ -6,7 +6,9 @@
 //! still replays after the user changes them.
 //!
 //! Layout, before base64url: version, type hash (4 bytes), type name (length-prefixed), scenario
-//! (a tag, then bytes or a fingerprint), schedule (length-prefixed), FNV-1a checksum (4 bytes).
+//! (a tag, then bytes or a fingerprint), schedule (length-prefixed), for a loom failure an `L`
+//! section (preemption bound + 1 or 0, execution number), FNV-1a checksum (4 bytes). Tokens without
+//! the loom section are byte-for-byte those of earlier releases.
 
 use std::fmt;
 
@@ -23,12 +25,23 @@ pub(crate) enum TokenScenario {
     Pinned(u64),
 }
 
+/// Where a loom failure sits in loom's exploration: loom explores a scenario's executions in a
+/// fixed depth-first order, so the preemption bound and the execution's number pin it exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LoomPath {
+    pub preemption_bound: Option<usize>,
+    /// 1-based number of the execution in loom's exploration of this scenario.
+    pub execution: usize,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Token {
     pub type_name: String,
     pub type_hash: u32,
     pub scenario: TokenScenario,
     pub schedule: Vec<usize>,
+    /// Set for a failure found under loom: replay it under loom, not shuttle.
+    pub loom: Option<LoomPath>,
 }
 
 /// Why a string is not a usable replay token.
@@ -109,6 +122,11 @@ impl Token {
         for &c in &self.schedule {
             push_varint(&mut out, c);
         }
+        if let Some(path) = self.loom {
+            out.push(b'L');
+            push_varint(&mut out, path.preemption_bound.map_or(0, |b| b + 1));
+            push_varint(&mut out, path.execution);
+        }
         let sum = fnv32(&out);
         out.extend_from_slice(&sum.to_le_bytes());
         format!("{PREFIX}{}", base64::encode(&out))
@@ -148,6 +166,17 @@ impl Token {
         for _ in 0..count {
             schedule.push(r.varint()?);
         }
+        let loom = if r.0.first() == Some(&b'L') {
+            r.byte()?;
+            let bound = r.varint()?;
+            let execution = r.varint()?;
+            Some(LoomPath {
+                preemption_bound: bound.checked_sub(1),
+                execution,
+            })
+        } else {
+            None
+        };
         if !r.0.is_empty() {
             return Err(TokenError::Malformed("unexpected bytes at the end".into()));
         }
@@ -156,6 +185,7 @@ impl Token {
             type_hash,
             scenario,
             schedule,
+            loom,
         })
     }
 }
@@ -236,6 +266,7 @@ mod tests {
             type_hash: 0xdead_beef,
             scenario: TokenScenario::Bytes(vec![1, 0, 2, 1, 1, 0, 4, 1, 2, 3, 4, 4, 5, 6, 7, 8]),
             schedule: vec![1, 2, 2, 1, 300],
+            loom: None,
         }
     }
 
@@ -248,6 +279,14 @@ mod tests {
             ..sample()
         };
         assert_eq!(Token::decode(&pinned.encode()), Ok(pinned));
+        let loom = Token {
+            loom: Some(LoomPath {
+                preemption_bound: Some(2),
+                execution: 77,
+            }),
+            ..sample()
+        };
+        assert_eq!(Token::decode(&loom.encode()), Ok(loom));
         for n in 0..10 {
             let bytes: Vec<u8> = (0..n).collect();
             assert_eq!(base64::decode(&base64::encode(&bytes)), Some(bytes));

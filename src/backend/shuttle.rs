@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use shuttle::scheduler::{Schedule, Task, TaskId};
 
-use crate::history::{History, OpId};
-use crate::linearizability::{self, Verdict};
-use crate::report::{self, Failure, FailureData, FailureKind, OpLine, ReportParts};
-use crate::resource::{Model, Resource};
+pub(crate) use super::verdict::short_name;
+use super::verdict::{self, build_history, Outcome, PartsInput};
+use crate::report::{self, Failure, FailureData, FailureKind};
+use crate::resource::Resource;
 use crate::runtime::{self, panics, Abort, EventKind, ExecutionRecord};
 use crate::scenario::Scenario;
 use crate::scheduler::{is_preemption, Strategy};
@@ -272,42 +272,22 @@ impl<R: Resource> State<R> {
 
     fn judge(&mut self, record: &ExecutionRecord) -> Option<FailureKind> {
         if let Some(abort) = &record.abort {
-            return Some(match abort {
-                Abort::Deadlock { cycle } => FailureKind::Deadlock { cycle: cycle.clone() },
-                Abort::StepLimit { steps } => FailureKind::StepLimitExceeded { steps: *steps },
-                Abort::Diverged { message } => FailureKind::Usage {
-                    message: format!(
-                        "this replay token no longer matches the resource's behaviour ({message}); the resource \
-                         or its operations changed since the token was recorded"
-                    ),
-                },
-            });
+            return Some(verdict::abort_kind(abort));
         }
         if let Some(message) = self.strategy.as_ref().and_then(|s| s.divergence()) {
-            return Some(FailureKind::Usage {
-                message: format!(
-                    "this replay token no longer matches the resource's behaviour ({message}); the resource or its \
-                     operations changed since the token was recorded"
-                ),
-            });
+            return Some(verdict::replay_diverged(&message));
         }
         let shared = self.shared.lock().expect("crosscheck's own lock");
         let scenario = shared.scenario.clone()?;
-        if let Some((task, op, message)) = &shared.panic {
-            let op = match op {
-                Some(i) => format!("{:?}", flat_op(&scenario, *i)),
-                None => "Resource::new or Resource::invariant".to_string(),
-            };
-            return Some(FailureKind::Panicked {
-                thread: report::thread_label(&record.labels, *task),
-                op,
-                message: message.clone(),
-            });
-        }
-        if !shared.completed {
-            return Some(FailureKind::Internal {
-                message: "an execution ended before its threads finished, for no reason crosscheck recorded".into(),
-            });
+        let outcome = Outcome::<R> {
+            scenario: &scenario,
+            outputs: &shared.outputs,
+            panic: shared.panic.as_ref(),
+            invariant: shared.invariant.as_ref(),
+            completed: shared.completed,
+        };
+        if let Some(kind) = verdict::panic_kind(&record.labels, &outcome) {
+            return Some(kind);
         }
         let order: Vec<u32> = record
             .events
@@ -322,33 +302,24 @@ impl<R: Resource> State<R> {
             .passed
             .get(&order)
             .is_some_and(|outputs| outputs.iter().any(|o| o == &shared.outputs));
-        if !seen {
-            let (history, _) = build_history::<R>(&record.events, &scenario, &shared.outputs);
-            match linearizability::check::<R::Model>(&history, self.settings.check_budget) {
-                Verdict::NotLinearizable(evidence) => {
-                    let explanation = explain::<R>(
-                        &history,
-                        &evidence.prefix,
-                        &evidence.unplaceable,
-                        &record.labels,
-                        &scenario,
-                    );
-                    return Some(FailureKind::NotLinearizable { explanation });
-                }
-                Verdict::Unknown(_) => self.unknown += 1,
-                _ => {
-                    if self.passed.len() < PASSED_CACHE {
-                        self.passed.entry(order).or_default().push(shared.outputs.clone());
-                    }
-                }
-            }
+        if seen {
+            // The same history passed before; only the invariant can differ.
+            return match &shared.invariant {
+                Some(Err(message)) => Some(FailureKind::InvariantViolated {
+                    message: message.clone(),
+                }),
+                _ => None,
+            };
         }
-        if let Some(Err(message)) = &shared.invariant {
-            return Some(FailureKind::InvariantViolated {
-                message: message.clone(),
-            });
+        let (kind, unknown) = verdict::judge(&record.events, &record.labels, &outcome, self.settings.check_budget);
+        if unknown {
+            self.unknown += 1;
         }
-        None
+        let linearizable = !matches!(kind, Some(FailureKind::NotLinearizable { .. }));
+        if linearizable && !unknown && self.passed.len() < PASSED_CACHE {
+            self.passed.entry(order).or_default().push(shared.outputs.clone());
+        }
+        kind
     }
 
     fn fail(&mut self, kind: FailureKind, record: ExecutionRecord) {
@@ -367,30 +338,27 @@ impl<R: Resource> State<R> {
         let plan = &self.plans[self.plan.unwrap_or(0).min(self.plans.len().saturating_sub(1))];
         let scenario = Arc::clone(&plan.scenario);
         let shared = self.shared.lock().expect("crosscheck's own lock");
-        let (history, ids) = build_history::<R>(&record.events, &scenario, &shared.outputs);
-        let expected = match &kind {
-            FailureKind::NotLinearizable { .. } => expected_outputs::<R>(&history, &ids, self.settings.check_budget),
-            _ => vec![None; scenario.len()],
-        };
-        let names: Vec<String> = (0..scenario.len())
-            .map(|i| format!("{:?}", flat_op(&scenario, i)))
-            .collect();
-        let outputs: Vec<Option<String>> = shared
-            .outputs
-            .iter()
-            .map(|o| o.as_ref().map(|o| format!("{o:?}")))
-            .collect();
+        let (history, index) = build_history::<R>(&record.events, &scenario, &shared.outputs);
+        let (names, outputs) = verdict::op_texts::<R>(&scenario, &shared.outputs);
+        let member = self.strategy.as_ref().and_then(|s| s.describe());
+        let mut parts = verdict::report_parts::<R>(PartsInput {
+            kind: &kind,
+            scenario: &scenario,
+            outputs: &shared.outputs,
+            history: &history,
+            index: &index,
+            interleaving: report::interleaving(&record.events, &record.labels, &record.objects, &names, &outputs),
+            type_name: self.settings.type_name,
+            scheduler: match member {
+                Some(member) => format!("{}; {member} found it", self.settings.scheduler),
+                None => self.settings.scheduler.clone(),
+            },
+            seed: self.settings.seed,
+            preemptions: record.preemptions,
+            check_budget: self.settings.check_budget,
+            expected: None,
+        });
         drop(shared);
-        let line = |i: usize| OpLine {
-            op: names[i].clone(),
-            output: outputs[i].clone(),
-            expected: expected[i].clone(),
-        };
-        let mut index = 0..scenario.len();
-        let mut take = |n: usize| index.by_ref().take(n).map(line).collect::<Vec<_>>();
-        let init = take(scenario.init.len());
-        let threads = scenario.threads.iter().map(|t| take(t.len())).collect();
-        let post = take(scenario.post.len());
         let replayable = !matches!(kind, FailureKind::Usage { .. } | FailureKind::Internal { .. });
         let token = replayable.then(|| {
             Token {
@@ -398,26 +366,14 @@ impl<R: Resource> State<R> {
                 type_hash: crate::token::fnv32(self.settings.type_name.as_bytes()),
                 scenario: plan.source.clone(),
                 schedule: record.choices.clone(),
+                loom: None,
             }
             .encode()
         });
-        let parts = ReportParts {
-            resource: short_name(self.settings.type_name).to_string(),
-            scheduler: self.settings.scheduler.clone(),
-            seed: self.settings.seed,
-            preemptions: record.preemptions,
-            shape: scenario.shape(),
-            init,
-            threads,
-            post,
-            interleaving: report::interleaving(&record.events, &record.labels, &record.objects, &names, &outputs),
-            token: token.clone(),
-            note: matches!(plan.source, TokenScenario::Pinned(_)).then(|| {
-                "this scenario was pinned with Checker::scenario: replay the token with the same .scenario(..)"
-                    .to_string()
-            }),
-            shrink: None,
-        };
+        parts.token = token.clone();
+        parts.note = matches!(plan.source, TokenScenario::Pinned(_)).then(|| {
+            "this scenario was pinned with Checker::scenario: replay the token with the same .scenario(..)".to_string()
+        });
         self.failure = Some(Failure::new(FailureData {
             kind,
             scenario: (*scenario).clone(),
@@ -431,120 +387,6 @@ impl<R: Resource> State<R> {
             steps: record.steps,
         }));
     }
-}
-
-/// The `i`-th operation of the scenario, counting init, then each thread, then post.
-fn flat_op<Op>(scenario: &Scenario<Op>, i: usize) -> &Op {
-    scenario
-        .init
-        .iter()
-        .chain(scenario.threads.iter().flatten())
-        .chain(scenario.post.iter())
-        .nth(i)
-        .expect("op index within the scenario")
-}
-
-/// "crosscheck::resources::counter::RacyCounter" -> "RacyCounter".
-pub(crate) fn short_name(type_name: &str) -> &str {
-    let base = type_name.split('<').next().unwrap_or(type_name);
-    base.rsplit("::").next().unwrap_or(base)
-}
-
-/// The history of an execution, from its begin/end events in the order they happened; also the
-/// scenario op index of each history op.
-fn build_history<R: Resource>(
-    events: &[runtime::Event],
-    scenario: &Scenario<R::Op>,
-    outputs: &[Option<R::Output>],
-) -> (History<R::Op, R::Output>, Vec<usize>) {
-    let mut history = History::new();
-    let mut ids: Vec<Option<OpId>> = vec![None; scenario.len()];
-    let mut order = Vec::new();
-    for e in events {
-        match e.kind {
-            EventKind::OpBegin { op } => {
-                ids[op] = Some(history.invoke(e.thread, flat_op(scenario, op).clone()));
-                order.push(op);
-            }
-            EventKind::OpEnd { op } => {
-                if let (Some(id), Some(out)) = (ids[op], outputs[op].clone()) {
-                    // Each op ends once, after it began: the harness writes both events.
-                    let _ = history.ret(id, out);
-                }
-            }
-            _ => {}
-        }
-    }
-    (history, order)
-}
-
-/// What the model would have allowed for each op the checker could not place.
-fn expected_outputs<R: Resource>(
-    history: &History<R::Op, R::Output>,
-    scenario_index: &[usize],
-    budget: Duration,
-) -> Vec<Option<String>> {
-    let total = scenario_index.iter().copied().max().map_or(0, |m| m + 1);
-    let mut expected = vec![None; total.max(history.len())];
-    if let Verdict::NotLinearizable(evidence) = linearizability::check::<R::Model>(history, budget) {
-        let mut model = R::Model::default();
-        for id in &evidence.prefix {
-            if let Some(op) = history.get(*id) {
-                model.step(&op.op);
-            }
-        }
-        for id in &evidence.unplaceable {
-            if let Some(op) = history.get(*id) {
-                let allowed = model.clone().step(&op.op);
-                if op.output.as_ref() != Some(&allowed) {
-                    expected[scenario_index[id.0]] = Some(format!("{allowed:?}"));
-                }
-            }
-        }
-    }
-    expected
-}
-
-/// One sentence on why no order works: the ops that cannot follow the longest valid prefix.
-fn explain<R: Resource>(
-    history: &History<R::Op, R::Output>,
-    prefix: &[OpId],
-    unplaceable: &[OpId],
-    labels: &[(usize, String)],
-    _scenario: &Scenario<R::Op>,
-) -> String {
-    let name = |id: &OpId| {
-        let op = history.get(*id).expect("evidence names ops of the history");
-        format!("{} {:?}", report::thread_label(labels, op.client), op.op)
-    };
-    let mut model = R::Model::default();
-    for id in prefix {
-        if let Some(op) = history.get(*id) {
-            model.step(&op.op);
-        }
-    }
-    let before = if prefix.is_empty() {
-        "at the start".to_string()
-    } else {
-        format!("after {}", prefix.iter().map(name).collect::<Vec<_>>().join(", "))
-    };
-    let reasons: Vec<String> = unplaceable
-        .iter()
-        .filter_map(|id| {
-            let op = history.get(*id)?;
-            let allowed = model.clone().step(&op.op);
-            let actual = op.output.as_ref()?;
-            Some(if actual == &allowed {
-                format!("{} (its output fits, but later operations then cannot)", name(id))
-            } else {
-                format!("{} returned {actual:?} where the model allows {allowed:?}", name(id))
-            })
-        })
-        .collect();
-    format!(
-        "no sequential order of the operations explains their outputs; {before}, no operation can come next: {}",
-        reasons.join("; ")
-    )
 }
 
 /// The shuttle scheduler crosscheck hands the runner: a thin handle on the shared [`State`].

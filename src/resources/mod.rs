@@ -8,13 +8,16 @@
 //! | log | [`TornLog`] | [`LockedLog`] | records written in pieces interleave into torn lines |
 //! | map | [`CheckThenInsertMap`] | [`LockedMap`] | check, unlock, insert: two threads both "win" |
 //! | bank | [`AbBaBank`] | [`OrderedBank`] | locks taken in argument order deadlock |
+//! | flag | [`RelaxedFlag`] | [`ReleaseAcquireFlag`] | a `Relaxed` flag lets a reader see stale data (weak memory only: `Scheduler::Loom`) |
 
 mod bank;
 mod counter;
+mod flag;
 mod log;
 mod map;
 
 pub use bank::{AbBaBank, Account, BankModel, BankOp, OrderedBank};
 pub use counter::{AtomicCounter, CounterModel, CounterOp, LockedCounter, RacyCounter};
+pub use flag::{FlagModel, FlagOp, RelaxedFlag, ReleaseAcquireFlag, PUBLISHED};
 pub use log::{LockedLog, LogModel, LogOp, TornLog};
 pub use map::{CheckThenInsertMap, Key, LockedMap, MapModel, MapOp};

@@ -95,6 +95,7 @@ impl LockTable {
 /// is taken by someone else and stops the execution with a deadlock if waiting would close a cycle.
 pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
     let Some(obj) = obj else { return };
+    super::loom_point();
     let cycle = super::with_record(|rec| {
         let task = rec.running;
         if rec.locks.holds(obj, task) && !shared {

@@ -2,8 +2,11 @@
 //! and lock ownership that the facade writes into and reports read from.
 //!
 //! Every controlled execution of a scenario runs on one OS thread (shuttle switches tasks on the
-//! thread that called it), so the state lives in thread-locals. No borrow of it is ever held across
-//! a scheduling point: a switch runs the scheduler, which records into the same state.
+//! thread that called it, and loom 0.7 runs its threads as coroutines on the thread that called
+//! `Builder::check`), so the state lives in thread-locals shared by every thread of the execution.
+//! No borrow of it is ever held across a scheduling point: a switch runs the scheduler, which
+//! records into the same state. Under shuttle the driver says which task runs; under loom the
+//! record asks loom for the current thread at each event (see [`with_record`]).
 
 pub(crate) mod events;
 pub(crate) mod locks;
@@ -21,14 +24,33 @@ pub(crate) enum Backend {
     Std,
     /// shuttle's primitives: inside a check run by a shuttle scheduler.
     Shuttle,
+    /// loom's primitives: inside a check run by `Scheduler::Loom`.
+    Loom,
 }
+
+/// The unwinding payload that stops one loom thread's operation when its execution was aborted
+/// (a deadlock cycle closed, the step limit was reached). Loom cannot abandon an execution the way
+/// shuttle can, so the thread unwinds out of the resource (releasing its guards) to the harness,
+/// which catches exactly this payload. Raised with `resume_unwind`, so no panic hook sees it.
+pub(crate) struct LoomStop;
 
 /// Why an execution was stopped before its threads finished.
 #[derive(Clone, Debug)]
 pub(crate) enum Abort {
-    Deadlock { cycle: Vec<String> },
-    StepLimit { steps: usize },
-    Diverged { message: String },
+    Deadlock {
+        cycle: Vec<String>,
+    },
+    StepLimit {
+        steps: usize,
+    },
+    Diverged {
+        message: String,
+    },
+    /// The check cannot go on as configured (under loom: a resource spawned more threads than
+    /// loom can model).
+    Usage {
+        message: String,
+    },
 }
 
 /// What one execution leaves behind, whatever the resource type.
@@ -51,7 +73,18 @@ pub(crate) struct ExecutionRecord {
     /// starts from the same point and spawning is never part of a schedule.
     pub spawning: bool,
     /// The task the scheduler chose last, which is the one running (cheaper than asking shuttle).
+    /// Under loom: the current loom thread's index in `loom_threads`, refreshed at each event.
     pub running: usize,
+    /// Loom threads in the order they were first seen (index 0 is the harness's main thread).
+    pub loom_threads: Vec<loom::thread::ThreadId>,
+    /// True while a loom execution's body runs, the only time loom can be asked which thread runs.
+    pub in_loom: bool,
+    /// Threads the resource or harness spawned under loom (loom models at most 4 besides main).
+    pub loom_spawned: usize,
+    /// The step limit of this execution (enforced by the record under loom).
+    pub max_steps: usize,
+    /// A plain scheduling point for file operations under loom.
+    pub loom_switch: Option<std::sync::Arc<loom::sync::atomic::AtomicBool>>,
 }
 
 impl ExecutionRecord {
@@ -68,6 +101,11 @@ impl ExecutionRecord {
         self.steps = 0;
         self.spawning = false;
         self.running = 0;
+        self.loom_threads.clear();
+        self.in_loom = false;
+        self.loom_spawned = 0;
+        self.max_steps = usize::MAX;
+        self.loom_switch = None;
     }
 }
 
@@ -110,12 +148,45 @@ pub(crate) fn take_record() -> Option<ExecutionRecord> {
 }
 
 /// Runs `f` on the current execution's record, if this thread is running one.
+///
+/// Under loom, `rec.running` is first set to the loom thread running now: loom's threads share
+/// this OS thread, so the record cannot tell them apart by itself.
 pub(crate) fn with_record<T>(f: impl FnOnce(&mut ExecutionRecord) -> T) -> Option<T> {
+    let loom_id = if backend() == Backend::Loom && in_loom() {
+        Some(loom::thread::current().id())
+    } else {
+        None
+    };
     RECORD.with(|r| match r.try_borrow_mut() {
-        Ok(mut rec) => rec.as_mut().map(f),
+        Ok(mut rec) => rec.as_mut().map(|rec| {
+            if let Some(id) = loom_id {
+                rec.running = match rec.loom_threads.iter().position(|&t| t == id) {
+                    Some(i) => i,
+                    None => {
+                        rec.loom_threads.push(id);
+                        rec.loom_threads.len() - 1
+                    }
+                };
+            }
+            f(rec)
+        }),
         // Only reachable if a destructor runs inside a record borrow; recording is best effort.
         Err(_) => None,
     })
+}
+
+/// True while a loom execution's body runs on this OS thread.
+fn in_loom() -> bool {
+    RECORD.with(|r| {
+        r.try_borrow()
+            .ok()
+            .is_some_and(|rec| rec.as_ref().is_some_and(|rec| rec.in_loom))
+    })
+}
+
+/// Whether events are recorded for the current backend.
+fn recording() -> bool {
+    matches!(backend(), Backend::Shuttle | Backend::Loom)
 }
 
 /// The shuttle task running now (0 is the harness's main thread).
@@ -125,18 +196,43 @@ pub(crate) fn current_task() -> usize {
 
 /// Records `kind` for the current task, if an execution is being recorded.
 pub(crate) fn record(kind: EventKind) {
-    if backend() != Backend::Shuttle {
+    if !recording() {
         return;
     }
-    with_record(|rec| {
+    let stop = with_record(|rec| {
         let thread = rec.running;
-        rec.events.push(Event { thread, kind })
-    });
+        rec.events.push(Event { thread, kind });
+        loom_step(rec)
+    })
+    .flatten();
+    if let Some(reason) = stop {
+        abort(reason);
+    }
+}
+
+/// Under loom, counts a step and says whether the execution must stop: the step limit was reached
+/// (loom would otherwise panic at its own branch limit), or another thread already aborted it.
+fn loom_step(rec: &mut ExecutionRecord) -> Option<Abort> {
+    if !rec.in_loom || std::thread::panicking() {
+        return None;
+    }
+    rec.steps += 1;
+    if let Some(abort) = &rec.abort {
+        return Some(abort.clone());
+    }
+    (rec.steps > rec.max_steps).then_some(Abort::StepLimit { steps: rec.max_steps })
+}
+
+/// A scheduling point of the facade under loom that records nothing (a yield): counts a step.
+pub(crate) fn loom_point() {
+    if let Some(reason) = with_record(loom_step).flatten() {
+        abort(reason);
+    }
 }
 
 /// A new object id for the facade object being created.
 pub(crate) fn new_object(kind: ObjectKind) -> Option<usize> {
-    if backend() != Backend::Shuttle {
+    if !recording() {
         return None;
     }
     with_record(|rec| {
@@ -152,6 +248,11 @@ pub(crate) fn abort(reason: Abort) -> ! {
             rec.abort = Some(reason);
         }
     });
+    if backend() == Backend::Loom {
+        // Loom cannot drop an execution midway: this thread unwinds to the harness instead, and
+        // the others stop at their next operation (see `loom_step`).
+        std::panic::resume_unwind(Box::new(LoomStop));
+    }
     // The driver sees the abort at this scheduling point and stops the execution; shuttle
     // abandons the stopped execution's stacks, so this task never resumes.
     shuttle::thread::yield_now();
@@ -160,6 +261,23 @@ pub(crate) fn abort(reason: Abort) -> ! {
 
 /// A scheduling point that is not a yield, for operations with no shuttle primitive.
 pub(crate) fn switch() {
+    if backend() == Backend::Loom {
+        let point = with_record(|rec| {
+            rec.in_loom.then(|| {
+                rec.loom_switch
+                    .get_or_insert_with(|| std::sync::Arc::new(loom::sync::atomic::AtomicBool::new(false)))
+                    .clone()
+            })
+        })
+        .flatten();
+        if let Some(point) = point {
+            // A write, not a load: loom only interleaves threads at accesses that conflict, and
+            // loads of a value nobody stores never do.
+            point.swap(true, std::sync::atomic::Ordering::SeqCst);
+            loom_point();
+        }
+        return;
+    }
     if backend() != Backend::Shuttle {
         return;
     }
@@ -170,5 +288,30 @@ pub(crate) fn switch() {
     });
     if let Some(point) = point {
         point.load(std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The most threads loom models besides the harness's main thread (loom's `MAX_THREADS` is 5, main
+/// included). Past it loom aborts the process, so crosscheck refuses first.
+pub(crate) const LOOM_MAX_SPAWNED: usize = loom::MAX_THREADS - 1;
+
+/// Called before a thread is spawned under loom: stops the execution with a usage error instead of
+/// letting loom abort the process when the scenario would need more threads than loom models.
+pub(crate) fn loom_spawning() {
+    let too_many = with_record(|rec| {
+        rec.loom_spawned += 1;
+        rec.loom_spawned > LOOM_MAX_SPAWNED
+    })
+    .unwrap_or(false);
+    if too_many {
+        abort(Abort::Usage {
+            message: format!(
+                "scenario too large for loom: it needs more than {} threads (the harness's main thread included), \
+                 and loom models at most {}; use fewer threads (.threads(..=4), fewer threads spawned by the \
+                 resource) or a shuttle scheduler",
+                loom::MAX_THREADS,
+                loom::MAX_THREADS
+            ),
+        });
     }
 }

@@ -11,6 +11,19 @@ thread_local! {
     /// Set while a check runs on this thread: panics are captured, not printed.
     static QUIET: Cell<bool> = const { Cell::new(false) };
     static LAST: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Every quiet panic's message since `clear_seen`, first first (a few at most): a backend that
+    /// sees a cascade of panics (loom's deadlock report, then its own consequences) needs the first.
+    static SEEN: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Forgets the messages `seen` would return.
+pub(crate) fn clear_seen() {
+    SEEN.with(|s| s.borrow_mut().clear());
+}
+
+/// The quiet panics' messages since the last `clear_seen`, in order.
+pub(crate) fn seen() -> Vec<String> {
+    SEEN.with(|s| s.borrow().clone())
 }
 
 type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Sync + Send + 'static>;
@@ -34,6 +47,13 @@ pub(crate) fn install() {
         panic::set_hook(Box::new(move |info| {
             if QUIET.with(|q| q.get()) {
                 let message = describe(info);
+                SEEN.with(|s| {
+                    if let Ok(mut s) = s.try_borrow_mut() {
+                        if s.len() < 16 {
+                            s.push(message.clone());
+                        }
+                    }
+                });
                 LAST.with(|l| *l.borrow_mut() = Some(message));
             } else if shuttle::current::try_get_current_task().is_some() {
                 // A plain shuttle test in the same process: shuttle prints its schedule.

@@ -8,19 +8,27 @@
 mod dfs;
 mod fuzz;
 mod pct;
+mod portfolio;
 mod random;
 mod replay;
 
 pub(crate) use dfs::Dfs;
 pub(crate) use fuzz::FuzzSchedule;
 pub(crate) use pct::Pct;
+pub(crate) use portfolio::Portfolio;
 pub(crate) use random::Random;
 pub(crate) use replay::Replay;
 
-/// How a check chooses which thread runs at each scheduling point.
+/// How a check chooses which thread runs at each scheduling point, and on which backend.
 ///
 /// Every budget is counted in schedules (executions), never in seconds, so a check does the same
 /// work on a fast machine and a slow one.
+///
+/// The controlled schedulers (`Random`, `Pct`, `Dfs`, `Bounded`, `Portfolio` of them, `Replay`)
+/// run on shuttle: deterministic, replayable, sequentially consistent. `Loom` runs on loom:
+/// exhaustive up to a preemption bound, with weak-memory outcomes. `Stress` runs on real OS threads:
+/// no control at all, the real machine's behaviour. The resource is written once, against
+/// [`crate::sync`], and runs under each of them in the same test binary.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Scheduler {
@@ -47,14 +55,99 @@ pub enum Scheduler {
         preemptions: usize,
     },
     /// Rerun exactly the scenario and schedule a replay token describes (see
-    /// [`Failure::schedule`](crate::Failure::schedule)). No other setting is needed.
+    /// [`Failure::schedule`](crate::Failure::schedule)). No other setting is needed. A token from a
+    /// `Loom` failure reruns under loom.
     Replay(String),
+    /// Several controlled schedulers sharing each scenario's schedules in turn (an equal part each;
+    /// a systematic member that finishes early passes its turns on). The default is one: see
+    /// [`Scheduler::default`].
+    Portfolio(Vec<Scheduler>),
+    /// Every interleaving of each scenario under loom, up to `preemption_bound` preemptions (`None`:
+    /// unbounded), including the values `Relaxed`, `Acquire` and `Release` atomics may read on weak
+    /// memory, which the shuttle schedulers never produce. `iterations` caps the executions; the
+    /// report says whether loom finished ([`Report::incomplete`](crate::Report::incomplete)).
+    /// Loom models at most 4 scenario threads; keep scenarios small (2 threads, or a bound of 1-2).
+    Loom {
+        /// The most preemptions an execution may have; 1-2 finds most bugs in tens of executions.
+        preemption_bound: Option<usize>,
+    },
+    /// Real OS threads on the real cores, released together by a barrier, with `crate::sync`
+    /// mapping to std: each iteration runs one scenario once and checks the history built from
+    /// timestamps. Nothing is controlled, so a failure has no replay token; crosscheck re-runs its
+    /// scenario under shuttle to offer a shrunk, replayable report. Give threads many operations
+    /// (`ops_per_thread(100..=200)`) so that they overlap.
+    Stress,
+}
+
+impl Scheduler {
+    /// The default portfolio: every member gets an equal part of each scenario's schedules.
+    pub fn recommended() -> Scheduler {
+        Scheduler::Portfolio(vec![
+            Scheduler::Bounded { preemptions: 0 },
+            Scheduler::Bounded { preemptions: 1 },
+            Scheduler::Bounded { preemptions: 2 },
+            Scheduler::Pct { depth: 1 },
+            Scheduler::Pct { depth: 2 },
+            Scheduler::Pct { depth: 3 },
+            Scheduler::Random,
+        ])
+    }
+
+    /// How reports name this scheduler: its `Debug` form, except the default portfolio, whose
+    /// members are listed in the docs.
+    pub(crate) fn label(&self) -> String {
+        if *self == Scheduler::recommended() {
+            "default portfolio".to_string()
+        } else {
+            format!("{self:?}")
+        }
+    }
+
+    /// Why this scheduler cannot run as given, if it cannot.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        match self {
+            Scheduler::Pct { depth: 0 } => {
+                Err("Pct { depth: 0 } is not a PCT depth: use 1 or more (2-3 finds most races)".into())
+            }
+            Scheduler::Portfolio(members) if members.is_empty() => Err(
+                "Portfolio(vec![]) has no member to run: give it at least one scheduler (Scheduler::default() is a \
+                 portfolio)"
+                    .into(),
+            ),
+            Scheduler::Portfolio(members) => {
+                if let Some(m) = members
+                    .iter()
+                    .find(|m| !m.is_controlled() || matches!(m, Scheduler::Replay(_)))
+                {
+                    return Err(format!(
+                        "{m:?} cannot be a Portfolio member: members share each scenario's shuttle schedules, so \
+                         they must be Random, Pct, Dfs, Bounded or Portfolio; run Loom and Stress as checks of \
+                         their own"
+                    ));
+                }
+                members.iter().try_for_each(Scheduler::validate)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// True for the schedulers that run on shuttle (everything but `Loom` and `Stress`).
+    pub(crate) fn is_controlled(&self) -> bool {
+        match self {
+            Scheduler::Loom { .. } | Scheduler::Stress => false,
+            Scheduler::Portfolio(members) => members.iter().all(Scheduler::is_controlled),
+            _ => true,
+        }
+    }
 }
 
 impl Default for Scheduler {
-    /// PCT with depth 3: the strongest general-purpose choice crosscheck offers.
+    /// [`Scheduler::recommended`]: a portfolio of a preemption-bounded exhaustive pass (bounds 0,
+    /// 1 and 2: on small scenarios it finishes and covers every schedule with few preemptions, where
+    /// most bugs are), PCT with depths 1 to 3 (probabilistic guarantees for deeper bugs and larger
+    /// scenarios), and uniform random (no bias at all), taking turns on each scenario.
     fn default() -> Self {
-        Scheduler::Pct { depth: 3 }
+        Scheduler::recommended()
     }
 }
 
@@ -72,6 +165,11 @@ pub(crate) trait Strategy {
     /// True once a systematic strategy has explored everything it was asked to.
     fn exhausted(&self) -> bool {
         false
+    }
+
+    /// For a portfolio: the member that chose the current execution's threads.
+    fn describe(&self) -> Option<String> {
+        None
     }
 
     /// For a replay: why the recorded schedule does not fit the execution that ran (checked after

@@ -2,7 +2,8 @@
 //! the value read or written recorded for the report.
 //!
 //! shuttle's schedulers are sequentially consistent: every ordering behaves like `SeqCst` under
-//! them, so a bug that needs a weaker ordering is not found by them.
+//! them, so a bug that needs a weaker ordering is not found by them. Under `Scheduler::Loom` the
+//! orderings are honoured: a `Relaxed` load may return an older value, as on real hardware.
 
 pub use std::sync::atomic::Ordering;
 
@@ -25,6 +26,7 @@ macro_rules! atomic_int {
         enum Inner {
             Std(std::sync::atomic::$name),
             Shuttle(shuttle::sync::atomic::$name),
+            Loom(loom::sync::atomic::$name),
         }
 
         impl $name {
@@ -35,6 +37,10 @@ macro_rules! atomic_int {
                     Backend::Shuttle => $name {
                         id: runtime::new_object(ObjectKind::Atomic),
                         inner: Inner::Shuttle(shuttle::sync::atomic::$name::new(value)),
+                    },
+                    Backend::Loom => $name {
+                        id: runtime::new_object(ObjectKind::Atomic),
+                        inner: Inner::Loom(loom::sync::atomic::$name::new(value)),
                     },
                 }
             }
@@ -48,6 +54,7 @@ macro_rules! atomic_int {
                 let value = match &self.inner {
                     Inner::Std(a) => return a.load(order),
                     Inner::Shuttle(a) => a.load(order),
+                    Inner::Loom(a) => a.load(order),
                 };
                 record(self.id, |obj| EventKind::Load { obj, value: Self::v(value) });
                 value
@@ -58,6 +65,7 @@ macro_rules! atomic_int {
                 match &self.inner {
                     Inner::Std(a) => return a.store(value, order),
                     Inner::Shuttle(a) => a.store(value, order),
+                    Inner::Loom(a) => a.store(value, order),
                 }
                 record(self.id, |obj| EventKind::Store { obj, value: Self::v(value) });
             }
@@ -67,6 +75,7 @@ macro_rules! atomic_int {
                 let old = match &self.inner {
                     Inner::Std(a) => return a.swap(value, order),
                     Inner::Shuttle(a) => a.swap(value, order),
+                    Inner::Loom(a) => a.swap(value, order),
                 };
                 record(self.id, |obj| EventKind::Rmw { obj, old: Self::v(old), new: Self::v(value) });
                 old
@@ -77,6 +86,7 @@ macro_rules! atomic_int {
                 let result = match &self.inner {
                     Inner::Std(a) => return a.compare_exchange(current, new, success, failure),
                     Inner::Shuttle(a) => a.compare_exchange(current, new, success, failure),
+                    Inner::Loom(a) => a.compare_exchange(current, new, success, failure),
                 };
                 match result {
                     Ok(old) => record(self.id, |obj| EventKind::Rmw { obj, old: Self::v(old), new: Self::v(new) }),
@@ -85,11 +95,11 @@ macro_rules! atomic_int {
                 result
             }
 
-            /// Like `compare_exchange`; under shuttle it never fails spuriously.
+            /// Like `compare_exchange`; under shuttle and loom it never fails spuriously.
             pub fn compare_exchange_weak(&self, current: $int, new: $int, success: Ordering, failure: Ordering) -> Result<$int, $int> {
                 match &self.inner {
                     Inner::Std(a) => a.compare_exchange_weak(current, new, success, failure),
-                    Inner::Shuttle(_) => self.compare_exchange(current, new, success, failure),
+                    Inner::Shuttle(_) | Inner::Loom(_) => self.compare_exchange(current, new, success, failure),
                 }
             }
 
@@ -98,6 +108,7 @@ macro_rules! atomic_int {
                 let old = match &self.inner {
                     Inner::Std(a) => return a.fetch_add(value, order),
                     Inner::Shuttle(a) => a.fetch_add(value, order),
+                    Inner::Loom(a) => a.fetch_add(value, order),
                 };
                 record(self.id, |obj| EventKind::Rmw { obj, old: Self::v(old), new: Self::v(old.wrapping_add(value)) });
                 old
@@ -108,6 +119,7 @@ macro_rules! atomic_int {
                 let old = match &self.inner {
                     Inner::Std(a) => return a.fetch_sub(value, order),
                     Inner::Shuttle(a) => a.fetch_sub(value, order),
+                    Inner::Loom(a) => a.fetch_sub(value, order),
                 };
                 record(self.id, |obj| EventKind::Rmw { obj, old: Self::v(old), new: Self::v(old.wrapping_sub(value)) });
                 old
@@ -118,6 +130,7 @@ macro_rules! atomic_int {
                 let old = match &self.inner {
                     Inner::Std(a) => return a.fetch_max(value, order),
                     Inner::Shuttle(a) => a.fetch_max(value, order),
+                    Inner::Loom(a) => a.fetch_max(value, order),
                 };
                 record(self.id, |obj| EventKind::Rmw { obj, old: Self::v(old), new: Self::v(old.max(value)) });
                 old
@@ -128,6 +141,7 @@ macro_rules! atomic_int {
                 let old = match &self.inner {
                     Inner::Std(a) => return a.fetch_min(value, order),
                     Inner::Shuttle(a) => a.fetch_min(value, order),
+                    Inner::Loom(a) => a.fetch_min(value, order),
                 };
                 record(self.id, |obj| EventKind::Rmw { obj, old: Self::v(old), new: Self::v(old.min(value)) });
                 old
@@ -138,6 +152,7 @@ macro_rules! atomic_int {
                 match self.inner {
                     Inner::Std(a) => a.into_inner(),
                     Inner::Shuttle(a) => a.into_inner(),
+                    Inner::Loom(a) => a.into_inner(),
                 }
             }
         }
@@ -152,7 +167,7 @@ macro_rules! atomic_int {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 match &self.inner {
                     Inner::Std(a) => std::fmt::Debug::fmt(a, f),
-                    Inner::Shuttle(_) => f.write_str(stringify!($name)),
+                    Inner::Shuttle(_) | Inner::Loom(_) => f.write_str(stringify!($name)),
                 }
             }
         }
@@ -194,6 +209,7 @@ pub struct AtomicBool {
 enum BoolInner {
     Std(std::sync::atomic::AtomicBool),
     Shuttle(shuttle::sync::atomic::AtomicBool),
+    Loom(loom::sync::atomic::AtomicBool),
 }
 
 impl AtomicBool {
@@ -208,6 +224,10 @@ impl AtomicBool {
                 id: runtime::new_object(ObjectKind::Atomic),
                 inner: BoolInner::Shuttle(shuttle::sync::atomic::AtomicBool::new(value)),
             },
+            Backend::Loom => AtomicBool {
+                id: runtime::new_object(ObjectKind::Atomic),
+                inner: BoolInner::Loom(loom::sync::atomic::AtomicBool::new(value)),
+            },
         }
     }
 
@@ -216,6 +236,7 @@ impl AtomicBool {
         let value = match &self.inner {
             BoolInner::Std(a) => return a.load(order),
             BoolInner::Shuttle(a) => a.load(order),
+            BoolInner::Loom(a) => a.load(order),
         };
         record(self.id, |obj| EventKind::Load {
             obj,
@@ -229,6 +250,7 @@ impl AtomicBool {
         match &self.inner {
             BoolInner::Std(a) => return a.store(value, order),
             BoolInner::Shuttle(a) => a.store(value, order),
+            BoolInner::Loom(a) => a.store(value, order),
         }
         record(self.id, |obj| EventKind::Store {
             obj,
@@ -241,6 +263,7 @@ impl AtomicBool {
         let old = match &self.inner {
             BoolInner::Std(a) => return a.swap(value, order),
             BoolInner::Shuttle(a) => a.swap(value, order),
+            BoolInner::Loom(a) => a.swap(value, order),
         };
         record(self.id, |obj| EventKind::Rmw {
             obj,
@@ -261,6 +284,7 @@ impl AtomicBool {
         let result = match &self.inner {
             BoolInner::Std(a) => return a.compare_exchange(current, new, success, failure),
             BoolInner::Shuttle(a) => a.compare_exchange(current, new, success, failure),
+            BoolInner::Loom(a) => a.compare_exchange(current, new, success, failure),
         };
         match result {
             Ok(old) => record(self.id, |obj| EventKind::Rmw {
@@ -281,6 +305,7 @@ impl AtomicBool {
         match self.inner {
             BoolInner::Std(a) => a.into_inner(),
             BoolInner::Shuttle(a) => a.into_inner(),
+            BoolInner::Loom(a) => a.into_inner(),
         }
     }
 }
@@ -295,7 +320,7 @@ impl std::fmt::Debug for AtomicBool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.inner {
             BoolInner::Std(a) => std::fmt::Debug::fmt(a, f),
-            BoolInner::Shuttle(_) => f.write_str("AtomicBool"),
+            BoolInner::Shuttle(_) | BoolInner::Loom(_) => f.write_str("AtomicBool"),
         }
     }
 }

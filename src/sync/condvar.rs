@@ -6,7 +6,7 @@ use crate::runtime::{self, locks, Backend, EventKind, ObjectKind};
 
 /// A condition variable: `std::sync::Condvar`'s API, scheduled and recorded under a check.
 ///
-/// Under shuttle, `wait_timeout` never times out: time does not pass in a controlled execution, so
+/// Under shuttle and loom, `wait_timeout` never times out: time does not pass in a controlled execution, so
 /// a thread waits until it is notified (or the execution is reported as a deadlock).
 pub struct Condvar {
     id: Option<usize>,
@@ -16,6 +16,7 @@ pub struct Condvar {
 enum Inner {
     Std(std::sync::Condvar),
     Shuttle(shuttle::sync::Condvar),
+    Loom(loom::sync::Condvar),
 }
 
 /// Whether a timed wait returned because its time ran out.
@@ -53,6 +54,10 @@ impl Condvar {
                 id: runtime::new_object(ObjectKind::Condvar),
                 inner: Inner::Shuttle(shuttle::sync::Condvar::new()),
             },
+            Backend::Loom => Condvar {
+                id: runtime::new_object(ObjectKind::Condvar),
+                inner: Inner::Loom(loom::sync::Condvar::new()),
+            },
         }
     }
 
@@ -70,6 +75,15 @@ impl Condvar {
                 locks::acquired(lock.id(), false);
                 map_result(result, |g| lock.guard(GuardInner::Shuttle(g)))
             }
+            (Inner::Loom(cv), GuardInner::Loom(g)) => {
+                if let Some(obj) = self.id {
+                    runtime::record(EventKind::Wait { obj });
+                }
+                locks::released(lock.id());
+                let result = cv.wait(g);
+                locks::acquired(lock.id(), false);
+                map_result(result, |g| lock.guard(GuardInner::Loom(g)))
+            }
             _ => panic!("crosscheck: a Condvar and a Mutex from different backends were used together"),
         }
     }
@@ -85,7 +99,7 @@ impl Condvar {
         Ok(guard)
     }
 
-    /// Like [`Condvar::wait`], but gives up after `dur` (never, under shuttle).
+    /// Like [`Condvar::wait`], but gives up after `dur` (never, under shuttle or loom).
     pub fn wait_timeout<'a, T>(
         &self,
         mut guard: MutexGuard<'a, T>,
@@ -104,11 +118,12 @@ impl Condvar {
                         )))
                     }
                 },
-                GuardInner::Shuttle(_) => {
+                GuardInner::Shuttle(_) | GuardInner::Loom(_) => {
                     panic!("crosscheck: a Condvar and a Mutex from different backends were used together")
                 }
             },
-            Inner::Shuttle(_) => match self.wait(guard) {
+            // Time does not pass in a controlled execution: wait until notified.
+            Inner::Shuttle(_) | Inner::Loom(_) => match self.wait(guard) {
                 Ok(g) => Ok((g, WaitTimeoutResult(false))),
                 Err(p) => Err(PoisonError::new((p.into_inner(), WaitTimeoutResult(false)))),
             },
@@ -125,6 +140,12 @@ impl Condvar {
                 }
                 cv.notify_one()
             }
+            Inner::Loom(cv) => {
+                if let Some(obj) = self.id {
+                    runtime::record(EventKind::Notify { obj, all: false });
+                }
+                cv.notify_one()
+            }
         }
     }
 
@@ -133,6 +154,12 @@ impl Condvar {
         match &self.inner {
             Inner::Std(cv) => cv.notify_all(),
             Inner::Shuttle(cv) => {
+                if let Some(obj) = self.id {
+                    runtime::record(EventKind::Notify { obj, all: true });
+                }
+                cv.notify_all()
+            }
+            Inner::Loom(cv) => {
                 if let Some(obj) = self.id {
                     runtime::record(EventKind::Notify { obj, all: true });
                 }

@@ -13,6 +13,7 @@ pub struct Mutex<T> {
 enum Inner<T> {
     Std(std::sync::Mutex<T>),
     Shuttle(shuttle::sync::Mutex<T>),
+    Loom(loom::sync::Mutex<T>),
 }
 
 /// The guard of a locked [`Mutex`]; the lock is released when it drops.
@@ -24,6 +25,7 @@ pub struct MutexGuard<'a, T> {
 pub(super) enum GuardInner<'a, T> {
     Std(std::sync::MutexGuard<'a, T>),
     Shuttle(shuttle::sync::MutexGuard<'a, T>),
+    Loom(loom::sync::MutexGuard<'a, T>),
 }
 
 impl<T> Mutex<T> {
@@ -38,6 +40,10 @@ impl<T> Mutex<T> {
                 id: runtime::new_object(ObjectKind::Mutex),
                 inner: Inner::Shuttle(shuttle::sync::Mutex::new(value)),
             },
+            Backend::Loom => Mutex {
+                id: runtime::new_object(ObjectKind::Mutex),
+                inner: Inner::Loom(loom::sync::Mutex::new(value)),
+            },
         }
     }
 
@@ -50,6 +56,12 @@ impl<T> Mutex<T> {
                 let result = m.lock();
                 locks::acquired(self.id, false);
                 map_result(result, |g| self.guard(GuardInner::Shuttle(g)))
+            }
+            Inner::Loom(m) => {
+                locks::before_lock(self.id, false);
+                let result = m.lock();
+                locks::acquired(self.id, false);
+                map_result(result, |g| self.guard(GuardInner::Loom(g)))
             }
         }
     }
@@ -65,6 +77,14 @@ impl<T> Mutex<T> {
                 }
                 map_try(result, |g| self.guard(GuardInner::Shuttle(g)))
             }
+            Inner::Loom(m) => {
+                runtime::loom_point();
+                let result = m.try_lock();
+                if result.is_ok() || matches!(result, Err(std::sync::TryLockError::Poisoned(_))) {
+                    locks::acquired(self.id, false);
+                }
+                map_try(result, |g| self.guard(GuardInner::Loom(g)))
+            }
         }
     }
 
@@ -73,6 +93,7 @@ impl<T> Mutex<T> {
         match self.inner {
             Inner::Std(m) => m.into_inner(),
             Inner::Shuttle(m) => m.into_inner(),
+            Inner::Loom(m) => m.into_inner(),
         }
     }
 
@@ -81,6 +102,7 @@ impl<T> Mutex<T> {
         match &mut self.inner {
             Inner::Std(m) => m.get_mut(),
             Inner::Shuttle(m) => m.get_mut(),
+            Inner::Loom(m) => m.get_mut(),
         }
     }
 
@@ -119,6 +141,7 @@ impl<T> Deref for MutexGuard<'_, T> {
         match self.inner.as_ref().expect("guard is present until drop") {
             GuardInner::Std(g) => g,
             GuardInner::Shuttle(g) => g,
+            GuardInner::Loom(g) => g,
         }
     }
 }
@@ -128,13 +151,14 @@ impl<T> DerefMut for MutexGuard<'_, T> {
         match self.inner.as_mut().expect("guard is present until drop") {
             GuardInner::Std(g) => g,
             GuardInner::Shuttle(g) => g,
+            GuardInner::Loom(g) => g,
         }
     }
 }
 
 impl<T> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
-        if let Some(GuardInner::Shuttle(_)) = &self.inner {
+        if let Some(GuardInner::Shuttle(_) | GuardInner::Loom(_)) = &self.inner {
             // Record the release before shuttle's release, which is a scheduling point.
             locks::released(self.lock.id);
         }

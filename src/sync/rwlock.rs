@@ -13,6 +13,7 @@ pub struct RwLock<T> {
 enum Inner<T> {
     Std(std::sync::RwLock<T>),
     Shuttle(shuttle::sync::RwLock<T>),
+    Loom(loom::sync::RwLock<T>),
 }
 
 /// Shared access to a [`RwLock`]'s value; released on drop.
@@ -24,6 +25,7 @@ pub struct RwLockReadGuard<'a, T> {
 enum ReadInner<'a, T> {
     Std(std::sync::RwLockReadGuard<'a, T>),
     Shuttle(shuttle::sync::RwLockReadGuard<'a, T>),
+    Loom(loom::sync::RwLockReadGuard<'a, T>),
 }
 
 /// Exclusive access to a [`RwLock`]'s value; released on drop.
@@ -35,6 +37,7 @@ pub struct RwLockWriteGuard<'a, T> {
 enum WriteInner<'a, T> {
     Std(std::sync::RwLockWriteGuard<'a, T>),
     Shuttle(shuttle::sync::RwLockWriteGuard<'a, T>),
+    Loom(loom::sync::RwLockWriteGuard<'a, T>),
 }
 
 impl<T> RwLock<T> {
@@ -48,6 +51,10 @@ impl<T> RwLock<T> {
             Backend::Shuttle => RwLock {
                 id: runtime::new_object(ObjectKind::RwLock),
                 inner: Inner::Shuttle(shuttle::sync::RwLock::new(value)),
+            },
+            Backend::Loom => RwLock {
+                id: runtime::new_object(ObjectKind::RwLock),
+                inner: Inner::Loom(loom::sync::RwLock::new(value)),
             },
         }
     }
@@ -69,6 +76,15 @@ impl<T> RwLock<T> {
                     inner: ReadInner::Shuttle(g),
                 })
             }
+            Inner::Loom(l) => {
+                locks::before_lock(id, true);
+                let result = l.read();
+                locks::acquired(id, true);
+                map_result(result, |g| RwLockReadGuard {
+                    id,
+                    inner: ReadInner::Loom(g),
+                })
+            }
         }
     }
 
@@ -87,6 +103,15 @@ impl<T> RwLock<T> {
                 map_result(result, |g| RwLockWriteGuard {
                     id,
                     inner: WriteInner::Shuttle(g),
+                })
+            }
+            Inner::Loom(l) => {
+                locks::before_lock(id, false);
+                let result = l.write();
+                locks::acquired(id, false);
+                map_result(result, |g| RwLockWriteGuard {
+                    id,
+                    inner: WriteInner::Loom(g),
                 })
             }
         }
@@ -110,6 +135,17 @@ impl<T> RwLock<T> {
                     inner: ReadInner::Shuttle(g),
                 })
             }
+            Inner::Loom(l) => {
+                runtime::loom_point();
+                let result = l.try_read();
+                if !matches!(result, Err(std::sync::TryLockError::WouldBlock)) {
+                    locks::acquired(id, true);
+                }
+                map_try(result, |g| RwLockReadGuard {
+                    id,
+                    inner: ReadInner::Loom(g),
+                })
+            }
         }
     }
 
@@ -131,6 +167,17 @@ impl<T> RwLock<T> {
                     inner: WriteInner::Shuttle(g),
                 })
             }
+            Inner::Loom(l) => {
+                runtime::loom_point();
+                let result = l.try_write();
+                if !matches!(result, Err(std::sync::TryLockError::WouldBlock)) {
+                    locks::acquired(id, false);
+                }
+                map_try(result, |g| RwLockWriteGuard {
+                    id,
+                    inner: WriteInner::Loom(g),
+                })
+            }
         }
     }
 
@@ -139,6 +186,7 @@ impl<T> RwLock<T> {
         match self.inner {
             Inner::Std(l) => l.into_inner(),
             Inner::Shuttle(l) => l.into_inner(),
+            Inner::Loom(l) => l.into_inner(),
         }
     }
 
@@ -147,6 +195,7 @@ impl<T> RwLock<T> {
         match &mut self.inner {
             Inner::Std(l) => l.get_mut(),
             Inner::Shuttle(l) => l.get_mut(),
+            Inner::Loom(l) => l.get_mut(),
         }
     }
 }
@@ -169,13 +218,14 @@ impl<T> Deref for RwLockReadGuard<'_, T> {
         match &self.inner {
             ReadInner::Std(g) => g,
             ReadInner::Shuttle(g) => g,
+            ReadInner::Loom(g) => g,
         }
     }
 }
 
 impl<T> Drop for RwLockReadGuard<'_, T> {
     fn drop(&mut self) {
-        if let ReadInner::Shuttle(_) = &self.inner {
+        if let ReadInner::Shuttle(_) | ReadInner::Loom(_) = &self.inner {
             locks::released(self.id);
         }
     }
@@ -187,6 +237,7 @@ impl<T> Deref for RwLockWriteGuard<'_, T> {
         match &self.inner {
             WriteInner::Std(g) => g,
             WriteInner::Shuttle(g) => g,
+            WriteInner::Loom(g) => g,
         }
     }
 }
@@ -196,13 +247,14 @@ impl<T> DerefMut for RwLockWriteGuard<'_, T> {
         match &mut self.inner {
             WriteInner::Std(g) => g,
             WriteInner::Shuttle(g) => g,
+            WriteInner::Loom(g) => g,
         }
     }
 }
 
 impl<T> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
-        if let WriteInner::Shuttle(_) = &self.inner {
+        if let WriteInner::Shuttle(_) | WriteInner::Loom(_) = &self.inner {
             locks::released(self.id);
         }
     }

@@ -1,0 +1,489 @@
+//! Runs scenarios under loom: every interleaving up to a preemption bound, including the values a
+//! `Relaxed`/`Acquire`/`Release` atomic may read on weak memory, which shuttle's sequentially
+//! consistent schedulers never produce.
+//!
+//! Loom's sharp edges (measured with loom 0.7.3) and how this file absorbs them:
+//!
+//! - Loom runs an execution's threads as coroutines on the thread that calls `Builder::check`, so
+//!   crosscheck's thread-local record sees every thread of the execution (it asks loom which one
+//!   runs at each event). Nothing outside this OS thread is touched.
+//! - A lock-ordering deadlock is caught by crosscheck's lock table before loom blocks: the thread
+//!   that would close the cycle unwinds out of the resource (releasing its guards) with
+//!   [`LoomStop`], the others stop at their next operation, and the execution ends normally with a
+//!   deadlock verdict and the cycle in hand. A deadlock crosscheck cannot see (a condition variable,
+//!   a join) is loom's own "deadlock" panic: the harness catches it where it surfaces and reports a
+//!   deadlock. Measured here, such panics unwind out of `Builder::check` without aborting the process
+//!   (every harness thread catches its own panics); see the loom tests.
+//! - More than 5 threads (main included) makes loom abort: `Checker` refuses scenarios with more
+//!   than 4 threads up front, and a resource that spawns threads of its own is stopped with a usage
+//!   error before the spawn that loom could not model.
+//! - Loom checks its permutation and time limits only every `checkpoint_interval` executions and
+//!   returns `()` either way: crosscheck counts executions itself, stops exploration at the budget
+//!   (`iterations`) by unwinding out of the model between executions, and says whether loom had
+//!   finished. `checkpoint_interval` is set to `usize::MAX` so that loom's own limits never apply.
+//! - Loom's branch limit panics mid-execution: crosscheck's step limit (`max_steps`) is enforced
+//!   first, by the record, and loom's limit is set above it.
+//! - `LOOM_*` variables: `LOOM_LOG` and `LOOM_LOCATION` are honoured (diagnostics only); the ones that
+//!   change what is explored (`LOOM_MAX_PREEMPTIONS`, `LOOM_MAX_BRANCHES`, `LOOM_MAX_PERMUTATIONS`,
+//!   `LOOM_MAX_DURATION`, `LOOM_CHECKPOINT_*`) are ignored, so a check does the same work everywhere:
+//!   the scheduler's `preemption_bound`, `iterations` and `max_steps` say what it explores.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::loom_report;
+use super::shuttle::Plan;
+use super::verdict::{self, short_name, Outcome};
+use crate::checker::Checker;
+use crate::report::{Failure, FailureKind, Report};
+use crate::resource::Resource;
+use crate::runtime::{self, panics, Abort, Backend, BackendGuard, EventKind, ExecutionRecord, LoomStop};
+use crate::scenario::Scenario;
+use crate::token::LoomPath;
+
+/// Unwinds out of `Builder::check` between executions (every loom thread but main has finished),
+/// which is the one way to stop loom's exploration early without leaving a thread mid-stack.
+struct StopExploration;
+
+/// What a loom check needs from the checker.
+pub(crate) struct LoomSettings {
+    pub preemption_bound: Option<usize>,
+    pub budget: usize,
+    pub max_steps: usize,
+    pub check_budget: Duration,
+    pub scheduler: String,
+    pub seed: Option<u64>,
+    /// A replay: judge only this execution (1-based) of the single plan.
+    pub target: Option<usize>,
+}
+
+/// What the body of one scenario's exploration writes, shared with the checker.
+struct Shared<R: Resource> {
+    scenario: Arc<Scenario<R::Op>>,
+    outputs: Vec<Option<R::Output>>,
+    panic: Option<(usize, Option<usize>, String)>,
+    invariant: Option<Result<(), String>>,
+    completed: bool,
+    /// Executions begun, the one in progress included.
+    executions: usize,
+    limit: usize,
+    /// Loom wanted another execution after the limit: exploration was incomplete.
+    cut: bool,
+    unknown: usize,
+    failure: Option<Found<R>>,
+}
+
+/// A failing execution: the verdict, what the model allows per op (if computed), the record, and
+/// the outputs.
+pub(super) type Found<R> = (
+    FailureKind,
+    Option<Vec<Option<String>>>,
+    ExecutionRecord,
+    Vec<Option<<R as Resource>::Output>>,
+);
+
+impl<R: Resource> Shared<R> {
+    fn new(scenario: Arc<Scenario<R::Op>>, limit: usize) -> Self {
+        Shared {
+            scenario,
+            outputs: Vec::new(),
+            panic: None,
+            invariant: None,
+            completed: false,
+            executions: 0,
+            limit,
+            cut: false,
+            unknown: 0,
+            failure: None,
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while crosscheck holds its own lock is crosscheck's bug; the data is still usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Loom's builder with crosscheck's settings, or a usage error for a `LOOM_*` variable that loom
+/// cannot parse (`Builder::new` would panic on it).
+fn builder(settings: &LoomSettings) -> Result<loom::model::Builder, String> {
+    let _quiet = panics::Quiet::new();
+    let mut b = catch_unwind(loom::model::Builder::new).map_err(|payload| {
+        let message = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
+        format!("loom could not read its LOOM_* environment variables: {message}")
+    })?;
+    b.max_threads = loom::MAX_THREADS;
+    b.max_branches = settings.max_steps.saturating_mul(2).clamp(1_000, 200_000);
+    b.preemption_bound = settings.preemption_bound;
+    b.max_permutations = None;
+    b.max_duration = None;
+    b.checkpoint_file = None;
+    b.checkpoint_interval = usize::MAX;
+    Ok(b)
+}
+
+/// Everything a loom check explored, for the report.
+#[derive(Default)]
+pub(crate) struct Explored {
+    pub executions: usize,
+    pub scenarios: usize,
+    pub complete: usize,
+    pub cut: usize,
+    pub unknown: usize,
+}
+
+/// Explores each plan under loom, sharing `settings.budget` executions between them. Returns the
+/// first failure, already described, or what was explored.
+pub(crate) fn explore<R: Resource>(
+    plans: &[Plan<R::Op>],
+    settings: &LoomSettings,
+) -> Result<Explored, (Failure<R::Op>, usize)> {
+    let builder = builder(settings).map_err(|m| (Failure::usage(m), 0))?;
+    let _quiet = panics::Quiet::new();
+    let _backend = BackendGuard::set(Backend::Loom);
+    let mut explored = Explored::default();
+    for (i, plan) in plans.iter().enumerate() {
+        let left = settings.budget.saturating_sub(explored.executions);
+        if left == 0 {
+            break;
+        }
+        let limit = match settings.target {
+            Some(target) => target,
+            None => (left / (plans.len() - i)).max(1),
+        };
+        let shared = Arc::new(Mutex::new(Shared::<R>::new(Arc::clone(&plan.scenario), limit)));
+        let body = body::<R>(Arc::clone(&shared), settings.max_steps, settings.target);
+        panics::clear_seen();
+        let outcome = catch_unwind(AssertUnwindSafe(|| builder.check(body)));
+        let mut s = lock(&shared);
+        let ran = s.executions.min(limit);
+        explored.executions += ran;
+        explored.scenarios += 1;
+        explored.unknown += s.unknown;
+        if let Err(payload) = outcome {
+            if !payload.is::<StopExploration>() {
+                // Loom itself panicked (its deadlock report, an internal limit): judge the execution
+                // that was running from what was recorded of it.
+                let last = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
+                // The first of loom's panics says what happened; later ones are its consequences.
+                let message = panics::seen()
+                    .into_iter()
+                    .find(|m| !matches!(loom_panic_kind(m), FailureKind::Internal { .. }))
+                    .unwrap_or(last);
+                let record = runtime::take_record().unwrap_or_default();
+                let kind = match &record.abort {
+                    Some(abort) => verdict::abort_kind(abort),
+                    None => loom_panic_kind(&message),
+                };
+                let outputs = std::mem::take(&mut s.outputs);
+                s.failure = Some((kind, None, record, outputs));
+            }
+        }
+        if let Some((kind, expected, record, outputs)) = s.failure.take() {
+            let execution = s.executions;
+            let schedules = explored.executions;
+            drop(s);
+            let found = (kind, expected, record, outputs);
+            let failure = loom_report::describe::<R>(plan, settings, found, execution, schedules);
+            return Err((failure, schedules));
+        }
+        if s.cut {
+            explored.cut += 1;
+        } else if settings.target.is_none() {
+            explored.complete += 1;
+        }
+    }
+    Ok(explored)
+}
+
+/// The failure loom's own panic stands for.
+fn loom_panic_kind(message: &str) -> FailureKind {
+    if message.starts_with("deadlock") {
+        FailureKind::Deadlock {
+            cycle: vec![
+                "every thread is blocked (on a condition variable, a join, or a lock crosscheck does not track), \
+                 and none can wake the others"
+                    .to_string(),
+                format!("loom reports: {message}"),
+            ],
+        }
+    } else if message.contains("maximum number of branches") {
+        FailureKind::StepLimitExceeded { steps: 0 }
+    } else {
+        FailureKind::Internal {
+            message: format!("loom panicked: {message}"),
+        }
+    }
+}
+
+/// The body loom runs for every execution: the same harness as under shuttle (create, init, one
+/// thread per scenario thread, join, post, invariant), judged at its end, inside the model, while
+/// the execution's loom objects still exist.
+fn body<R: Resource>(
+    shared: Arc<Mutex<Shared<R>>>,
+    max_steps: usize,
+    target: Option<usize>,
+) -> impl Fn() + Send + Sync + 'static {
+    move || {
+        let (n, scenario) = {
+            let mut s = lock(&shared);
+            s.executions += 1;
+            if s.executions > s.limit {
+                // Loom has more to explore, and the budget is spent. Nothing of this execution
+                // has run yet, so unwinding out of the model is safe.
+                s.cut = true;
+                drop(s);
+                std::panic::resume_unwind(Box::new(StopExploration));
+            }
+            let len = s.scenario.len();
+            s.outputs.clear();
+            s.outputs.resize(len, None);
+            s.panic = None;
+            s.invariant = None;
+            s.completed = false;
+            (s.executions, Arc::clone(&s.scenario))
+        };
+        runtime::begin_execution(None);
+        runtime::with_record(|rec| {
+            rec.in_loom = true;
+            rec.max_steps = max_steps;
+            // Created here, on main before any spawn, so that every thread's use of it happens
+            // after its creation (loom checks that causality).
+            rec.loom_switch = Some(Arc::new(loom::sync::atomic::AtomicBool::new(false)));
+        });
+        // Main is the first loom thread the record sees: index 0, as under shuttle.
+        runtime::with_record(|_| ());
+        harness::<R>(&shared, &scenario);
+        runtime::with_record(|rec| {
+            rec.in_loom = false;
+            // A loom object must not outlive its execution.
+            rec.loom_switch = None;
+        });
+        let record = runtime::take_record().unwrap_or_default();
+        if target.is_some_and(|t| n < t) {
+            return;
+        }
+        let mut s = lock(&shared);
+        let verdict = match &record.abort {
+            Some(abort) => Some((verdict::abort_kind(abort), None)),
+            None => {
+                let outcome = Outcome::<R> {
+                    scenario: &scenario,
+                    outputs: &s.outputs,
+                    panic: s.panic.as_ref(),
+                    invariant: s.invariant.as_ref(),
+                    completed: s.completed,
+                };
+                verdict::judge_loom(&record.labels, &outcome)
+            }
+        };
+        if let Some((kind, expected)) = verdict {
+            let outputs = std::mem::take(&mut s.outputs);
+            s.failure = Some((kind, expected, record, outputs));
+        }
+        if s.failure.is_some() || target.is_some() {
+            drop(s);
+            // Every thread but main has finished: stop exploring.
+            std::panic::resume_unwind(Box::new(StopExploration));
+        }
+    }
+}
+
+fn harness<R: Resource>(shared: &Arc<Mutex<Shared<R>>>, scenario: &Arc<Scenario<R::Op>>) {
+    let resource = match catch_unwind(R::new) {
+        Ok(r) => Arc::new(r),
+        Err(payload) => return note_panic(shared, None, &*payload),
+    };
+    let mut index = 0;
+    for op in &scenario.init {
+        if !run_op(shared, &*resource, index, op) {
+            return;
+        }
+        index += 1;
+    }
+    let mut handles = Vec::with_capacity(scenario.threads.len());
+    for t in 0..scenario.threads.len() {
+        let (shared, resource, scenario) = (Arc::clone(shared), Arc::clone(&resource), Arc::clone(scenario));
+        let base = index;
+        index += scenario.threads[t].len();
+        runtime::loom_spawning();
+        handles.push(loom::thread::spawn(move || {
+            let me = runtime::current_task();
+            runtime::with_record(|rec| rec.labels.push((me, format!("T{}", t + 1))));
+            for (k, op) in scenario.threads[t].iter().enumerate() {
+                if !run_op(&shared, &*resource, base + k, op) {
+                    break;
+                }
+            }
+        }));
+    }
+    for h in handles {
+        // Workers catch their own panics, so a join error cannot carry a resource's panic.
+        let _ = h.join();
+    }
+    if aborted() {
+        return;
+    }
+    for op in &scenario.post {
+        if !run_op(shared, &*resource, index, op) {
+            return;
+        }
+        index += 1;
+    }
+    match catch_unwind(AssertUnwindSafe(|| resource.invariant())) {
+        Ok(result) => {
+            let mut s = lock(shared);
+            s.invariant = Some(result);
+            s.completed = true;
+        }
+        Err(payload) => note_panic(shared, None, &*payload),
+    }
+}
+
+fn aborted() -> bool {
+    runtime::with_record(|rec| rec.abort.is_some()).unwrap_or(false)
+}
+
+/// Runs one operation, recording its begin and end; `false` if the thread must stop (it panicked,
+/// or the execution was aborted).
+fn run_op<R: Resource>(shared: &Mutex<Shared<R>>, resource: &R, index: usize, op: &R::Op) -> bool {
+    if aborted() {
+        return false;
+    }
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        runtime::record(EventKind::OpBegin { op: index });
+        let output = resource.apply(op);
+        runtime::record(EventKind::OpEnd { op: index });
+        output
+    }));
+    match result {
+        Ok(output) => {
+            lock(shared).outputs[index] = Some(output);
+            true
+        }
+        Err(payload) if payload.is::<LoomStop>() => false,
+        Err(payload) => {
+            let message = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
+            let kind = loom_panic_kind(&message);
+            if !matches!(kind, FailureKind::Internal { .. }) {
+                // Loom's own report surfaced inside the resource: not the resource's panic.
+                let abort = match kind {
+                    FailureKind::Deadlock { cycle } => Abort::Deadlock { cycle },
+                    _ => Abort::StepLimit { steps: 0 },
+                };
+                runtime::with_record(|rec| rec.abort.get_or_insert(abort).clone());
+                return false;
+            }
+            let mut s = lock(shared);
+            if s.panic.is_none() {
+                s.panic = Some((runtime::current_task(), Some(index), message));
+            }
+            false
+        }
+    }
+}
+
+fn note_panic<R: Resource>(shared: &Mutex<Shared<R>>, op: Option<usize>, payload: &(dyn std::any::Any + Send)) {
+    if payload.is::<LoomStop>() {
+        return;
+    }
+    let message = panics::take_last().unwrap_or_else(|| panics::payload_message(payload));
+    let mut s = lock(shared);
+    if s.panic.is_none() {
+        s.panic = Some((runtime::current_task(), op, message));
+    }
+}
+
+/// Runs a loom check for `checker`: explores, and for a failure, asks shuttle whether a
+/// sequentially consistent interleaving of the same scenario shows it too, so the report can say
+/// whether the bug needs weak memory (and then replays only under loom).
+pub(crate) fn check<R: Resource>(
+    checker: &Checker<R>,
+    plans: Vec<Plan<R::Op>>,
+    settings: LoomSettings,
+) -> Result<Report, Failure<R::Op>> {
+    let started = Instant::now();
+    match explore::<R>(&plans, &settings) {
+        Ok(explored) => Ok(Report {
+            resource: short_name(std::any::type_name::<R>()).to_string(),
+            scheduler: settings.scheduler.clone(),
+            scenarios: explored.scenarios,
+            schedules: explored.executions,
+            exhausted: explored.complete,
+            unknown: explored.unknown,
+            regressions: 0,
+            elapsed: started.elapsed(),
+            incomplete: incomplete(&explored, &settings, plans.len()),
+        }),
+        Err((mut failure, _)) => {
+            if settings.target.is_none() && failure.schedule().is_some() {
+                loom_report::cross_check(checker, &mut failure);
+            }
+            Err(failure)
+        }
+    }
+}
+
+/// Why exploration was incomplete, naming the bound, or `None` when loom finished every scenario.
+fn incomplete(explored: &Explored, settings: &LoomSettings, plans: usize) -> Option<String> {
+    let bound = match settings.preemption_bound {
+        Some(b) => format!(" (within preemption bound {b})"),
+        None => String::new(),
+    };
+    let unexplored = plans - explored.scenarios;
+    if explored.cut == 0 && unexplored == 0 {
+        return None;
+    }
+    Some(format!(
+        "the schedule budget (iterations = {}) ran out before loom explored every execution{bound} of {} of {} \
+         scenarios; raise .iterations(..), lower the preemption bound, or make the scenarios smaller",
+        settings.budget,
+        explored.cut + unexplored,
+        plans
+    ))
+}
+
+/// Replays a loom token: reruns loom's exploration of the token's scenario up to the execution it
+/// names, and judges that one.
+pub(crate) fn replay<R: Resource>(
+    plan: Plan<R::Op>,
+    path: LoomPath,
+    settings: LoomSettings,
+) -> Result<Report, Failure<R::Op>> {
+    let started = Instant::now();
+    let settings = LoomSettings {
+        preemption_bound: path.preemption_bound,
+        target: Some(path.execution.max(1)),
+        budget: path.execution.max(1),
+        ..settings
+    };
+    let plans = [plan];
+    match explore::<R>(&plans, &settings) {
+        Ok(explored) => {
+            if explored.executions < path.execution {
+                return Err(Failure::usage(format!(
+                    "this loom replay token names execution {} of loom's exploration, but loom explored only {} \
+                     executions of its scenario: the resource or its operations changed since the token was \
+                     recorded",
+                    path.execution, explored.executions
+                )));
+            }
+            Ok(Report {
+                resource: short_name(std::any::type_name::<R>()).to_string(),
+                scheduler: settings.scheduler,
+                scenarios: 1,
+                schedules: 1,
+                exhausted: 0,
+                unknown: explored.unknown,
+                regressions: 0,
+                elapsed: started.elapsed(),
+                incomplete: None,
+            })
+        }
+        Err((mut failure, _)) => {
+            failure.data_mut().schedules = 1;
+            Err(failure)
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! Runs scenarios on real OS threads, uncontrolled: what the real machine does, including timing
+//! and memory effects no model has. `crate::sync` maps to std here.
+//!
+//! Each iteration runs one scenario once. The threads start together (a spinning barrier, so that
+//! none is still waking up while another has finished), and every operation's invocation and
+//! return are timestamped with the monotonic clock; the history is built in that real-time order.
+//! An operation takes effect somewhere between its two timestamps, so the history never orders two
+//! operations that really overlapped: a correct resource is never flagged. A thread that does not
+//! finish within the timeout is reported as a suspected deadlock, with what each thread was doing,
+//! and left behind (detached): the check returns.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use super::shuttle::Plan;
+use super::verdict::{self, short_name, Outcome, PartsInput};
+use crate::history::History;
+use crate::report::{Failure, FailureData, FailureKind, Report};
+use crate::resource::Resource;
+use crate::runtime::{panics, Backend, BackendGuard};
+use crate::scenario::Scenario;
+
+/// How long the threads of one iteration may take before it counts as a suspected deadlock.
+pub const DEFAULT_STRESS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a stress check needs from the checker.
+pub(crate) struct StressSettings {
+    pub budget: usize,
+    pub timeout: Duration,
+    pub check_budget: Duration,
+    pub scheduler: String,
+    pub seed: Option<u64>,
+}
+
+/// One operation as it ran: when it was invoked and returned (ns since the iteration began), on
+/// which thread (0 is the harness's main thread, t + 1 the scenario's thread t), and its output.
+struct Timed<Out> {
+    begin: u64,
+    end: Option<u64>,
+    thread: usize,
+    output: Option<Out>,
+}
+
+/// What went wrong in one iteration.
+pub(crate) struct StressFailure<R: Resource> {
+    pub kind: FailureKind,
+    outputs: Vec<Option<R::Output>>,
+    history: History<R::Op, R::Output>,
+    index: Vec<usize>,
+}
+
+/// A failing iteration: what went wrong, the iteration's number (1-based), and the plan it ran.
+pub(crate) type Found<R> = (Box<StressFailure<R>>, usize, usize);
+
+/// Marks a thread that finished its operations in the progress table.
+const DONE: usize = usize::MAX;
+
+/// Runs the plans round-robin, `settings.budget` iterations in all; the first failure, with the
+/// iteration that found it and the plan it ran.
+pub(crate) fn explore<R: Resource>(
+    plans: &[Plan<R::Op>],
+    settings: &StressSettings,
+) -> Result<(usize, usize), Found<R>> {
+    let _backend = BackendGuard::set(Backend::Std);
+    let _quiet = panics::Quiet::new();
+    let mut scenarios = 0;
+    for iteration in 0..settings.budget {
+        let p = iteration % plans.len();
+        scenarios = scenarios.max(p + 1);
+        if let Err(failure) = run_once::<R>(&plans[p].scenario, settings) {
+            return Err((failure, iteration + 1, p));
+        }
+    }
+    Ok((settings.budget, scenarios))
+}
+
+fn run_once<R: Resource>(
+    scenario: &Arc<Scenario<R::Op>>,
+    settings: &StressSettings,
+) -> Result<(), Box<StressFailure<R>>> {
+    let epoch = Instant::now();
+    let now = move || epoch.elapsed().as_nanos() as u64;
+    let n = scenario.len();
+    let mut timed: Vec<Option<Timed<R::Output>>> = (0..n).map(|_| None).collect();
+    let mut panic: Option<(usize, Option<usize>, String)> = None;
+    let labels: Vec<(usize, String)> = (0..scenario.threads.len())
+        .map(|t| (t + 1, format!("T{}", t + 1)))
+        .collect();
+
+    let resource = match catch_unwind(R::new) {
+        Ok(r) => Arc::new(r),
+        Err(payload) => {
+            let message = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
+            panic = Some((0, None, message));
+            return finish::<R>(scenario, timed, panic, None, &labels, settings);
+        }
+    };
+    let mut index = 0;
+    let sequential = |index: usize, op: &R::Op, timed: &mut Vec<Option<Timed<R::Output>>>| {
+        let begin = now();
+        let result = catch_unwind(AssertUnwindSafe(|| resource.apply(op)));
+        let end = now();
+        match result {
+            Ok(output) => {
+                timed[index] = Some(Timed {
+                    begin,
+                    end: Some(end),
+                    thread: 0,
+                    output: Some(output),
+                });
+                None
+            }
+            Err(payload) => {
+                timed[index] = Some(Timed {
+                    begin,
+                    end: None,
+                    thread: 0,
+                    output: None,
+                });
+                Some(panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload)))
+            }
+        }
+    };
+    for op in &scenario.init {
+        if let Some(message) = sequential(index, op, &mut timed) {
+            panic = Some((0, Some(index), message));
+            return finish::<R>(scenario, timed, panic, None, &labels, settings);
+        }
+        index += 1;
+    }
+
+    let threads = scenario.threads.len();
+    let ready = Arc::new(AtomicUsize::new(0));
+    let progress: Arc<Vec<AtomicUsize>> = Arc::new((0..threads).map(|_| AtomicUsize::new(0)).collect());
+    let (tx, rx) = mpsc::channel();
+    let mut handles = Vec::with_capacity(threads);
+    for t in 0..threads {
+        let (resource, scenario, ready, progress, tx) = (
+            Arc::clone(&resource),
+            Arc::clone(scenario),
+            Arc::clone(&ready),
+            Arc::clone(&progress),
+            tx.clone(),
+        );
+        let base = index;
+        index += scenario.threads[t].len();
+        let spawned = std::thread::Builder::new()
+            .name(format!("crosscheck-stress-T{}", t + 1))
+            .spawn(move || {
+                // This thread's panics are the report's business, not stderr's.
+                let _quiet = panics::Quiet::new();
+                ready.fetch_add(1, Ordering::SeqCst);
+                let mut spins = 0u32;
+                while ready.load(Ordering::SeqCst) < threads {
+                    spins += 1;
+                    if spins % 1024 == 0 {
+                        std::thread::yield_now();
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                }
+                let mut done = Vec::with_capacity(scenario.threads[t].len());
+                let mut failed = None;
+                for (k, op) in scenario.threads[t].iter().enumerate() {
+                    progress[t].store(k + 1, Ordering::SeqCst);
+                    let begin = now();
+                    let result = catch_unwind(AssertUnwindSafe(|| resource.apply(op)));
+                    let end = now();
+                    match result {
+                        Ok(output) => done.push((base + k, begin, Some(end), Some(output))),
+                        Err(payload) => {
+                            done.push((base + k, begin, None, None));
+                            let message = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
+                            failed = Some((t + 1, Some(base + k), message));
+                            break;
+                        }
+                    }
+                }
+                progress[t].store(DONE, Ordering::SeqCst);
+                let _ = tx.send((t, done, failed));
+            });
+        match spawned {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                let kind = FailureKind::Internal {
+                    message: format!("could not start a stress thread: {e}"),
+                };
+                return Err(Box::new(StressFailure {
+                    kind,
+                    outputs: vec![None; n],
+                    history: History::new(),
+                    index: Vec::new(),
+                }));
+            }
+        }
+    }
+    drop(tx);
+    let deadline = Instant::now() + settings.timeout;
+    let mut finished = 0;
+    while finished < threads {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((t, done, failed)) => {
+                finished += 1;
+                for (i, begin, end, output) in done {
+                    timed[i] = Some(Timed {
+                        begin,
+                        end,
+                        thread: t + 1,
+                        output,
+                    });
+                }
+                if panic.is_none() {
+                    panic = failed;
+                }
+            }
+            Err(_) => {
+                // Stuck threads are left running, detached: the check must return.
+                drop(handles);
+                let cycle = stuck(scenario, &progress, settings.timeout);
+                return Err(Box::new(StressFailure {
+                    kind: FailureKind::Deadlock { cycle },
+                    outputs: timed
+                        .iter()
+                        .map(|t| t.as_ref().and_then(|t| t.output.clone()))
+                        .collect(),
+                    history: History::new(),
+                    index: Vec::new(),
+                }));
+            }
+        }
+    }
+    for h in handles {
+        let _ = h.join();
+    }
+    if panic.is_some() {
+        return finish::<R>(scenario, timed, panic, None, &labels, settings);
+    }
+    for op in &scenario.post {
+        if let Some(message) = sequential(index, op, &mut timed) {
+            panic = Some((0, Some(index), message));
+            return finish::<R>(scenario, timed, panic, None, &labels, settings);
+        }
+        index += 1;
+    }
+    let invariant = match catch_unwind(AssertUnwindSafe(|| resource.invariant())) {
+        Ok(result) => Some(result),
+        Err(payload) => {
+            let message = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
+            panic = Some((0, None, message));
+            None
+        }
+    };
+    finish::<R>(scenario, timed, panic, invariant, &labels, settings)
+}
+
+/// What each thread was doing when the timeout ran out.
+fn stuck<Op: std::fmt::Debug>(scenario: &Scenario<Op>, progress: &[AtomicUsize], timeout: Duration) -> Vec<String> {
+    let mut lines = vec![format!(
+        "suspected deadlock: not every thread finished within {:.1} s on real threads (they are left running)",
+        timeout.as_secs_f64()
+    )];
+    for (t, ops) in scenario.threads.iter().enumerate() {
+        let line = match progress[t].load(Ordering::SeqCst) {
+            DONE => format!("T{} finished its {} operations", t + 1, ops.len()),
+            0 => format!("T{} never started its first operation", t + 1),
+            k => format!(
+                "T{} is stuck in operation {} of {}: {:?}",
+                t + 1,
+                k,
+                ops.len(),
+                ops[k - 1]
+            ),
+        };
+        lines.push(line);
+    }
+    lines
+}
+
+/// Builds the real-time history and judges it.
+fn finish<R: Resource>(
+    scenario: &Scenario<R::Op>,
+    timed: Vec<Option<Timed<R::Output>>>,
+    panic: Option<(usize, Option<usize>, String)>,
+    invariant: Option<Result<(), String>>,
+    labels: &[(usize, String)],
+    settings: &StressSettings,
+) -> Result<(), Box<StressFailure<R>>> {
+    // Invocations before returns at equal times: operations that might have overlapped are
+    // treated as overlapping, which only ever allows more orders.
+    let mut points: Vec<(u64, u8, usize)> = Vec::with_capacity(2 * timed.len());
+    for (i, t) in timed.iter().enumerate() {
+        if let Some(t) = t {
+            points.push((t.begin, 0, i));
+            if let (Some(end), Some(_)) = (t.end, &t.output) {
+                points.push((end, 1, i));
+            }
+        }
+    }
+    points.sort_unstable();
+    let mut history = History::new();
+    let mut ids = vec![None; timed.len()];
+    let mut index = Vec::new();
+    for (_, kind, i) in points {
+        let t = timed[i].as_ref().expect("a point comes from a timed op");
+        if kind == 0 {
+            ids[i] = Some(history.invoke(t.thread, verdict::flat_op(scenario, i).clone()));
+            index.push(i);
+        } else if let (Some(id), Some(output)) = (ids[i], t.output.clone()) {
+            let _ = history.ret(id, output);
+        }
+    }
+    let outputs: Vec<Option<R::Output>> = timed
+        .iter()
+        .map(|t| t.as_ref().and_then(|t| t.output.clone()))
+        .collect();
+    let outcome = Outcome::<R> {
+        scenario,
+        outputs: &outputs,
+        panic: panic.as_ref(),
+        invariant: invariant.as_ref(),
+        completed: panic.is_none(),
+    };
+    match verdict::judge_history::<R>(&history, labels, &outcome, settings.check_budget) {
+        (Some(kind), _) => Err(Box::new(StressFailure {
+            kind,
+            outputs,
+            history,
+            index,
+        })),
+        (None, _) => Ok(()),
+    }
+}
+
+/// The report of a stress failure that shuttle did not reproduce: no interleaving (the threads
+/// were not controlled) and no token.
+pub(crate) fn describe<R: Resource>(
+    plan: &Plan<R::Op>,
+    settings: &StressSettings,
+    failure: StressFailure<R>,
+    iterations: usize,
+    note: String,
+) -> Failure<R::Op> {
+    let type_name = std::any::type_name::<R>();
+    let mut parts = verdict::report_parts::<R>(PartsInput {
+        kind: &failure.kind,
+        scenario: &plan.scenario,
+        outputs: &failure.outputs,
+        history: &failure.history,
+        index: &failure.index,
+        interleaving: Vec::new(),
+        type_name,
+        scheduler: settings.scheduler.clone(),
+        seed: settings.seed,
+        preemptions: 0,
+        check_budget: settings.check_budget,
+        expected: None,
+    });
+    parts.note = Some(note);
+    Failure::new(FailureData {
+        kind: failure.kind,
+        scenario: (*plan.scenario).clone(),
+        token: None,
+        preemptions: 0,
+        schedules: iterations,
+        parts: Some(parts),
+        source: Some(plan.source.clone()),
+        choices: Vec::new(),
+        switches: 0,
+        steps: 0,
+    })
+}
+
+/// The report of a passed stress check.
+pub(crate) fn report<R: Resource>(
+    settings: &StressSettings,
+    iterations: usize,
+    scenarios: usize,
+    started: Instant,
+) -> Report {
+    Report {
+        resource: short_name(std::any::type_name::<R>()).to_string(),
+        scheduler: settings.scheduler.clone(),
+        scenarios,
+        schedules: iterations,
+        exhausted: 0,
+        unknown: 0,
+        regressions: 0,
+        elapsed: started.elapsed(),
+        incomplete: None,
+    }
+}
