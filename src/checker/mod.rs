@@ -1,5 +1,8 @@
 //! The [`Checker`] builder: the one place that knows every stage and wires them together.
 //! generate scenarios -> run them under a scheduler -> record -> check -> report.
+//! [`Checker::check`], the edge that keeps regressions and panics with the report, is in `check.rs`.
+
+mod check;
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -16,7 +19,6 @@ use crate::backend::loom::{self as loom_backend, LoomSettings};
 use crate::backend::reproduce;
 use crate::backend::shuttle::{body, short_name, Driver, Plan, RunSettings, State, StrategyFactory};
 use crate::backend::stress::{StressSettings, DEFAULT_STRESS_TIMEOUT};
-use crate::regressions::{self, RegressionFile};
 use crate::report::{Failure, Report};
 use crate::resource::Resource;
 use crate::runtime::{panics, Backend, BackendGuard};
@@ -87,6 +89,26 @@ pub struct Checker<R: Resource> {
     regression_file: Option<std::path::PathBuf>,
     stress_timeout: Duration,
     _resource: PhantomData<fn() -> R>,
+}
+
+impl<R: Resource> Clone for Checker<R> {
+    fn clone(&self) -> Self {
+        Checker {
+            shape: self.shape.clone(),
+            iterations: self.iterations,
+            scenarios: self.scenarios,
+            scheduler: self.scheduler.clone(),
+            seed: self.seed,
+            pinned: self.pinned.clone(),
+            max_steps: self.max_steps,
+            check_budget: self.check_budget,
+            shrink_budget: self.shrink_budget,
+            shrink_time: self.shrink_time,
+            regression_file: self.regression_file.clone(),
+            stress_timeout: self.stress_timeout,
+            _resource: PhantomData,
+        }
+    }
 }
 
 impl<R: Resource> Default for Checker<R> {
@@ -203,30 +225,12 @@ impl<R: Resource> Checker<R> {
         self
     }
 
-    fn effective_shrink_budget(&self) -> Result<usize, Failure<R::Op>> {
-        if let Some(b) = self.shrink_budget {
-            return Ok(b);
-        }
-        match std::env::var("CROSSCHECK_SHRINK_BUDGET") {
-            Ok(text) => text
-                .trim()
-                .parse()
-                .map_err(|_| Failure::usage(format!("CROSSCHECK_SHRINK_BUDGET={text:?} is not a whole number"))),
-            Err(_) => Ok(DEFAULT_SHRINK_BUDGET),
-        }
+    pub(crate) fn effective_shrink_budget(&self) -> Result<usize, Failure<R::Op>> {
+        setting("CROSSCHECK_SHRINK_BUDGET", self.shrink_budget, DEFAULT_SHRINK_BUDGET)
     }
 
     fn effective_seed(&self) -> Result<u64, Failure<R::Op>> {
-        if let Some(seed) = self.seed {
-            return Ok(seed);
-        }
-        match std::env::var("CROSSCHECK_SEED") {
-            Ok(text) => text
-                .trim()
-                .parse()
-                .map_err(|_| Failure::usage(format!("CROSSCHECK_SEED={text:?} is not a whole number"))),
-            Err(_) => Ok(DEFAULT_SEED),
-        }
+        setting("CROSSCHECK_SEED", self.seed, DEFAULT_SEED)
     }
 
     fn validate(&self) -> Result<(), Failure<R::Op>> {
@@ -282,12 +286,12 @@ impl<R: Resource> Checker<R> {
         range_ok("post_ops", &self.shape.post, 0)
     }
 
-    fn fingerprint(scenario: &Scenario<R::Op>) -> u64 {
+    pub(crate) fn fingerprint(scenario: &Scenario<R::Op>) -> u64 {
         fnv64(format!("{scenario:?}").as_bytes())
     }
 
     /// Decodes a replay token into the plan it names and its schedule.
-    fn replay_plan(&self, text: &str) -> Result<ReplayPlan<R::Op>, Failure<R::Op>> {
+    pub(crate) fn replay_plan(&self, text: &str) -> Result<ReplayPlan<R::Op>, Failure<R::Op>> {
         let token = Token::decode(text).map_err(|e| Failure::usage(e.to_string()))?;
         let full = std::any::type_name::<R>();
         if token.type_hash != fnv32(full.as_bytes()) {
@@ -512,187 +516,19 @@ impl<R: Resource> Checker<R> {
             })
             .collect()
     }
-
-    /// Runs the check and panics with the full failure report if it fails; returns the report
-    /// otherwise.
-    ///
-    /// Unlike [`Checker::run`], `check` keeps regressions: the failures saved in this test's
-    /// regression file (`crosscheck-regressions/<test name>.txt` under the crate) are replayed
-    /// first, and a new failure is appended to it (unless `CROSSCHECK_REGRESSIONS=off`). With
-    /// `CROSSCHECK_REPLAY=<token>` set, it runs only that token (and skips, with a note, a check of
-    /// another resource type).
-    #[track_caller]
-    pub fn check(&self) -> Report {
-        let caller = std::panic::Location::caller();
-        match self.check_inner(caller) {
-            Ok(report) => report,
-            Err(failure) => panics::panic_with_report(failure.to_string()),
-        }
-    }
-
-    fn check_inner(&self, caller: &std::panic::Location<'_>) -> Result<Report, Failure<R::Op>> {
-        let ours = |token: &str| {
-            Token::decode(token).is_ok_and(|t| t.type_hash == fnv32(std::any::type_name::<R>().as_bytes()))
-        };
-        if let Ok(token) = std::env::var("CROSSCHECK_REPLAY") {
-            if !token.trim().is_empty() {
-                if Token::decode(&token).is_ok() && !ours(&token) {
-                    eprintln!(
-                        "crosscheck: CROSSCHECK_REPLAY names another resource type; skipping this check of {}",
-                        short_name(std::any::type_name::<R>())
-                    );
-                    return Ok(self.empty_report("Replay (skipped)"));
-                }
-                let mut replay = self.clone_settings();
-                replay.scheduler = Scheduler::Replay(token);
-                return replay.run();
-            }
-        }
-
-        let file = self
-            .regression_file
-            .clone()
-            .map(|path| RegressionFile { path })
-            .unwrap_or_else(|| RegressionFile::for_current_test(caller));
-        let entries: Vec<_> = file
-            .read()
-            .map_err(Failure::usage)?
-            .into_iter()
-            .filter(|e| ours(&e.token))
-            .collect();
-        for entry in &entries {
-            if let Err(mut failure) = self.replay_regression(&entry.token) {
-                let note = format!(
-                    "this failure is a saved regression ({}:{}), replayed before any new scenario",
-                    file.display(),
-                    entry.line
-                );
-                add_note(&mut failure, note);
-                return Err(failure);
-            }
-        }
-        let mut failure = match self.run() {
-            Ok(mut report) => {
-                report.regressions = entries.len();
-                return Ok(report);
-            }
-            Err(failure) => failure,
-        };
-        if let (Some(token), true) = (failure.schedule().map(str::to_string), regressions::writing_enabled()) {
-            let summary = format!(
-                "{:?}: {}, {} preemption(s)",
-                failure.kind(),
-                failure.scenario().shape(),
-                failure.preemptions()
-            );
-            let summary: String = summary.chars().take(200).collect();
-            let note = match file.append(&token, &summary) {
-                Ok(()) => format!(
-                    "saved to {}: this failure is replayed first from now on (commit the file)",
-                    file.display()
-                ),
-                Err(e) => format!("could not save this failure to {}: {e}", file.display()),
-            };
-            add_note(&mut failure, note);
-        }
-        Err(failure)
-    }
-
-    /// Reruns a saved failure: its schedule where it still fits, then a short bounded search of its
-    /// scenario, so that a regression still counts after the code around the bug has changed.
-    fn replay_regression(&self, token: &str) -> Result<(), Failure<R::Op>> {
-        if let Ok(Token {
-            scenario: TokenScenario::Pinned(fingerprint),
-            ..
-        }) = Token::decode(token)
-        {
-            // Saved with a pinned scenario that this check no longer pins: not this check's to run.
-            if self.pinned.as_ref().map(Self::fingerprint) != Some(fingerprint) {
-                return Ok(());
-            }
-        }
-        let (plan, schedule, loom) = self.replay_plan(token)?;
-        if let Some(path) = loom {
-            // A loom failure replays only under loom (it may need weak memory).
-            let settings = self.loom_settings(None, 1, None);
-            return loom_backend::replay::<R>(plan, path, settings).map(|_| ());
-        }
-        let shared = Plan {
-            scenario: Arc::clone(&plan.scenario),
-            source: plan.source.clone(),
-        };
-        let replay: StrategyFactory = Box::new(move |_| Box::new(scheduler::Replay::lenient(schedule.clone())));
-        let bounded: StrategyFactory = Box::new(|_| Box::new(scheduler::Dfs::new(Some(2))));
-        for (make, budget, name) in [
-            (replay, 1, "Replay (saved regression)"),
-            (bounded, 500, "Bounded { preemptions: 2 } (saved regression)"),
-        ] {
-            let plan = Plan {
-                scenario: Arc::clone(&shared.scenario),
-                source: shared.source.clone(),
-            };
-            if let Err(failure) = self.execute(vec![plan], budget, make, name.to_string(), None) {
-                let budget = self.effective_shrink_budget()?;
-                return Err(shrink::shrink(
-                    self,
-                    failure,
-                    &Scheduler::Bounded { preemptions: 2 },
-                    0,
-                    budget,
-                    self.shrink_time,
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// Where `check` keeps this test's regression file, instead of
-    /// `crosscheck-regressions/<test name>.txt` under the crate.
-    pub fn regression_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
-        self.regression_file = Some(path.into());
-        self
-    }
-
-    fn clone_settings(&self) -> Checker<R> {
-        Checker {
-            shape: self.shape.clone(),
-            iterations: self.iterations,
-            scenarios: self.scenarios,
-            scheduler: self.scheduler.clone(),
-            seed: self.seed,
-            pinned: self.pinned.clone(),
-            max_steps: self.max_steps,
-            check_budget: self.check_budget,
-            shrink_budget: self.shrink_budget,
-            shrink_time: self.shrink_time,
-            regression_file: self.regression_file.clone(),
-            stress_timeout: self.stress_timeout,
-            _resource: PhantomData,
-        }
-    }
-
-    fn empty_report(&self, scheduler: &str) -> Report {
-        Report {
-            resource: short_name(std::any::type_name::<R>()).to_string(),
-            scheduler: scheduler.into(),
-            scenarios: 0,
-            schedules: 0,
-            exhausted: 0,
-            unknown: 0,
-            regressions: 0,
-            elapsed: Duration::ZERO,
-            incomplete: None,
-        }
-    }
 }
 
-/// Adds a line at the end of a failure's report, before the replay instructions.
-fn add_note<Op>(failure: &mut Failure<Op>, note: String) {
-    if let Some(parts) = failure.data_mut().parts.as_mut() {
-        parts.note = Some(match parts.note.take() {
-            Some(old) => format!("{old}\n{note}"),
-            None => note,
-        });
+/// A setting given in code, else read from the environment variable `name`, else `default`.
+fn setting<T: std::str::FromStr, Op>(name: &str, given: Option<T>, default: T) -> Result<T, Failure<Op>> {
+    if let Some(value) = given {
+        return Ok(value);
+    }
+    match std::env::var(name) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| Failure::usage(format!("{name}={text:?} is not a whole number"))),
+        Err(_) => Ok(default),
     }
 }
 

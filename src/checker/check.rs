@@ -1,0 +1,183 @@
+//! `Checker::check`: the outer edge. It replays this test's saved regressions first, runs the
+//! check, saves a new failure to the regression file, and panics with the report; with
+//! `CROSSCHECK_REPLAY` set it runs only that token.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Checker;
+use crate::backend::loom as loom_backend;
+use crate::backend::shuttle::{short_name, Plan, StrategyFactory};
+use crate::regressions::{self, RegressionFile};
+use crate::report::{Failure, Report};
+use crate::resource::Resource;
+use crate::runtime::panics;
+use crate::scheduler::{self, Scheduler};
+use crate::shrink;
+use crate::token::{fnv32, Token, TokenScenario};
+
+impl<R: Resource> Checker<R> {
+    /// Runs the check and panics with the full failure report if it fails; returns the report
+    /// otherwise.
+    ///
+    /// Unlike [`Checker::run`], `check` keeps regressions: the failures saved in this test's
+    /// regression file (`crosscheck-regressions/<test name>.txt` under the crate) are replayed
+    /// first, and a new failure is appended to it (unless `CROSSCHECK_REGRESSIONS=off`). With
+    /// `CROSSCHECK_REPLAY=<token>` set, it runs only that token (and skips, with a note, a check of
+    /// another resource type).
+    #[track_caller]
+    pub fn check(&self) -> Report {
+        let caller = std::panic::Location::caller();
+        match self.check_inner(caller) {
+            Ok(report) => report,
+            Err(failure) => panics::panic_with_report(failure.to_string()),
+        }
+    }
+
+    fn check_inner(&self, caller: &std::panic::Location<'_>) -> Result<Report, Failure<R::Op>> {
+        let ours = |token: &str| {
+            Token::decode(token).is_ok_and(|t| t.type_hash == fnv32(std::any::type_name::<R>().as_bytes()))
+        };
+        if let Ok(token) = std::env::var("CROSSCHECK_REPLAY") {
+            if !token.trim().is_empty() {
+                if Token::decode(&token).is_ok() && !ours(&token) {
+                    eprintln!(
+                        "crosscheck: CROSSCHECK_REPLAY names another resource type; skipping this check of {}",
+                        short_name(std::any::type_name::<R>())
+                    );
+                    return Ok(self.empty_report("Replay (skipped)"));
+                }
+                let mut replay = self.clone();
+                replay.scheduler = Scheduler::Replay(token);
+                return replay.run();
+            }
+        }
+
+        let file = self
+            .regression_file
+            .clone()
+            .map(|path| RegressionFile { path })
+            .unwrap_or_else(|| RegressionFile::for_current_test(caller));
+        let entries: Vec<_> = file
+            .read()
+            .map_err(Failure::usage)?
+            .into_iter()
+            .filter(|e| ours(&e.token))
+            .collect();
+        for entry in &entries {
+            if let Err(mut failure) = self.replay_regression(&entry.token) {
+                let note = format!(
+                    "this failure is a saved regression ({}:{}), replayed before any new scenario",
+                    file.display(),
+                    entry.line
+                );
+                add_note(&mut failure, note);
+                return Err(failure);
+            }
+        }
+        let mut failure = match self.run() {
+            Ok(mut report) => {
+                report.regressions = entries.len();
+                return Ok(report);
+            }
+            Err(failure) => failure,
+        };
+        if let (Some(token), true) = (failure.schedule().map(str::to_string), regressions::writing_enabled()) {
+            let summary = format!(
+                "{:?}: {}, {} preemption(s)",
+                failure.kind(),
+                failure.scenario().shape(),
+                failure.preemptions()
+            );
+            let summary: String = summary.chars().take(200).collect();
+            let note = match file.append(&token, &summary) {
+                Ok(()) => format!(
+                    "saved to {}: this failure is replayed first from now on (commit the file)",
+                    file.display()
+                ),
+                Err(e) => format!("could not save this failure to {}: {e}", file.display()),
+            };
+            add_note(&mut failure, note);
+        }
+        Err(failure)
+    }
+
+    /// Reruns a saved failure: its schedule where it still fits, then a short bounded search of its
+    /// scenario, so that a regression still counts after the code around the bug has changed.
+    fn replay_regression(&self, token: &str) -> Result<(), Failure<R::Op>> {
+        if let Ok(Token {
+            scenario: TokenScenario::Pinned(fingerprint),
+            ..
+        }) = Token::decode(token)
+        {
+            // Saved with a pinned scenario that this check no longer pins: not this check's to run.
+            if self.pinned.as_ref().map(Self::fingerprint) != Some(fingerprint) {
+                return Ok(());
+            }
+        }
+        let (plan, schedule, loom) = self.replay_plan(token)?;
+        if let Some(path) = loom {
+            // A loom failure replays only under loom (it may need weak memory).
+            let settings = self.loom_settings(None, 1, None);
+            return loom_backend::replay::<R>(plan, path, settings).map(|_| ());
+        }
+        let shared = Plan {
+            scenario: Arc::clone(&plan.scenario),
+            source: plan.source.clone(),
+        };
+        let replay: StrategyFactory = Box::new(move |_| Box::new(scheduler::Replay::lenient(schedule.clone())));
+        let bounded: StrategyFactory = Box::new(|_| Box::new(scheduler::Dfs::new(Some(2))));
+        for (make, budget, name) in [
+            (replay, 1, "Replay (saved regression)"),
+            (bounded, 500, "Bounded { preemptions: 2 } (saved regression)"),
+        ] {
+            let plan = Plan {
+                scenario: Arc::clone(&shared.scenario),
+                source: shared.source.clone(),
+            };
+            if let Err(failure) = self.execute(vec![plan], budget, make, name.to_string(), None) {
+                let budget = self.effective_shrink_budget()?;
+                return Err(shrink::shrink(
+                    self,
+                    failure,
+                    &Scheduler::Bounded { preemptions: 2 },
+                    0,
+                    budget,
+                    self.shrink_time,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Where `check` keeps this test's regression file, instead of
+    /// `crosscheck-regressions/<test name>.txt` under the crate.
+    pub fn regression_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.regression_file = Some(path.into());
+        self
+    }
+
+    fn empty_report(&self, scheduler: &str) -> Report {
+        Report {
+            resource: short_name(std::any::type_name::<R>()).to_string(),
+            scheduler: scheduler.into(),
+            scenarios: 0,
+            schedules: 0,
+            exhausted: 0,
+            unknown: 0,
+            regressions: 0,
+            elapsed: Duration::ZERO,
+            incomplete: None,
+        }
+    }
+}
+
+/// Adds a line at the end of a failure's report, before the replay instructions.
+fn add_note<Op>(failure: &mut Failure<Op>, note: String) {
+    if let Some(parts) = failure.data_mut().parts.as_mut() {
+        parts.note = Some(match parts.note.take() {
+            Some(old) => format!("{old}\n{note}"),
+            None => note,
+        });
+    }
+}
