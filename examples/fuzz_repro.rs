@@ -1,5 +1,6 @@
-//! Turns an input saved by `cargo fuzz run` into crosscheck's report, with the replay token that
-//! reruns it in a normal `cargo test`.
+//! Turns an input saved by `cargo fuzz run` into crosscheck's report, shrunk to the smallest
+//! scenario and schedule that still fail, with the replay token that reruns it in a normal
+//! `cargo test`.
 //!
 //! `./fuzz.sh repro <target> <file>...` runs this: `cargo run --release --example fuzz_repro --
 //! <target> <file>...`. Exit status: 0 if every file passes, 1 if any fails, 2 on a usage error.
@@ -17,14 +18,14 @@ struct Target {
 }
 
 fn check<R: Resource>(data: &[u8]) -> Result<(), String> {
-    fuzz::check::<R>(data).map_err(|failure| failure.to_string())
+    fuzz::explain::<R>(data).map_err(|failure| failure.to_string())
 }
 
 /// The `decode` target's first byte picks the limits; the rest is the input.
 fn check_decode(data: &[u8]) -> Result<(), String> {
     match data.split_first() {
         Some((&pick, rest)) => {
-            fuzz::check_with::<LockedCounter>(rest, &FuzzLimits::from_byte(pick)).map_err(|f| f.to_string())
+            fuzz::explain_with::<LockedCounter>(rest, &FuzzLimits::from_byte(pick)).map_err(|f| f.to_string())
         }
         None => check::<LockedCounter>(data),
     }

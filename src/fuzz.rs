@@ -258,6 +258,34 @@ pub fn check_with<R: Resource>(data: &[u8], limits: &FuzzLimits) -> Result<(), F
     }
 }
 
+/// [`check`], and a failure shrunk to the smallest scenario and schedule that still show the same
+/// bug, as `Checker::run` would report it: what turns a crash saved by `cargo fuzz run` into a
+/// minimal report and replay token (`./fuzz.sh repro`). Shrinking runs outside the fuzz process,
+/// since it needs many executions.
+pub fn explain<R: Resource>(data: &[u8]) -> Result<(), Failure<R::Op>> {
+    explain_with::<R>(data, &FuzzLimits::default())
+}
+
+/// [`explain`] with chosen limits.
+pub fn explain_with<R: Resource>(data: &[u8], limits: &FuzzLimits) -> Result<(), Failure<R::Op>> {
+    let failure = match check_with::<R>(data, limits) {
+        Ok(()) => return Ok(()),
+        Err(failure) => failure,
+    };
+    let checker = Checker::<R>::new();
+    let budget = checker
+        .effective_shrink_budget()
+        .unwrap_or(crate::shrink::DEFAULT_SHRINK_BUDGET);
+    Err(crate::shrink::shrink(
+        &checker,
+        failure,
+        &crate::Scheduler::Random,
+        0,
+        budget,
+        crate::shrink::DEFAULT_SHRINK_TIME,
+    ))
+}
+
 /// Runs a decoded input: one plan, one schedule, through the checker's single entry point.
 fn execute<R: Resource>(input: FuzzInput<R::Op>) -> Result<(), Failure<R::Op>> {
     let FuzzInput {

@@ -209,3 +209,21 @@ fn a_fuzz_failure_is_deterministic_and_its_token_replays() {
         same_input_same_report_and_token_replays::<AbBaBank>(seed);
     }
 }
+
+/// `./fuzz.sh repro` shrinks a crash: the saved counter crash comes out as the known minimum.
+#[test]
+fn explain_shrinks_a_saved_crash_to_its_minimum() {
+    for (path, data) in files(&["regressions", "counter"]) {
+        let failure = fuzz::explain::<RacyCounter>(&data).expect_err("a saved crash still fails");
+        let s = failure.scenario();
+        assert_eq!(s.threads.len(), 2, "{}:\n{failure}", path.display());
+        assert!(s.threads.iter().all(|t| t.len() == 1), "{}:\n{failure}", path.display());
+        assert_eq!(failure.preemptions(), 1, "{}:\n{failure}", path.display());
+        let token = failure.schedule().expect("a token").to_string();
+        let replayed = crosscheck::Checker::<RacyCounter>::new()
+            .scheduler(crosscheck::Scheduler::Replay(token))
+            .run()
+            .expect_err("the shrunk token replays");
+        assert_eq!(replayed.kind(), failure.kind());
+    }
+}
