@@ -1,21 +1,21 @@
-use crosscheck::resources::{CounterOp, LockedCounter};
-use crosscheck::{Checker, Scenario, Scheduler};
+//! Profiling aid for benches/overhead.rs: the generated-scenario workload alone, 100,000
+//! schedules. `perf record -g target/release/examples/profile_overhead`.
+use crosscheck::resources::LockedCounter;
+use crosscheck::{Checker, Scheduler};
 fn main() {
-    let ops = vec![CounterOp::Inc, CounterOp::Get, CounterOp::Inc];
-    let s = Scenario {
-        init: vec![],
-        threads: vec![ops.clone(), ops],
-        post: vec![],
-    };
     let t = std::time::Instant::now();
-    for _ in 0..10 {
+    for _ in 0..50 {
         Checker::<LockedCounter>::new()
-            .scenario(s.clone())
+            .threads(2)
+            .ops_per_thread(3)
+            .init_ops(0)
+            .post_ops(0)
             .scheduler(Scheduler::Random)
-            .iterations(5000)
+            .iterations(2000)
+            .scenarios(std::env::var("S").map(|s| s.parse().unwrap()).unwrap_or(20))
             .seed(7)
             .run()
             .unwrap();
     }
-    println!("{:.0} schedules/s", 50000.0 / t.elapsed().as_secs_f64());
+    println!("{:.0} schedules/s", 100_000.0 / t.elapsed().as_secs_f64());
 }

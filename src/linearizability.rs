@@ -5,7 +5,7 @@
 //! recorded outputs. The search is Wing & Gong's algorithm with Lowe's memoization, in the style of
 //! porcupine, applied separately to each partition given by [`Model::partition`].
 
-mod cache;
+pub(crate) mod cache;
 mod search;
 
 use std::collections::BTreeMap;
@@ -208,6 +208,12 @@ fn write_ids(f: &mut fmt::Formatter<'_>, ids: &[OpId]) -> fmt::Result {
 /// }
 /// ```
 pub fn check<M: Model>(history: &History<M::Op, M::Output>, budget: Duration) -> Verdict {
+    if budget.is_zero() && !history.is_empty() {
+        // No time at all: nothing can be decided, however small the history.
+        return Verdict::Unknown(Unknown {
+            reason: "the time budget is zero".to_string(),
+        });
+    }
     let deadline = Instant::now().checked_add(budget);
     let mut groups: BTreeMap<Option<u64>, Vec<usize>> = BTreeMap::new();
     for operation in history.operations() {

@@ -9,6 +9,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,7 @@ use shuttle::scheduler::{Schedule, Task, TaskId};
 
 pub(crate) use super::verdict::short_name;
 use super::verdict::{self, build_history, Outcome, PartsInput};
+use crate::linearizability::cache::FxHasher;
 use crate::report::{self, Failure, FailureData, FailureKind};
 use crate::resource::Resource;
 use crate::runtime::{self, panics, Abort, EventKind, ExecutionRecord};
@@ -89,7 +91,9 @@ pub(crate) struct State<R: Resource> {
     ids: Vec<usize>,
     /// Histories of the current scenario already found linearizable: the order of op begins and
     /// ends, with the outputs. Most schedules of a small scenario repeat one of a few histories.
-    passed: HashMap<Vec<u32>, Vec<Outputs<R>>>,
+    passed: HashMap<Vec<u32>, Vec<Outputs<R>>, BuildHasherDefault<FxHasher>>,
+    /// The order of op begins and ends of the execution being judged, reused.
+    order: Vec<u32>,
 }
 
 /// Makes the strategy for the plan with the given index.
@@ -119,7 +123,8 @@ impl<R: Resource> State<R> {
             shared: Arc::new(Mutex::new(Shared::default())),
             spare: None,
             ids: Vec::new(),
-            passed: HashMap::new(),
+            passed: HashMap::default(),
+            order: Vec::new(),
         }
     }
 
@@ -289,27 +294,30 @@ impl<R: Resource> State<R> {
         if let Some(kind) = verdict::panic_kind(&record.labels, &outcome) {
             return Some(kind);
         }
-        let order: Vec<u32> = record
-            .events
-            .iter()
-            .filter_map(|e| match e.kind {
-                EventKind::OpBegin { op } => Some(2 * op as u32),
-                EventKind::OpEnd { op } => Some(2 * op as u32 + 1),
-                _ => None,
-            })
-            .collect();
+        let invariant = || match &shared.invariant {
+            Some(Err(message)) => Some(FailureKind::InvariantViolated {
+                message: message.clone(),
+            }),
+            _ => None,
+        };
+        if verdict::in_return_order::<R>(&record.events, &scenario, &shared.outputs) {
+            return invariant();
+        }
+        let mut order = std::mem::take(&mut self.order);
+        order.clear();
+        order.extend(record.events.iter().filter_map(|e| match e.kind {
+            EventKind::OpBegin { op } => Some(2 * op as u32),
+            EventKind::OpEnd { op } => Some(2 * op as u32 + 1),
+            _ => None,
+        }));
+        self.order = order;
         let seen = self
             .passed
-            .get(&order)
+            .get(self.order.as_slice())
             .is_some_and(|outputs| outputs.iter().any(|o| o == &shared.outputs));
         if seen {
             // The same history passed before; only the invariant can differ.
-            return match &shared.invariant {
-                Some(Err(message)) => Some(FailureKind::InvariantViolated {
-                    message: message.clone(),
-                }),
-                _ => None,
-            };
+            return invariant();
         }
         let (kind, unknown) = verdict::judge(&record.events, &record.labels, &outcome, self.settings.check_budget);
         if unknown {
@@ -317,7 +325,10 @@ impl<R: Resource> State<R> {
         }
         let linearizable = !matches!(kind, Some(FailureKind::NotLinearizable { .. }));
         if linearizable && !unknown && self.passed.len() < PASSED_CACHE {
-            self.passed.entry(order).or_default().push(shared.outputs.clone());
+            self.passed
+                .entry(self.order.clone())
+                .or_default()
+                .push(shared.outputs.clone());
         }
         kind
     }

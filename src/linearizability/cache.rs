@@ -11,7 +11,7 @@ use std::hash::{Hash, Hasher};
 /// A small, fast, deterministic hasher (the rustc "Fx" hash). Quality is adequate because the
 /// table re-mixes the final value; speed matters because every explored state is hashed.
 #[derive(Default)]
-pub(super) struct FxHasher {
+pub(crate) struct FxHasher {
     hash: u64,
 }
 
