@@ -250,14 +250,14 @@ impl fmt::Display for Report {
 
 /// "main" for the harness thread, "T1".. for the scenario's threads, "task N" for threads the
 /// resource spawned itself.
-pub(crate) fn thread_label(labels: &[(usize, String)], task: usize) -> String {
+pub(crate) fn thread_label(labels: &[(usize, crate::runtime::Label)], task: usize) -> String {
     if task == 0 {
         return "main".into();
     }
     labels
         .iter()
         .find(|(t, _)| *t == task)
-        .map(|(_, l)| l.clone())
+        .map(|(_, l)| l.to_string())
         .unwrap_or_else(|| format!("task {task}"))
 }
 
@@ -430,7 +430,7 @@ impl ReportParts {
 /// Renders the recorded events as one line each, with each preemption marked.
 pub(crate) fn interleaving(
     events: &[Event],
-    labels: &[(usize, String)],
+    labels: &[(usize, crate::runtime::Label)],
     objects: &[ObjectKind],
     op_names: &[String],
     op_outputs: &[Option<String>],

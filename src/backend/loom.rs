@@ -310,7 +310,7 @@ fn harness<R: Resource>(shared: &Arc<Mutex<Shared<R>>>, scenario: &Arc<Scenario<
         runtime::loom_spawning();
         handles.push(loom::thread::spawn(move || {
             let me = runtime::current_task();
-            runtime::with_record(|rec| rec.labels.push((me, format!("T{}", t + 1))));
+            runtime::with_record(|rec| rec.labels.push((me, runtime::thread_name(t))));
             for (k, op) in scenario.threads[t].iter().enumerate() {
                 if !run_op(&shared, &*resource, base + k, op) {
                     break;

@@ -43,7 +43,11 @@ fn with_switches(events: &[Event]) -> (Vec<Event>, usize) {
 
 /// Loads that returned a value other than the last one stored to that atomic in the recorded
 /// order: values only weak memory allows (a sequentially consistent run reads the latest store).
-fn stale_reads(events: &[Event], labels: &[(usize, String)], objects: &[runtime::ObjectKind]) -> Vec<String> {
+fn stale_reads(
+    events: &[Event],
+    labels: &[(usize, crate::runtime::Label)],
+    objects: &[runtime::ObjectKind],
+) -> Vec<String> {
     let mut last: Vec<Option<(Value, usize)>> = Vec::new();
     let mut found = Vec::new();
     for e in events {

@@ -473,7 +473,7 @@ pub(crate) fn body<R: Resource>(state: &State<R>) -> impl Fn() + Send + Sync + '
             index += scenario.threads[t].len();
             handles.push(shuttle::thread::spawn(move || {
                 let me = runtime::current_task();
-                runtime::with_record(|rec| rec.labels.push((me, format!("T{}", t + 1))));
+                runtime::with_record(|rec| rec.labels.push((me, runtime::thread_name(t))));
                 for (k, op) in scenario.threads[t].iter().enumerate() {
                     if !run_op(&shared, &*resource, base + k, op) {
                         break;

@@ -85,8 +85,8 @@ fn run_once<R: Resource>(
     let n = scenario.len();
     let mut timed: Vec<Option<Timed<R::Output>>> = (0..n).map(|_| None).collect();
     let mut panic: Option<(usize, Option<usize>, String)> = None;
-    let labels: Vec<(usize, String)> = (0..scenario.threads.len())
-        .map(|t| (t + 1, format!("T{}", t + 1)))
+    let labels: Vec<(usize, crate::runtime::Label)> = (0..scenario.threads.len())
+        .map(|t| (t + 1, crate::runtime::thread_name(t)))
         .collect();
 
     let resource = match catch_unwind(R::new) {
@@ -285,7 +285,7 @@ fn finish<R: Resource>(
     timed: Vec<Option<Timed<R::Output>>>,
     panic: Option<(usize, Option<usize>, String)>,
     invariant: Option<Result<(), String>>,
-    labels: &[(usize, String)],
+    labels: &[(usize, crate::runtime::Label)],
     settings: &StressSettings,
 ) -> Result<(), Box<StressFailure<R>>> {
     // Invocations before returns at equal times: operations that might have overlapped are

@@ -45,7 +45,7 @@ pub(crate) fn replay_diverged(message: &str) -> FailureKind {
 /// Judges a loom execution: a panic first, then sequential consistency (see
 /// [`sequentially_consistent`]), then the invariant. A failure comes with what the model allows.
 pub(crate) fn judge_loom<R: Resource>(
-    labels: &[(usize, String)],
+    labels: &[(usize, crate::runtime::Label)],
     outcome: &Outcome<'_, R>,
 ) -> Option<(FailureKind, Option<Vec<Option<String>>>)> {
     if let Some(kind) = panic_kind::<R>(labels, outcome) {
@@ -70,7 +70,7 @@ pub(crate) fn judge_loom<R: Resource>(
 /// check ran out of time (`unknown`).
 pub(crate) fn judge<R: Resource>(
     events: &[runtime::Event],
-    labels: &[(usize, String)],
+    labels: &[(usize, crate::runtime::Label)],
     outcome: &Outcome<'_, R>,
     budget: Duration,
 ) -> (Option<FailureKind>, bool) {
@@ -122,7 +122,7 @@ pub(crate) fn in_return_order<R: Resource>(
 /// Like [`judge`], for a history already built (the stress backend builds it from timestamps).
 pub(crate) fn judge_history<R: Resource>(
     history: &History<R::Op, R::Output>,
-    labels: &[(usize, String)],
+    labels: &[(usize, crate::runtime::Label)],
     outcome: &Outcome<'_, R>,
     budget: Duration,
 ) -> (Option<FailureKind>, bool) {
@@ -150,7 +150,10 @@ pub(crate) fn judge_history<R: Resource>(
 }
 
 /// The failure a panic stands for, or an execution that stopped for no recorded reason.
-pub(crate) fn panic_kind<R: Resource>(labels: &[(usize, String)], outcome: &Outcome<'_, R>) -> Option<FailureKind> {
+pub(crate) fn panic_kind<R: Resource>(
+    labels: &[(usize, crate::runtime::Label)],
+    outcome: &Outcome<'_, R>,
+) -> Option<FailureKind> {
     if let Some((task, op, message)) = outcome.panic {
         let op = match op {
             Some(i) => format!("{:?}", flat_op(outcome.scenario, *i)),
@@ -314,7 +317,7 @@ pub(crate) fn explain<R: Resource>(
     history: &History<R::Op, R::Output>,
     prefix: &[OpId],
     unplaceable: &[OpId],
-    labels: &[(usize, String)],
+    labels: &[(usize, crate::runtime::Label)],
 ) -> String {
     let name = |id: &OpId| {
         let op = history.get(*id).expect("evidence names ops of the history");
@@ -359,7 +362,7 @@ pub(crate) fn explain<R: Resource>(
 pub(crate) fn sequentially_consistent<R: Resource>(
     scenario: &Scenario<R::Op>,
     outputs: &[Option<R::Output>],
-    labels: &[(usize, String)],
+    labels: &[(usize, crate::runtime::Label)],
 ) -> Result<(), (String, Vec<Option<String>>)> {
     let flat: Vec<(&R::Op, Option<&R::Output>)> = (0..scenario.len())
         .map(|i| (flat_op(scenario, i), outputs.get(i).and_then(Option::as_ref)))

@@ -17,6 +17,19 @@ use std::cell::{Cell, RefCell};
 pub(crate) use events::{Event, EventKind, ObjectKind, Value};
 use locks::LockTable;
 
+/// A thread's name in reports ("T1"); borrowed for the usual few threads, so that naming them
+/// allocates nothing per execution.
+pub(crate) type Label = std::borrow::Cow<'static, str>;
+
+/// The name of the scenario's thread `t` (0-based): "T1", "T2", ...
+pub(crate) fn thread_name(t: usize) -> Label {
+    const NAMES: [&str; 8] = ["T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8"];
+    match NAMES.get(t) {
+        Some(name) => Label::Borrowed(name),
+        None => Label::Owned(format!("T{}", t + 1)),
+    }
+}
+
 /// Which implementation the facade's objects use when they are created on this thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Backend {
@@ -61,7 +74,7 @@ pub(crate) struct ExecutionRecord {
     pub abort: Option<Abort>,
     pub objects: Vec<ObjectKind>,
     /// Task ids of the scenario's worker threads, in scenario order (task id -> label).
-    pub labels: Vec<(usize, String)>,
+    pub labels: Vec<(usize, Label)>,
     /// A plain (non-yield) scheduling point for the facade's operations that have no shuttle
     /// primitive of their own (file writes).
     pub switch_point: Option<std::sync::Arc<shuttle::sync::atomic::AtomicBool>>,
