@@ -4,9 +4,11 @@
 //! Scenarios stay small (2 threads, bounded), so the whole file runs in seconds.
 
 use crosscheck::resources::*;
-use crosscheck::sync::atomic::{AtomicBool, Ordering};
-use crosscheck::sync::{Condvar, Mutex};
-use crosscheck::{Checker, Failure, FailureKind, Model, Resource, Scenario, Scheduler};
+use crosscheck::{Checker, Failure, FailureKind, Resource, Scenario, Scheduler};
+
+#[path = "support/misbehaving.rs"]
+mod misbehaving;
+use misbehaving::{Nothing, Op, Spinner, Waiter};
 
 fn loom(bound: Option<usize>) -> Scheduler {
     Scheduler::Loom {
@@ -163,38 +165,6 @@ fn an_unfinished_exploration_says_which_bound_stopped_it() {
     assert!(report.to_string().contains("exploration incomplete"), "{report}");
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, crosscheck::arbitrary::Arbitrary)]
-enum Op {
-    Poke,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-struct Nothing;
-
-impl Model for Nothing {
-    type Op = Op;
-    type Output = ();
-    fn step(&mut self, _: &Op) {}
-}
-
-/// Every thread waits on a condition variable nobody signals: a deadlock the lock table cannot see.
-struct Waiter(Mutex<bool>, Condvar);
-
-impl Resource for Waiter {
-    type Op = Op;
-    type Output = ();
-    type Model = Nothing;
-    fn new() -> Self {
-        Waiter(Mutex::new(false), Condvar::new())
-    }
-    fn apply(&self, _: &Op) {
-        let mut ready = self.0.lock().unwrap();
-        while !*ready {
-            ready = self.1.wait(ready).unwrap();
-        }
-    }
-}
-
 #[test]
 fn a_condvar_deadlock_under_loom_is_a_failure_not_an_abort() {
     let failure = Checker::<Waiter>::new()
@@ -204,23 +174,6 @@ fn a_condvar_deadlock_under_loom_is_a_failure_not_an_abort() {
         .run()
         .unwrap_err();
     assert!(matches!(failure.kind(), FailureKind::Deadlock { .. }), "{failure}");
-}
-
-/// Waits for a flag nobody sets.
-struct Spinner(AtomicBool);
-
-impl Resource for Spinner {
-    type Op = Op;
-    type Output = ();
-    type Model = Nothing;
-    fn new() -> Self {
-        Spinner(AtomicBool::new(false))
-    }
-    fn apply(&self, _: &Op) {
-        while !self.0.load(Ordering::SeqCst) {
-            crosscheck::thread::yield_now();
-        }
-    }
 }
 
 #[test]

@@ -1,25 +1,13 @@
 //! A resource that panics, spins, or deadlocks where crosscheck cannot see the locks, and invalid
 //! settings: each gets a clear failure, and nothing leaks into the next check.
 
-use crosscheck::arbitrary; // the derive below names `arbitrary::`
 use crosscheck::resources::*;
-use crosscheck::sync::atomic::{AtomicBool, Ordering};
-use crosscheck::sync::{Condvar, Mutex};
-use crosscheck::{Checker, FailureKind, Model, Resource, Scheduler};
+use crosscheck::sync::Mutex;
+use crosscheck::{Checker, FailureKind, Resource, Scheduler};
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, arbitrary::Arbitrary)]
-enum Op {
-    Poke,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-struct Nothing;
-
-impl Model for Nothing {
-    type Op = Op;
-    type Output = ();
-    fn step(&mut self, _: &Op) {}
-}
+#[path = "support/misbehaving.rs"]
+mod misbehaving;
+use misbehaving::{Nothing, Op, Spinner, Waiter};
 
 /// Panics while holding a lock, so other threads then see it poisoned.
 struct Panicky(Mutex<u32>);
@@ -35,41 +23,6 @@ impl Resource for Panicky {
         let mut n = self.0.lock().unwrap();
         *n += 1;
         assert!(*n < 2, "the second poke found {}", *n);
-    }
-}
-
-/// Waits for a flag nobody sets.
-struct Spinner(AtomicBool);
-
-impl Resource for Spinner {
-    type Op = Op;
-    type Output = ();
-    type Model = Nothing;
-    fn new() -> Self {
-        Spinner(AtomicBool::new(false))
-    }
-    fn apply(&self, _: &Op) {
-        while !self.0.load(Ordering::SeqCst) {
-            crosscheck::thread::yield_now();
-        }
-    }
-}
-
-/// Every thread waits on a condition variable nobody signals: a deadlock no lock table shows.
-struct Waiter(Mutex<bool>, Condvar);
-
-impl Resource for Waiter {
-    type Op = Op;
-    type Output = ();
-    type Model = Nothing;
-    fn new() -> Self {
-        Waiter(Mutex::new(false), Condvar::new())
-    }
-    fn apply(&self, _: &Op) {
-        let mut ready = self.0.lock().unwrap();
-        while !*ready {
-            ready = self.1.wait(ready).unwrap();
-        }
     }
 }
 
