@@ -74,15 +74,6 @@ pub(crate) fn judge<R: Resource>(
     outcome: &Outcome<'_, R>,
     budget: Duration,
 ) -> (Option<FailureKind>, bool) {
-    if outcome.panic.is_none() && in_return_order::<R>(events, outcome.scenario, outcome.outputs) {
-        let kind = match outcome.invariant {
-            Some(Err(message)) => Some(FailureKind::InvariantViolated {
-                message: message.clone(),
-            }),
-            _ => None,
-        };
-        return (kind, false);
-    }
     let (history, _) = build_history::<R>(events, outcome.scenario, outcome.outputs);
     judge_history::<R>(&history, labels, outcome, budget)
 }
