@@ -37,8 +37,9 @@ use std::sync::Arc;
 
 use arbitrary::{Arbitrary, Unstructured};
 
-use crate::backend::shuttle::{short_name, Plan, StrategyFactory};
+use crate::backend::shuttle::short_name;
 use crate::checker::Checker;
+use crate::plan::{Plan, StrategyFactory};
 use crate::report::{Failure, FailureKind};
 use crate::resource::Resource;
 use crate::runtime::panics;

@@ -149,6 +149,8 @@ pub mod thread;
 
 mod backend;
 mod checker;
+mod plan;
+mod record;
 mod regressions;
 mod report;
 mod resource;

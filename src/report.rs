@@ -4,8 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::runtime::events::ObjectName;
-use crate::runtime::{Event, EventKind, ObjectKind};
+use crate::record::{thread_label, Event, EventKind, Label, ObjectKind, ObjectName};
 use crate::scenario::Scenario;
 
 /// What went wrong.
@@ -55,6 +54,21 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// Whether two failures are the same bug. A wrong result seen as a non-linearizable history or as
+    /// a broken invariant is one bug (a smaller scenario may lose the read that showed it, but not the
+    /// invariant); a deadlock, a step limit, or a different panic is another.
+    pub(crate) fn same_bug(&self, other: &FailureKind) -> bool {
+        use FailureKind::*;
+        match (self, other) {
+            (NotLinearizable { .. } | InvariantViolated { .. }, NotLinearizable { .. } | InvariantViolated { .. }) => {
+                true
+            }
+            (Deadlock { .. }, Deadlock { .. }) | (StepLimitExceeded { .. }, StepLimitExceeded { .. }) => true,
+            (Panicked { message: m, .. }, Panicked { message: n, .. }) => m == n,
+            _ => false,
+        }
+    }
+
     pub(crate) fn title(&self) -> &'static str {
         match self {
             FailureKind::NotLinearizable { .. } => "not linearizable",
@@ -248,19 +262,6 @@ impl fmt::Display for Report {
     }
 }
 
-/// "main" for the harness thread, "T1".. for the scenario's threads, "task N" for threads the
-/// resource spawned itself.
-pub(crate) fn thread_label(labels: &[(usize, crate::runtime::Label)], task: usize) -> String {
-    if task == 0 {
-        return "main".into();
-    }
-    labels
-        .iter()
-        .find(|(t, _)| *t == task)
-        .map(|(_, l)| l.to_string())
-        .unwrap_or_else(|| format!("task {task}"))
-}
-
 /// The name of the test running on this thread (libtest names each test's thread after it).
 fn test_name() -> Option<String> {
     std::thread::current()
@@ -430,7 +431,7 @@ impl ReportParts {
 /// Renders the recorded events as one line each, with each preemption marked.
 pub(crate) fn interleaving(
     events: &[Event],
-    labels: &[(usize, crate::runtime::Label)],
+    labels: &[(usize, Label)],
     objects: &[ObjectKind],
     op_names: &[String],
     op_outputs: &[Option<String>],

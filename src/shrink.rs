@@ -10,12 +10,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::backend::shuttle::{Plan, StrategyFactory};
 use crate::checker::Checker;
+use crate::plan::{Plan, StrategyFactory};
 use crate::report::{Failure, FailureKind};
 use crate::resource::Resource;
 use crate::scenario::Chunks;
-use crate::scheduler::{self, Scheduler, Strategy};
+use crate::scheduler::{self, Scheduler};
 use crate::token::TokenScenario;
 
 /// The schedules shrinking may run when neither `shrink_budget` nor `CROSSCHECK_SHRINK_BUDGET`
@@ -23,19 +23,6 @@ use crate::token::TokenScenario;
 pub const DEFAULT_SHRINK_BUDGET: usize = 50_000;
 /// The wall-clock cap on shrinking, for slow machines.
 pub const DEFAULT_SHRINK_TIME: Duration = Duration::from_secs(30);
-
-/// Whether two failures are the same bug. A wrong result seen as a non-linearizable history or as
-/// a broken invariant is one bug (a smaller scenario may lose the read that showed it, but not the
-/// invariant); a deadlock, a step limit, or a different panic is another.
-pub(crate) fn same_bug(a: &FailureKind, b: &FailureKind) -> bool {
-    use FailureKind::*;
-    match (a, b) {
-        (NotLinearizable { .. } | InvariantViolated { .. }, NotLinearizable { .. } | InvariantViolated { .. }) => true,
-        (Deadlock { .. }, Deadlock { .. }) | (StepLimitExceeded { .. }, StepLimitExceeded { .. }) => true,
-        (Panicked { message: m, .. }, Panicked { message: n, .. }) => m == n,
-        _ => false,
-    }
-}
 
 struct Shrinker<'a, R: Resource> {
     checker: &'a Checker<R>,
@@ -94,7 +81,7 @@ impl<R: Resource> Shrinker<'_, R> {
             }
             Err(f) => {
                 self.used += f.schedules();
-                same_bug(f.kind(), want).then_some(f)
+                f.kind().same_bug(want).then_some(f)
             }
         }
     }
@@ -120,35 +107,8 @@ impl<R: Resource> Shrinker<'_, R> {
             return None;
         }
         let (scheduler, seed) = (self.scheduler.clone(), self.seed);
-        let original: StrategyFactory = Box::new(move |i| strategy_for(&scheduler, seed, i));
+        let original: StrategyFactory = Box::new(move |i| scheduler.strategy(seed, i));
         self.run(plan, original, 100, want)
-    }
-}
-
-/// The strategy a (non-replay) scheduler setting runs for plan `i`.
-pub(crate) fn strategy_for(scheduler: &Scheduler, seed: u64, i: usize) -> Box<dyn Strategy> {
-    let s = scheduler::mix(seed, i as u64);
-    match scheduler {
-        Scheduler::Random | Scheduler::Replay(_) => Box::new(scheduler::Random::new(s)),
-        Scheduler::Pct { depth } => Box::new(scheduler::Pct::new(s, *depth)),
-        Scheduler::Dfs { max_iterations } => {
-            Box::new(scheduler::Capped::new(scheduler::Dfs::new(None), *max_iterations))
-        }
-        Scheduler::Bounded { preemptions } => Box::new(scheduler::Dfs::new(Some(*preemptions))),
-        Scheduler::Portfolio(members) => Box::new(scheduler::Portfolio::new(
-            members
-                .iter()
-                .enumerate()
-                .map(|(k, m)| {
-                    (
-                        format!("{m:?}"),
-                        strategy_for(m, scheduler::mix(seed, 1_000 + k as u64), i),
-                    )
-                })
-                .collect(),
-        )),
-        // Loom and stress failures are reproduced and shrunk under shuttle: the default portfolio.
-        Scheduler::Loom { .. } | Scheduler::Stress => strategy_for(&Scheduler::default(), seed, i),
     }
 }
 
@@ -336,7 +296,7 @@ pub(crate) fn shrink<R: Resource>(
         let bounded: StrategyFactory = Box::new(move |_| Box::new(scheduler::Dfs::new(Some(bound))));
         if let Some(f) = s.run_with(&plan, bounded, 2_000, &want, true) {
             let cost = |f: &Failure<R::Op>| (f.preemptions(), f.data().switches, f.data().steps);
-            if cost(&f) <= cost(&best) && same_bug(f.kind(), &want) {
+            if cost(&f) <= cost(&best) && f.kind().same_bug(&want) {
                 best = f;
             }
             break;

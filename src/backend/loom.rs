@@ -33,9 +33,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::loom_report;
-use super::shuttle::Plan;
 use super::verdict::{self, short_name, Outcome};
 use crate::checker::Checker;
+use crate::plan::Plan;
 use crate::report::{Failure, FailureKind, Report};
 use crate::resource::Resource;
 use crate::runtime::{self, panics, Abort, Backend, BackendGuard, EventKind, ExecutionRecord, LoomStop};

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use super::loom::{Found, LoomSettings};
-use super::shuttle::{Plan, StrategyFactory};
 use super::verdict::{self, build_history, short_name, PartsInput};
 use crate::checker::Checker;
+use crate::plan::{Plan, StrategyFactory};
 use crate::report::{self, Failure, FailureData, FailureKind};
 use crate::resource::Resource;
 use crate::runtime::{self, Event, EventKind, Value};
@@ -66,13 +66,13 @@ fn stale_reads(
                 if let Some((latest, writer)) = last[obj] {
                     if latest != *value {
                         let name = match objects.get(obj) {
-                            Some(&k) => runtime::events::ObjectName(k, obj).to_string(),
+                            Some(&k) => crate::record::ObjectName(k, obj).to_string(),
                             None => format!("object#{obj}"),
                         };
                         found.push(format!(
                             "{} loaded {name} -> {value} after {} had stored {latest}",
-                            report::thread_label(labels, e.thread),
-                            report::thread_label(labels, writer)
+                            crate::record::thread_label(labels, e.thread),
+                            crate::record::thread_label(labels, writer)
                         ));
                     }
                 }
@@ -174,7 +174,7 @@ pub(super) fn cross_check<R: Resource>(checker: &Checker<R>, failure: &mut Failu
         Box::new(|_| Box::new(scheduler::Capped::new(scheduler::Dfs::new(None), Some(SC_BUDGET))));
     let name = "Dfs (sequentially consistent cross-check)".to_string();
     let note = match checker.execute(vec![plan], SC_BUDGET, dfs, name, None) {
-        Err(sc) if crate::shrink::same_bug(sc.kind(), &want) => match sc.schedule() {
+        Err(sc) if sc.kind().same_bug(&want) => match sc.schedule() {
             Some(token) => format!(
                 "needs no weak memory: shuttle reproduces this failure on the same scenario with a sequentially \
                  consistent interleaving ({} preemption(s)); replay it anywhere with \

@@ -6,14 +6,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::shuttle::{Plan, StrategyFactory};
 use super::stress::{self, StressSettings};
 use crate::checker::Checker;
+use crate::plan::{Plan, StrategyFactory};
 use crate::report::{Failure, Report};
 use crate::resource::Resource;
 use crate::scenario::Chunks;
 use crate::scheduler::Scheduler;
-use crate::shrink::{self, same_bug, strategy_for};
+use crate::shrink;
 use crate::token::TokenScenario;
 
 /// Shuttle schedules tried on each candidate scenario.
@@ -120,10 +120,10 @@ fn reproduce<R: Resource>(
         WHOLE,
     ));
     for (candidate, budget) in candidates {
-        let make: StrategyFactory = Box::new(move |i| strategy_for(&Scheduler::default(), seed, i));
+        let make: StrategyFactory = Box::new(move |i| Scheduler::default().strategy(seed, i));
         let name = Scheduler::default().label();
         if let Err(f) = checker.execute(vec![candidate], budget, make, name, Some(seed)) {
-            if same_bug(f.kind(), want) {
+            if f.kind().same_bug(want) {
                 return Some(f);
             }
         }

@@ -20,18 +20,13 @@ use shuttle::scheduler::{Schedule, Task, TaskId};
 pub(crate) use super::verdict::short_name;
 use super::verdict::{self, build_history, Outcome, PartsInput};
 use crate::linearizability::cache::FxHasher;
+use crate::plan::{Plan, StrategyFactory};
 use crate::report::{self, Failure, FailureData, FailureKind};
 use crate::resource::Resource;
 use crate::runtime::{self, panics, Abort, EventKind, ExecutionRecord};
 use crate::scenario::Scenario;
 use crate::scheduler::{is_preemption, Strategy};
 use crate::token::{Token, TokenScenario};
-
-/// One scenario to run, with how a token names it.
-pub(crate) struct Plan<Op> {
-    pub scenario: Arc<Scenario<Op>>,
-    pub source: TokenScenario,
-}
 
 /// Settings the driver needs from the checker.
 pub(crate) struct RunSettings {
@@ -95,9 +90,6 @@ pub(crate) struct State<R: Resource> {
     /// The order of op begins and ends of the execution being judged, reused.
     order: Vec<u32>,
 }
-
-/// Makes the strategy for the plan with the given index.
-pub(crate) type StrategyFactory = Box<dyn Fn(usize) -> Box<dyn Strategy>>;
 
 /// What each operation of a scenario returned (`None`: it did not return).
 type Outputs<R> = Vec<Option<<R as Resource>::Output>>;

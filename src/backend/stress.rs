@@ -14,9 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use super::shuttle::Plan;
 use super::verdict::{self, short_name, Outcome, PartsInput};
 use crate::history::History;
+use crate::plan::Plan;
 use crate::report::{Failure, FailureData, FailureKind, Report};
 use crate::resource::Resource;
 use crate::runtime::{panics, Backend, BackendGuard};

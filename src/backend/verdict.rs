@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::history::{History, OpId};
 use crate::linearizability::{self, Verdict};
-use crate::report::{self, FailureKind, OpLine, ReportParts};
+use crate::report::{FailureKind, OpLine, ReportParts};
 use crate::resource::{Model, Resource};
 use crate::runtime::{self, Abort, EventKind};
 use crate::scenario::Scenario;
@@ -151,7 +151,7 @@ pub(crate) fn panic_kind<R: Resource>(
             None => "Resource::new or Resource::invariant".to_string(),
         };
         return Some(FailureKind::Panicked {
-            thread: report::thread_label(labels, *task),
+            thread: crate::record::thread_label(labels, *task),
             op,
             message: message.clone(),
         });
@@ -312,7 +312,7 @@ pub(crate) fn explain<R: Resource>(
 ) -> String {
     let name = |id: &OpId| {
         let op = history.get(*id).expect("evidence names ops of the history");
-        format!("{} {:?}", report::thread_label(labels, op.client), op.op)
+        format!("{} {:?}", crate::record::thread_label(labels, op.client), op.op)
     };
     let mut model = R::Model::default();
     for id in prefix {
@@ -395,7 +395,7 @@ pub(crate) fn sequentially_consistent<R: Resource>(
     let (prefix, stuck, model) = search.best;
     let thread_of = |i: usize| -> String {
         match parts.iter().position(|p| p.contains(&i)) {
-            Some(t) => report::thread_label(labels, t + 1),
+            Some(t) => crate::record::thread_label(labels, t + 1),
             None => "main".to_string(),
         }
     };

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use super::Checker;
 use crate::backend::loom as loom_backend;
-use crate::backend::shuttle::{short_name, Plan, StrategyFactory};
+use crate::backend::shuttle::short_name;
+use crate::plan::{Plan, StrategyFactory};
 use crate::regressions::{self, RegressionFile};
 use crate::report::{Failure, Report};
 use crate::resource::Resource;

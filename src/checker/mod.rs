@@ -17,8 +17,9 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::backend::loom::{self as loom_backend, LoomSettings};
 use crate::backend::reproduce;
-use crate::backend::shuttle::{body, short_name, Driver, Plan, RunSettings, State, StrategyFactory};
+use crate::backend::shuttle::{body, short_name, Driver, RunSettings, State};
 use crate::backend::stress::{StressSettings, DEFAULT_STRESS_TIMEOUT};
+use crate::plan::{Plan, StrategyFactory};
 use crate::report::{Failure, Report};
 use crate::resource::Resource;
 use crate::runtime::{panics, Backend, BackendGuard};
@@ -376,7 +377,7 @@ impl<R: Resource> Checker<R> {
                     _ => {}
                 }
                 let other = other.clone();
-                let make = move |i: usize| crate::shrink::strategy_for(&other, seed, i);
+                let make = move |i: usize| other.strategy(seed, i);
                 (plans, self.iterations, Box::new(make))
             }
         };

@@ -2,8 +2,8 @@
 //! moment its cycle closes, with the cycle in hand, instead of by shuttle's "no runnable task"
 //! panic that names no locks.
 
-use super::events::{EventKind, ObjectName};
 use super::{Abort, ExecutionRecord};
+use crate::record::{thread_label, EventKind, ObjectName};
 
 /// Object ids and task ids are small and dense, so the table is indexed vectors: taking and
 /// releasing a lock allocates nothing once the table has grown.
@@ -161,7 +161,7 @@ fn describe_cycle(rec: &ExecutionRecord, cycle: &[(usize, usize)]) -> Vec<String
         Some(&kind) => ObjectName(kind, obj).to_string(),
         None => format!("lock#{obj}"),
     };
-    let label = |task: usize| crate::report::thread_label(&rec.labels, task);
+    let label = |task: usize| thread_label(&rec.labels, task);
     cycle
         .iter()
         .map(|&(task, obj)| {

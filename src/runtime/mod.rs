@@ -8,27 +8,13 @@
 //! records into the same state. Under shuttle the driver says which task runs; under loom the
 //! record asks loom for the current thread at each event (see [`with_record`]).
 
-pub(crate) mod events;
 pub(crate) mod locks;
 pub(crate) mod panics;
 
 use std::cell::{Cell, RefCell};
 
-pub(crate) use events::{Event, EventKind, ObjectKind, Value};
+pub(crate) use crate::record::{thread_name, Event, EventKind, Label, ObjectKind, Value};
 use locks::LockTable;
-
-/// A thread's name in reports ("T1"); borrowed for the usual few threads, so that naming them
-/// allocates nothing per execution.
-pub(crate) type Label = std::borrow::Cow<'static, str>;
-
-/// The name of the scenario's thread `t` (0-based): "T1", "T2", ...
-pub(crate) fn thread_name(t: usize) -> Label {
-    const NAMES: [&str; 8] = ["T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8"];
-    match NAMES.get(t) {
-        Some(name) => Label::Borrowed(name),
-        None => Label::Owned(format!("T{}", t + 1)),
-    }
-}
 
 /// Which implementation the facade's objects use when they are created on this thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

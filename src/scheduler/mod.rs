@@ -80,6 +80,26 @@ pub enum Scheduler {
 }
 
 impl Scheduler {
+    /// The strategy a (non-replay) scheduler setting runs for plan `i`.
+    pub(crate) fn strategy(&self, seed: u64, i: usize) -> Box<dyn Strategy> {
+        let s = mix(seed, i as u64);
+        match self {
+            Scheduler::Random | Scheduler::Replay(_) => Box::new(Random::new(s)),
+            Scheduler::Pct { depth } => Box::new(Pct::new(s, *depth)),
+            Scheduler::Dfs { max_iterations } => Box::new(Capped::new(Dfs::new(None), *max_iterations)),
+            Scheduler::Bounded { preemptions } => Box::new(Dfs::new(Some(*preemptions))),
+            Scheduler::Portfolio(members) => Box::new(Portfolio::new(
+                members
+                    .iter()
+                    .enumerate()
+                    .map(|(k, m)| (format!("{m:?}"), m.strategy(mix(seed, 1_000 + k as u64), i)))
+                    .collect(),
+            )),
+            // Loom and stress failures are reproduced and shrunk under shuttle: the default portfolio.
+            Scheduler::Loom { .. } | Scheduler::Stress => Scheduler::default().strategy(seed, i),
+        }
+    }
+
     /// The default portfolio: every member gets an equal part of each scenario's schedules.
     pub fn recommended() -> Scheduler {
         Scheduler::Portfolio(vec![

@@ -1,4 +1,6 @@
-//! The events the facade records, for the interleaving a failure report shows.
+//! The record of one execution: the events the facade writes while it runs (through `runtime`)
+//! and the report reads afterwards, with how objects and threads are named. It depends on nothing
+//! else in crosscheck, so the writer and the readers never depend on each other.
 
 use std::fmt;
 
@@ -116,4 +118,30 @@ pub(crate) enum EventKind {
 pub(crate) struct Event {
     pub thread: usize,
     pub kind: EventKind,
+}
+
+/// A thread's name in reports ("T1"); borrowed for the usual few threads, so that naming them
+/// allocates nothing per execution.
+pub(crate) type Label = std::borrow::Cow<'static, str>;
+
+/// The name of the scenario's thread `t` (0-based): "T1", "T2", ...
+pub(crate) fn thread_name(t: usize) -> Label {
+    const NAMES: [&str; 8] = ["T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8"];
+    match NAMES.get(t) {
+        Some(name) => Label::Borrowed(name),
+        None => Label::Owned(format!("T{}", t + 1)),
+    }
+}
+
+/// "main" for the harness thread, "T1".. for the scenario's threads, "task N" for threads the
+/// resource spawned itself.
+pub(crate) fn thread_label(labels: &[(usize, Label)], task: usize) -> String {
+    if task == 0 {
+        return "main".into();
+    }
+    labels
+        .iter()
+        .find(|(t, _)| *t == task)
+        .map(|(_, l)| l.to_string())
+        .unwrap_or_else(|| format!("task {task}"))
 }
