@@ -143,6 +143,7 @@ pub mod fs;
 pub mod fuzz;
 pub mod history;
 pub mod linearizability;
+pub mod proptest;
 pub mod resources;
 pub mod sync;
 pub mod thread;

@@ -112,8 +112,18 @@ impl<R: Resource> Shrinker<'_, R> {
     }
 }
 
-/// Every scenario one edit smaller than `c`, most promising first.
-fn candidates(c: &Chunks) -> Vec<Chunks> {
+/// A scenario's layout with any kind of item per operation: bytes here, value trees in
+/// `crosscheck::proptest`, which shrinks with the same structural edits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Parts<T> {
+    pub init: Vec<T>,
+    pub threads: Vec<Vec<T>>,
+    pub post: Vec<T>,
+}
+
+/// Every layout one structural edit smaller than `c`, most promising first: a thread dropped, an
+/// operation dropped, an operation moved out of the parallel part.
+pub(crate) fn structural<T: Clone>(c: &Parts<T>) -> Vec<Parts<T>> {
     let mut out = Vec::new();
     // Fewer threads.
     for t in 0..c.threads.len() {
@@ -144,6 +154,9 @@ fn candidates(c: &Chunks) -> Vec<Chunks> {
     }
     // Less in parallel: a thread's first operation into init, its last into post.
     for t in 0..c.threads.len() {
+        if c.threads[t].is_empty() {
+            continue;
+        }
         let mut n = c.clone();
         let op = n.threads[t].remove(0);
         n.init.push(op);
@@ -152,13 +165,31 @@ fn candidates(c: &Chunks) -> Vec<Chunks> {
         }
         out.push(n);
         let mut n = c.clone();
-        let op = n.threads[t].pop().expect("threads are never empty");
+        let op = n.threads[t].pop().expect("checked non-empty");
         n.post.insert(0, op);
         if n.threads[t].is_empty() {
             n.threads.remove(t);
         }
         out.push(n);
     }
+    out
+}
+
+/// Every scenario one edit smaller than `c`, most promising first.
+pub(crate) fn candidates(c: &Chunks) -> Vec<Chunks> {
+    let parts = Parts {
+        init: c.init.clone(),
+        threads: c.threads.clone(),
+        post: c.post.clone(),
+    };
+    let mut out: Vec<Chunks> = structural(&parts)
+        .into_iter()
+        .map(|p| Chunks {
+            init: p.init,
+            threads: p.threads,
+            post: p.post,
+        })
+        .collect();
     // Simpler values: each operation's bytes zeroed, halved in length, one shorter, halved.
     let places: Vec<(usize, usize)> = (0..c.init.len())
         .map(|i| (0, i))
@@ -249,7 +280,7 @@ pub(crate) fn shrink<R: Resource>(
     };
 
     // 1. The scenario (only a generated one: a pinned scenario has no byte form to edit).
-    if let TokenScenario::Bytes(bytes) = &source {
+    if let (TokenScenario::Bytes(bytes), None) = (&source, checker.pinned_scenario()) {
         if let Ok(mut chunks) = Chunks::parse(bytes) {
             'improve: while !s.out_of_budget() {
                 for candidate in candidates(&chunks) {

@@ -83,6 +83,9 @@ pub struct Checker<R: Resource> {
     scheduler: Scheduler,
     seed: Option<u64>,
     pinned: Option<Scenario<R::Op>>,
+    /// The pinned scenario's bytes, when it was generated (by `crosscheck::proptest`): its token
+    /// then names the bytes, so it replays without the `.scenario(..)`.
+    pinned_bytes: Option<Vec<u8>>,
     max_steps: usize,
     check_budget: Duration,
     shrink_budget: Option<usize>,
@@ -101,6 +104,7 @@ impl<R: Resource> Clone for Checker<R> {
             scheduler: self.scheduler.clone(),
             seed: self.seed,
             pinned: self.pinned.clone(),
+            pinned_bytes: self.pinned_bytes.clone(),
             max_steps: self.max_steps,
             check_budget: self.check_budget,
             shrink_budget: self.shrink_budget,
@@ -128,6 +132,7 @@ impl<R: Resource> Checker<R> {
             scheduler: Scheduler::default(),
             seed: None,
             pinned: None,
+            pinned_bytes: None,
             max_steps: DEFAULT_MAX_STEPS,
             check_budget: Duration::from_secs(10),
             shrink_budget: None,
@@ -191,7 +196,25 @@ impl<R: Resource> Checker<R> {
     /// Runs this scenario instead of generated ones.
     pub fn scenario(mut self, scenario: Scenario<R::Op>) -> Self {
         self.pinned = Some(scenario);
+        self.pinned_bytes = None;
         self
+    }
+
+    /// Pins a generated scenario with the bytes it was decoded from (so its token replays alone).
+    pub(crate) fn generated_scenario(mut self, scenario: Scenario<R::Op>, bytes: Option<Vec<u8>>) -> Self {
+        self.pinned = Some(scenario);
+        self.pinned_bytes = bytes;
+        self
+    }
+
+    /// The pinned scenario, if any: shrinking leaves a pinned scenario as it is.
+    pub(crate) fn pinned_scenario(&self) -> Option<&Scenario<R::Op>> {
+        self.pinned.as_ref()
+    }
+
+    /// The sizes generated scenarios are drawn from.
+    pub(crate) fn shape(&self) -> &Shape {
+        &self.shape
     }
 
     /// Scheduling steps one execution may take before it fails with `StepLimitExceeded`.
@@ -234,7 +257,7 @@ impl<R: Resource> Checker<R> {
         setting("CROSSCHECK_SEED", self.seed, DEFAULT_SEED)
     }
 
-    fn validate(&self) -> Result<(), Failure<R::Op>> {
+    pub(crate) fn validate(&self) -> Result<(), Failure<R::Op>> {
         let range_ok = |name: &str, r: &RangeInclusive<usize>, min: usize| {
             if r.is_empty() {
                 Err(Failure::usage(format!("{name}({r:?}) is an empty range")))
@@ -354,7 +377,10 @@ impl<R: Resource> Checker<R> {
                 let plans = match &self.pinned {
                     Some(s) => vec![Plan {
                         scenario: Arc::new(s.clone()),
-                        source: TokenScenario::Pinned(Self::fingerprint(s)),
+                        source: match &self.pinned_bytes {
+                            Some(bytes) => TokenScenario::Bytes(bytes.clone()),
+                            None => TokenScenario::Pinned(Self::fingerprint(s)),
+                        },
                     }],
                     None => self.generate(seed)?,
                 };
