@@ -150,6 +150,7 @@ pub mod thread;
 
 mod backend;
 mod checker;
+mod html;
 mod plan;
 mod record;
 mod regressions;

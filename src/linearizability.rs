@@ -6,6 +6,7 @@
 //! porcupine, applied separately to each partition given by [`Model::partition`].
 
 pub(crate) mod cache;
+mod page;
 mod search;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use crate::history::{History, OpId};
 use crate::Model;
+pub(crate) use page::placement;
+pub use page::{page, write_page};
 use search::{Limits, Outcome};
 
 /// Bound on the number of memo table entries per partition, to bound memory.

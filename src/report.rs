@@ -104,6 +104,8 @@ pub(crate) struct FailureData<Op> {
     /// Context switches between scenario threads, and scheduling steps, of the failing schedule.
     pub(crate) switches: usize,
     pub(crate) steps: usize,
+    /// The failing execution drawn for the HTML page (written once, by the check's outer edge).
+    pub(crate) page: Option<Box<crate::html::Page>>,
 }
 
 impl<Op> Failure<Op> {
@@ -150,6 +152,7 @@ impl<Op> Failure<Op> {
             choices: Vec::new(),
             switches: 0,
             steps: 0,
+            page: None,
         })
     }
 
@@ -159,6 +162,34 @@ impl<Op> Failure<Op> {
 
     pub(crate) fn data_mut(&mut self) -> &mut FailureData<Op> {
         &mut self.0
+    }
+
+    /// Where the failure's HTML page was written, if it was (see `CROSSCHECK_HTML`).
+    pub fn page(&self) -> Option<&std::path::Path> {
+        self.0.parts.as_ref()?.page.as_deref().map(std::path::Path::new)
+    }
+
+    /// Writes the HTML page of the failing execution (under `target/crosscheck/`, named after the
+    /// test) and names it in the report. Failing to write is a note, not an error.
+    pub(crate) fn write_page(&mut self) {
+        let Some(mut page) = self.0.page.take() else { return };
+        let Some(dir) = crate::html::pages_dir() else { return };
+        let Some(parts) = self.0.parts.as_ref() else { return };
+        let name = format!("{}-{}", test_name().unwrap_or_else(|| "check".into()), parts.resource);
+        page.summary = self.to_string().lines().map(str::to_string).collect();
+        let written = crate::html::write(&page, &dir, &name);
+        if let Some(parts) = self.0.parts.as_mut() {
+            match written {
+                Ok(path) => parts.page = Some(path.display().to_string()),
+                Err(e) => {
+                    let note = format!("could not write the HTML page to {}: {e}", dir.display());
+                    parts.note = Some(match parts.note.take() {
+                        Some(old) => format!("{old}\n{note}"),
+                        None => note,
+                    });
+                }
+            }
+        }
     }
 }
 
@@ -301,6 +332,8 @@ pub(crate) struct ReportParts {
     pub note: Option<String>,
     /// "shrunk from ... to ... in ..."
     pub shrink: Option<String>,
+    /// Where the HTML page of this failure was written.
+    pub page: Option<String>,
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -357,6 +390,9 @@ impl ReportParts {
         }
         if let Some(note) = &self.note {
             out += &format!("\n{note}\n");
+        }
+        if let Some(page) = &self.page {
+            out += &format!("\nsee it drawn (open in a browser): {page}\n");
         }
         if let Some(token) = &self.token {
             let test = test.unwrap_or("<test name>");

@@ -153,6 +153,7 @@ pub(super) fn describe<R: Resource>(
         choices: Vec::new(),
         switches: 0,
         steps: 0,
+        page: None,
     })
 }
 

@@ -3,6 +3,7 @@
 
 pub(crate) mod loom;
 mod loom_report;
+pub(crate) mod page;
 pub(crate) mod reproduce;
 pub(crate) mod shuttle;
 pub(crate) mod stress;

@@ -361,6 +361,25 @@ impl<R: Resource> State<R> {
             check_budget: self.settings.check_budget,
             expected: None,
         });
+        let page = (!matches!(kind, FailureKind::Usage { .. })).then(|| {
+            Box::new(super::page::execution::<R>(super::page::ExecutionInput {
+                title: format!(
+                    "crosscheck: {} in {}",
+                    kind.title(),
+                    short_name(self.settings.type_name)
+                ),
+                summary: Vec::new(),
+                kind: &kind,
+                scenario: &scenario,
+                outputs: &shared.outputs,
+                events: &record.events,
+                labels: &record.labels,
+                objects: &record.objects,
+                history: &history,
+                index: &index,
+                check_budget: self.settings.check_budget,
+            }))
+        });
         drop(shared);
         let replayable = !matches!(kind, FailureKind::Usage { .. } | FailureKind::Internal { .. });
         let token = replayable.then(|| {
@@ -388,6 +407,7 @@ impl<R: Resource> State<R> {
             choices: record.choices,
             switches,
             steps: record.steps,
+            page,
         }));
     }
 }

@@ -370,6 +370,7 @@ pub(crate) fn describe<R: Resource>(
         choices: Vec::new(),
         switches: 0,
         steps: 0,
+        page: None,
     })
 }
 

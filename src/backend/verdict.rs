@@ -228,6 +228,7 @@ pub(crate) fn report_parts<R: Resource>(input: PartsInput<'_, R>) -> ReportParts
         token: None,
         note: None,
         shrink: None,
+        page: None,
     }
 }
 

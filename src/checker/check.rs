@@ -67,6 +67,7 @@ impl<R: Resource> Checker<R> {
             .collect();
         for entry in &entries {
             if let Err(mut failure) = self.replay_regression(&entry.token) {
+                failure.write_page();
                 let note = format!(
                     "this failure is a saved regression ({}:{}), replayed before any new scenario",
                     file.display(),

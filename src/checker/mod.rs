@@ -398,7 +398,10 @@ impl<R: Resource> Checker<R> {
                             seed: Some(seed),
                         };
                         let shrink = (self.effective_shrink_budget()?, self.shrink_time);
-                        return reproduce::stress_check(self, plans, settings, seed, shrink);
+                        return reproduce::stress_check(self, plans, settings, seed, shrink).map_err(|mut failure| {
+                            failure.write_page();
+                            failure
+                        });
                     }
                     _ => {}
                 }
@@ -414,7 +417,7 @@ impl<R: Resource> Checker<R> {
         };
         let shrink_budget = self.effective_shrink_budget()?;
         let replaying = matches!(self.scheduler, Scheduler::Replay(_));
-        match self.execute(
+        let result = match self.execute(
             plans,
             budget,
             make_strategy,
@@ -431,7 +434,11 @@ impl<R: Resource> Checker<R> {
                 self.shrink_time,
             )),
             other => other,
-        }
+        };
+        result.map_err(|mut failure| {
+            failure.write_page();
+            failure
+        })
     }
 
     /// Runs `plans` under the strategies `make_strategy` makes, `budget` schedules in all, and
