@@ -152,6 +152,7 @@ mod backend;
 mod checker;
 mod html;
 mod plan;
+mod progress;
 mod record;
 mod regressions;
 mod report;

@@ -303,6 +303,7 @@ pub(crate) fn shrink<R: Resource>(
                         None => best.data().choices.clone(),
                     };
                     if let Some(f) = s.attempt(&plan, &choices, &want) {
+                        crate::progress::shrinking(f.scenario().shape());
                         best = f;
                         chunks = candidate;
                         continue 'improve;

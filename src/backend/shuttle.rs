@@ -158,9 +158,11 @@ impl<R: Resource> State<R> {
         }
         if self.runs_here == 0 {
             self.scenarios_run += 1;
+            crate::progress::scenario_started();
         }
         self.runs_here += 1;
         self.runs += 1;
+        crate::progress::executed();
         let plan = &self.plans[self.plan.expect("a plan was picked")];
         let mut shared = self.shared.lock().expect("crosscheck's own lock");
         shared.outputs.clear();

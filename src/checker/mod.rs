@@ -360,6 +360,8 @@ impl<R: Resource> Checker<R> {
     pub fn run(&self) -> Result<Report, Failure<R::Op>> {
         self.validate()?;
         let seed = self.effective_seed()?;
+        let mode = crate::progress::Mode::from_env().map_err(Failure::usage)?;
+        let _progress = crate::progress::Session::open(short_name(std::any::type_name::<R>()), self.iterations, mode);
 
         let (plans, budget, make_strategy): (Vec<Plan<R::Op>>, usize, StrategyFactory) = match &self.scheduler {
             Scheduler::Replay(text) => {
@@ -425,14 +427,10 @@ impl<R: Resource> Checker<R> {
             (!replaying).then_some(seed),
         ) {
             // A replay runs exactly what it was given; everything else is shrunk before it is shown.
-            Err(failure) if !replaying => Err(shrink::shrink(
-                self,
-                failure,
-                &self.scheduler,
-                seed,
-                shrink_budget,
-                self.shrink_time,
-            )),
+            Err(failure) if !replaying => Err({
+                crate::progress::failure_found();
+                shrink::shrink(self, failure, &self.scheduler, seed, shrink_budget, self.shrink_time)
+            }),
             other => other,
         };
         result.map_err(|mut failure| {
