@@ -39,6 +39,9 @@ pub(crate) struct RunSettings {
     /// Keep running after a failure and keep the simplest failing schedule (fewest preemptions,
     /// then context switches, then steps) instead of the first: how shrinking polishes a schedule.
     pub keep_going: bool,
+    /// Each plan's share of the budget, fixed in advance (a shard of a check, see
+    /// `CROSSCHECK_SHARD`); `None`: an equal part of what is left when the plan starts.
+    pub shares: Option<Vec<usize>>,
 }
 
 /// What the execution body writes while it runs (inside shuttle's tasks).
@@ -142,7 +145,10 @@ impl<R: Resource> State<R> {
                 // Each scenario gets an equal part of what is left, so budget a systematic search
                 // did not need flows to the scenarios after it.
                 let left = self.settings.budget - self.runs;
-                self.share = (left / (self.plans.len() - next)).max(1);
+                self.share = match &self.settings.shares {
+                    Some(shares) => shares[next],
+                    None => (left / (self.plans.len() - next)).max(1),
+                };
                 self.strategy = Some((self.make_strategy)(next));
                 self.passed.clear();
             }

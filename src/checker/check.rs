@@ -159,7 +159,7 @@ impl<R: Resource> Checker<R> {
         self
     }
 
-    fn empty_report(&self, scheduler: &str) -> Report {
+    pub(crate) fn empty_report(&self, scheduler: &str) -> Report {
         Report {
             resource: short_name(std::any::type_name::<R>()).to_string(),
             scheduler: scheduler.into(),

@@ -3,6 +3,7 @@
 //! [`Checker::check`], the edge that keeps regressions and panics with the report, is in `check.rs`.
 
 mod check;
+mod shard;
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -363,6 +364,8 @@ impl<R: Resource> Checker<R> {
         let mode = crate::progress::Mode::from_env().map_err(Failure::usage)?;
         let _progress = crate::progress::Session::open(short_name(std::any::type_name::<R>()), self.iterations, mode);
 
+        let shard = shard::Shard::from_env().map_err(Failure::usage)?;
+        let mut shares = None;
         let (plans, budget, make_strategy): (Vec<Plan<R::Op>>, usize, StrategyFactory) = match &self.scheduler {
             Scheduler::Replay(text) => {
                 let (plan, schedule, loom) = self.replay_plan(text)?;
@@ -376,6 +379,15 @@ impl<R: Resource> Checker<R> {
                 (vec![plan], 1, Box::new(make))
             }
             other => {
+                let unsplit = self.pinned.is_some() || matches!(other, Scheduler::Loom { .. } | Scheduler::Stress);
+                if let Some(shard) = shard.filter(|s| unsplit && !s.runs_unsplit()) {
+                    eprintln!(
+                        "crosscheck: CROSSCHECK_SHARD={shard}: this check of {} is not split (a pinned scenario, loom or \
+                         stress); shard 1 runs it",
+                        short_name(std::any::type_name::<R>())
+                    );
+                    return Ok(self.empty_report(&format!("{} (shard {shard}: run by shard 1)", other.label())));
+                }
                 let plans = match &self.pinned {
                     Some(s) => vec![Plan {
                         scenario: Arc::new(s.clone()),
@@ -408,24 +420,35 @@ impl<R: Resource> Checker<R> {
                     _ => {}
                 }
                 let other = other.clone();
-                let make = move |i: usize| other.strategy(seed, i);
-                (plans, self.iterations, Box::new(make))
+                match shard.filter(|_| !unsplit) {
+                    Some(shard) => {
+                        let (plans, mine, ids) = shard.split(plans, self.iterations);
+                        let budget = mine.iter().sum();
+                        shares = Some(mine);
+                        // Each scenario's scheduler is seeded by its index in the whole check.
+                        let make = move |i: usize| other.strategy(seed, ids[i]);
+                        (plans, budget, Box::new(make))
+                    }
+                    None => {
+                        let make = move |i: usize| other.strategy(seed, i);
+                        (plans, self.iterations, Box::new(make))
+                    }
+                }
             }
         };
 
-        let scheduler_name = match &self.scheduler {
+        let mut scheduler_name = match &self.scheduler {
             Scheduler::Replay(_) => "Replay".to_string(),
             other => other.label(),
         };
+        if let (Some(shard), Some(_)) = (shard, &shares) {
+            scheduler_name += &format!(", shard {shard}");
+        }
         let shrink_budget = self.effective_shrink_budget()?;
         let replaying = matches!(self.scheduler, Scheduler::Replay(_));
-        let result = match self.execute(
-            plans,
-            budget,
-            make_strategy,
-            scheduler_name,
-            (!replaying).then_some(seed),
-        ) {
+        let settings = self.run_settings(budget, scheduler_name, (!replaying).then_some(seed), false);
+        let settings = RunSettings { shares, ..settings };
+        let result = match self.execute_settings(plans, settings, make_strategy) {
             // A replay runs exactly what it was given; everything else is shrunk before it is shown.
             Err(failure) if !replaying => Err({
                 crate::progress::failure_found();
@@ -463,17 +486,34 @@ impl<R: Resource> Checker<R> {
         seed: Option<u64>,
         keep_going: bool,
     ) -> Result<Report, Failure<R::Op>> {
-        let started = Instant::now();
-        let type_name = std::any::type_name::<R>();
-        let settings = RunSettings {
+        let settings = self.run_settings(budget, scheduler_name, seed, keep_going);
+        self.execute_settings(plans, settings, make_strategy)
+    }
+
+    fn run_settings(&self, budget: usize, scheduler: String, seed: Option<u64>, keep_going: bool) -> RunSettings {
+        RunSettings {
             budget,
             max_steps: self.max_steps,
             check_budget: self.check_budget,
-            scheduler: scheduler_name.clone(),
+            scheduler,
             seed,
-            type_name,
+            type_name: std::any::type_name::<R>(),
             keep_going,
-        };
+            shares: None,
+        }
+    }
+
+    /// Runs `plans` with the driver configured by `settings`.
+    fn execute_settings(
+        &self,
+        plans: Vec<Plan<R::Op>>,
+        settings: RunSettings,
+        make_strategy: StrategyFactory,
+    ) -> Result<Report, Failure<R::Op>> {
+        let started = Instant::now();
+        let type_name = settings.type_name;
+        let scheduler_name = settings.scheduler.clone();
+        let keep_going = settings.keep_going;
         let state = Rc::new(RefCell::new(State::<R>::new(plans, settings, make_strategy)));
         let body = body(&state.borrow());
 
