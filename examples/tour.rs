@@ -1,7 +1,8 @@
 //! The tour: every built-in resource under every scheduler. The buggy ones are caught and
 //! explained; the correct ones pass. Then the weak-memory pair under loom: `RelaxedFlag` is caught
 //! (and passes every shuttle scheduler, which are sequentially consistent), `ReleaseAcquireFlag`
-//! passes loom's exhaustive exploration.
+//! passes loom's exhaustive exploration. Each failure's HTML page is written under
+//! `target/crosscheck/` and its path printed: open one in a browser.
 //!
 //! Run it with `cargo run --release --example tour`.
 
@@ -37,6 +38,9 @@ fn tour<R: Resource>(name: &str, buggy: bool) -> usize {
                 );
                 if found == 1 {
                     println!("\n{failure}");
+                }
+                if let Some(page) = failure.page() {
+                    println!("{name:<20} {label:<32} drawn in {}", page.display());
                 }
             }
         }
