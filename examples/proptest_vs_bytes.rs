@@ -48,7 +48,9 @@ fn via_proptest<R: Resource>(seed: u64) -> Outcome {
     let mut runner = TestRunner::new(config);
     // Per case the same budget a generated scenario gets in a default check.
     let per_case = || Checker::<R>::new().scheduler(Scheduler::default()).iterations(100);
-    let result = runner.run(&scenarios(Checker::<R>::new()), |s| check_scenario(per_case(), &s).map(|_| ()));
+    let result = runner.run(&scenarios(Checker::<R>::new()), |s| {
+        check_scenario(per_case(), &s).map(|_| ())
+    });
     let minimal = match result {
         Err(TestError::Fail(_, s)) => is_minimal(&s),
         _ => false,

@@ -8,14 +8,10 @@
 //! use crosscheck::{Checker, Scheduler};
 //! use proptest::prelude::*;
 //!
-//! proptest! {
-//!     #![proptest_config(ProptestConfig::with_cases(16))]
-//!     #[test]
-//!     fn counter(s in scenarios(Checker::<LockedCounter>::new().threads(2..=3).ops_per_thread(1..=3))) {
-//!         check_scenario(Checker::<LockedCounter>::new().scheduler(Scheduler::Pct { depth: 3 }).iterations(200), &s)?;
-//!     }
-//! }
-//! # counter();
+//! // In a test file: `proptest! { #[test] fn counter(s in scenarios(..)) { .. } }`.
+//! proptest!(ProptestConfig::with_cases(8), |(s in scenarios(Checker::<LockedCounter>::new().threads(2..=3)))| {
+//!     check_scenario(Checker::<LockedCounter>::new().scheduler(Scheduler::Pct { depth: 3 }).iterations(100), &s)?;
+//! });
 //! ```
 //!
 //! Who shrinks what: proptest shrinks the scenario (its `ValueTree` makes crosscheck's own edits:

@@ -19,7 +19,7 @@ pub(crate) struct Placement {
     /// Operations that cannot come next after the prefix.
     pub highlighted: Vec<OpId>,
     /// Model state (Debug) before and after each placed operation.
-    pub states: HashMap<OpId, (String, String)>,
+    pub states: States,
     /// For each highlighted operation: what the model returns for it after the prefix.
     pub allows: Vec<(OpId, String)>,
     /// The failing partition, when the verdict is a failure.

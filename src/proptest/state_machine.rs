@@ -47,14 +47,9 @@ use crate::shrink::Parts;
 ///     }
 /// }
 ///
-/// proptest! {
-///     #![proptest_config(ProptestConfig::with_cases(8))]
-///     #[test]
-///     fn bank(s in state_machine::<Bank>(Checker::new().threads(2).ops_per_thread(1..=2))) {
-///         check_scenario(Checker::<OrderedBank>::new().scheduler(Scheduler::Random).iterations(100), &s)?;
-///     }
-/// }
-/// # bank();
+/// proptest!(ProptestConfig::with_cases(8), |(s in state_machine::<Bank>(Checker::new().threads(2).ops_per_thread(1..=2)))| {
+///     check_scenario(Checker::<OrderedBank>::new().scheduler(Scheduler::Random).iterations(100), &s)?;
+/// });
 /// ```
 pub trait StateMachine: 'static {
     /// The concurrent system under test; its [`Resource::Model`] is the reference state machine.
