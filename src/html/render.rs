@@ -31,6 +31,8 @@ pre.summary { background: #fff; border: 1px solid #d9dce3; padding: 10px 12px; o
 .op.selected { outline: 3px solid #1d2330; }
 .lp { display: inline-block; min-width: 16px; height: 16px; line-height: 16px; margin-right: 4px;
   border-radius: 8px; background: #1d2330; color: #fff; text-align: center; font-size: 10px; }
+.lpoint { position: absolute; width: 8px; height: 8px; margin-left: -4px; background: #1d2330;
+  transform: rotate(45deg); }
 .event { position: absolute; width: 2px; height: 10px; background: #8a90a0; }
 .event.preemption { background: #d62828; }
 .preempt-line { position: absolute; width: 0; border-left: 2px dashed #d62828; }
@@ -93,6 +95,7 @@ pub(crate) fn render(page: &Page) -> String {
             <span><i class=\"sw\" style=\"background:#f6ecd9\"></i>post</span>\
             <span><i class=\"sw\" style=\"background:#ffd9d9;border-color:#d62828\"></i>cannot come next</span>\
             <span><b class=\"lp\">1</b>linearization order</span>\
+            <span><i class=\"sw\" style=\"background:#1d2330;width:8px;height:8px;transform:rotate(45deg)\"></i>linearization point</span>\
             <span style=\"color:#d62828\">&#9474; preemption</span></p>\n";
     for (i, section) in page.sections.iter().enumerate() {
         section_html(&mut out, i, section);
@@ -205,6 +208,21 @@ fn section_html(out: &mut String, index: usize, s: &Section) {
             escape(output),
             escape(&bar.op),
             escape(output),
+        );
+    }
+    // Linearization points: the k-th operation of the order takes effect no earlier than every
+    // operation before it was invoked, and within its own bar.
+    let mut point = 0;
+    for (k, &b) in s.order.iter().enumerate() {
+        let bar = &s.bars[b];
+        point = point.max(bar.start);
+        let _ = writeln!(
+            out,
+            "<div class=\"lpoint\" style=\"left:{}px;top:{}px\" title=\"linearization point {}: {}\"></div>",
+            x(point) + unit / 2,
+            bar.lane * LANE_HEIGHT + 30,
+            k + 1,
+            escape(&bar.op)
         );
     }
     if !s.cycle.is_empty() {

@@ -11,6 +11,9 @@ use crate::history::{History, OpId, Operation};
 use crate::html::{self, Bar, Page, Part, Section};
 use crate::Model;
 
+/// Model states (Debug) before and after each operation.
+type States = HashMap<OpId, (String, String)>;
+
 /// Where a verdict places operations, and what it says about them.
 pub(crate) struct Placement {
     /// The order of the failing partition's longest linearizable prefix, or of a whole
@@ -28,10 +31,7 @@ pub(crate) struct Placement {
 
 /// Replays `order` from each partition's default state, recording states; pending operations are
 /// stepped without checking their output, as the checker takes them.
-fn replay<M: Model>(
-    history: &History<M::Op, M::Output>,
-    order: &[OpId],
-) -> (HashMap<OpId, (String, String)>, HashMap<Option<u64>, M>) {
+fn replay<M: Model>(history: &History<M::Op, M::Output>, order: &[OpId]) -> (States, HashMap<Option<u64>, M>) {
     let mut models: HashMap<Option<u64>, M> = HashMap::new();
     let mut states = HashMap::new();
     for &id in order {
