@@ -169,6 +169,12 @@ impl<Op> Failure<Op> {
         self.0.parts.as_ref()?.page.as_deref().map(std::path::Path::new)
     }
 
+    /// [`Failure::write_page`], for `map_err`.
+    pub(crate) fn with_page(mut self) -> Self {
+        self.write_page();
+        self
+    }
+
     /// Writes the HTML page of the failing execution (under `target/crosscheck/`, named after the
     /// test) and names it in the report. Failing to write is a note, not an error.
     pub(crate) fn write_page(&mut self) {

@@ -112,6 +112,19 @@ pub(super) fn describe<R: Resource>(
         check_budget: settings.check_budget,
         expected,
     });
+    let page = Box::new(super::page::execution::<R>(super::page::ExecutionInput {
+        title: format!("crosscheck: {} in {} (loom)", kind.title(), short_name(type_name)),
+        summary: Vec::new(),
+        kind: &kind,
+        scenario,
+        outputs,
+        events: &events,
+        labels: &record.labels,
+        objects: &record.objects,
+        history: &history,
+        index: &index,
+        check_budget: settings.check_budget,
+    }));
     let replayable = !matches!(kind, FailureKind::Usage { .. } | FailureKind::Internal { .. });
     let token = replayable.then(|| {
         Token {
@@ -153,7 +166,7 @@ pub(super) fn describe<R: Resource>(
         choices: Vec::new(),
         switches: 0,
         steps: 0,
-        page: None,
+        page: Some(page),
     })
 }
 

@@ -318,7 +318,8 @@ impl<R: Resource> Checker<R> {
             Scheduler::Replay(text) => {
                 let (plan, schedule, loom) = self.replay_plan(text)?;
                 if let Some(path) = loom {
-                    return loom_backend::replay::<R>(plan, path, self.loom_settings(None, 1, None));
+                    return loom_backend::replay::<R>(plan, path, self.loom_settings(None, 1, None))
+                        .map_err(Failure::with_page);
                 }
                 let strategy = RefCell::new(Some(schedule));
                 let make = move |_| -> Box<dyn Strategy> {
@@ -349,7 +350,7 @@ impl<R: Resource> Checker<R> {
                 match other {
                     Scheduler::Loom { preemption_bound } => {
                         let settings = self.loom_settings(*preemption_bound, self.iterations, Some(seed));
-                        return loom_backend::check(self, plans, settings);
+                        return loom_backend::check(self, plans, settings).map_err(Failure::with_page);
                     }
                     Scheduler::Stress => {
                         let settings = StressSettings {
@@ -360,10 +361,8 @@ impl<R: Resource> Checker<R> {
                             seed: Some(seed),
                         };
                         let shrink = (self.effective_shrink_budget()?, self.shrink_time);
-                        return reproduce::stress_check(self, plans, settings, seed, shrink).map_err(|mut failure| {
-                            failure.write_page();
-                            failure
-                        });
+                        return reproduce::stress_check(self, plans, settings, seed, shrink)
+                            .map_err(Failure::with_page);
                     }
                     _ => {}
                 }
@@ -404,10 +403,7 @@ impl<R: Resource> Checker<R> {
             }),
             other => other,
         };
-        result.map_err(|mut failure| {
-            failure.write_page();
-            failure
-        })
+        result.map_err(Failure::with_page)
     }
 
     /// Runs `plans` under the strategies `make_strategy` makes, `budget` schedules in all, and
