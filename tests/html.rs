@@ -222,3 +222,17 @@ fn the_pages_render_in_headless_chromium() {
         assert_eq!(count(&dom, "class=\"op bad"), evidence.unplaceable.len());
     }
 }
+
+#[test]
+fn a_loom_failure_has_its_page_too() {
+    let failure = Checker::<RelaxedFlag>::new()
+        .threads(2)
+        .ops_per_thread(1)
+        .scheduler(crosscheck::Scheduler::Loom { preemption_bound: Some(2) })
+        .run()
+        .expect_err("loom finds the stale read");
+    let html = std::fs::read_to_string(failure.page().expect("a page")).unwrap();
+    assert_self_contained(&html);
+    assert_eq!(count(&html, "data-op=\""), failure.scenario().len());
+    assert!(html.contains("(loom)"));
+}
