@@ -239,3 +239,9 @@ fn a_persisted_proptest_regression_is_replayed_first() {
     let nothing = TestRunner::new(config(0)).run(&strategy, |s| check_scenario(pct(), &s).map(|_| ()));
     assert!(nothing.is_ok(), "without the file, 0 cases run nothing");
 }
+
+#[test]
+#[should_panic(expected = "crosscheck::proptest: crosscheck could not run this check (usage error): threads must be at least 1")]
+fn an_unusable_shape_is_a_clear_panic() {
+    let _ = scenarios(Checker::<LockedCounter>::new().threads(0));
+}
