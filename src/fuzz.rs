@@ -13,7 +13,7 @@
 //! fuzzer, `cargo test` (through [`check`]) and `./fuzz.sh repro` read an input the same way.
 //!
 //! [`run`] decodes the bytes into a [`FuzzInput`] (a scenario and a schedule), runs that one
-//! execution under shuttle, checks it exactly as [`Checker`] does, and on failure prints
+//! execution under shuttle, checks it exactly as [`Checker`](crate::Checker) does, and on failure prints
 //! crosscheck's report (with a replay token) to stderr and aborts, so that libFuzzer saves the
 //! input as a crash. The token replays with [`Scheduler::Replay`](crate::Scheduler::Replay) in a
 //! normal `cargo test`.
@@ -220,7 +220,7 @@ impl<'a, Op: for<'b> Arbitrary<'b>> Arbitrary<'a> for FuzzInput<Op> {
     }
 }
 
-/// Runs one fuzz input of `R` (default [`FuzzLimits`]) and checks it as [`Checker`] does.
+/// Runs one fuzz input of `R` (default [`FuzzLimits`]) and checks it as [`Checker`](crate::Checker) does.
 /// Bytes that do not decode are uninteresting and pass; only a failure of the resource (or of
 /// crosscheck itself) is an `Err`, with the full report and a replay token.
 ///
