@@ -228,7 +228,9 @@ fn a_loom_failure_has_its_page_too() {
     let failure = Checker::<RelaxedFlag>::new()
         .threads(2)
         .ops_per_thread(1)
-        .scheduler(crosscheck::Scheduler::Loom { preemption_bound: Some(2) })
+        .scheduler(crosscheck::Scheduler::Loom {
+            preemption_bound: Some(2),
+        })
         .run()
         .expect_err("loom finds the stale read");
     let html = std::fs::read_to_string(failure.page().expect("a page")).unwrap();

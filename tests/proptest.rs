@@ -241,7 +241,9 @@ fn a_persisted_proptest_regression_is_replayed_first() {
 }
 
 #[test]
-#[should_panic(expected = "crosscheck::proptest: crosscheck could not run this check (usage error): threads must be at least 1")]
+#[should_panic(
+    expected = "crosscheck::proptest: crosscheck could not run this check (usage error): threads must be at least 1"
+)]
 fn an_unusable_shape_is_a_clear_panic() {
     let _ = scenarios(Checker::<LockedCounter>::new().threads(0));
 }

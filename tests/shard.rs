@@ -52,12 +52,12 @@ fn shards_together_do_exactly_the_whole_check() {
                     checker::<RacyCounter>(scheduler.clone())
                         .run()
                         .err()
-                        .and_then(|f| f.schedule().map(str::to_string))
+                        .and_then(|f| f.token().map(str::to_string))
                 })
             })
             .collect();
-        let same = tokens.iter().filter(|t| t.as_deref() == failure.schedule()).count();
-        assert_eq!(same, 1, "{scheduler:?}: {tokens:?} vs {:?}", failure.schedule());
+        let same = tokens.iter().filter(|t| t.as_deref() == failure.token()).count();
+        assert_eq!(same, 1, "{scheduler:?}: {tokens:?} vs {:?}", failure.token());
     }
 
     // 1/1 is the whole check; bad settings are usage errors that say what to write.

@@ -53,7 +53,7 @@ pub(crate) fn execution<R: Resource>(input: ExecutionInput<'_, R>) -> Page {
     }
     place.extend(s.post.iter().map(|_| (post_lane, Part::Post)));
 
-    let (names, outputs) = crate::backend::verdict::op_texts::<R>(s, input.outputs);
+    let (names, outputs) = report::op_texts::<R>(s, input.outputs);
     let mut begins = vec![None; s.len()];
     let mut ends = vec![None; s.len()];
     let mut marks = Vec::new();
@@ -140,7 +140,7 @@ pub(crate) fn execution<R: Resource>(input: ExecutionInput<'_, R>) -> Page {
     };
     let order: Vec<usize> = placed.order.iter().filter_map(bar).collect();
     let verdict = match input.kind {
-        FailureKind::NotLinearizable { explanation } => format!("not linearizable: {explanation}"),
+        FailureKind::NotLinearizable { explanation, .. } => format!("not linearizable: {explanation}"),
         other => format!("{}: {}", other.title(), summary_of(other)),
     };
     for (i, b) in bars.iter_mut().enumerate() {

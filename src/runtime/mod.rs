@@ -13,7 +13,7 @@ pub(crate) mod panics;
 
 use std::cell::{Cell, RefCell};
 
-pub(crate) use crate::record::{thread_name, Event, EventKind, Label, ObjectKind, Value};
+pub(crate) use crate::record::{Event, EventKind, Label, ObjectKind, Value};
 use locks::LockTable;
 
 /// Which implementation the facade's objects use when they are created on this thread.
