@@ -6,7 +6,7 @@ use std::process::Command;
 use crosscheck::resources::{LockedCounter, RacyCounter};
 use crosscheck::{Checker, Scheduler};
 
-const CHILD: &str = "CROSSCHECK_TEST_PROGRESS_CHILD";
+const CHILD: &str = "PROGRESS_TEST_CHILD";
 
 /// Runs the test `name` of this binary in a child process; returns its stderr.
 fn child(name: &str, progress: &str) -> String {

@@ -17,6 +17,22 @@ pub(crate) const KNOWN: &[(&str, &str)] = &[
         "`off` stops check() from adding to regression files",
     ),
     (
+        "CROSSCHECK_HTML",
+        "`off`: no HTML page for failures; a directory: pages there instead of target/crosscheck/ (html.rs)",
+    ),
+    (
+        "CROSSCHECK_PROGRESS",
+        "always|never|auto: the live progress line on stderr (progress.rs)",
+    ),
+    (
+        "CROSSCHECK_PROGRESS_DELAY_MS",
+        "how long a check runs before the progress line appears (default 2000)",
+    ),
+    (
+        "CROSSCHECK_SHARD",
+        "k/n: run the k-th of n disjoint parts of each check (checker/shard.rs)",
+    ),
+    (
         "CROSSCHECK_SHRINK_SEEDS",
         "seeds of crosscheck's own shrink-minimality test (tests/shrink.rs)",
     ),
