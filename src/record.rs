@@ -145,3 +145,35 @@ pub(crate) fn thread_label(labels: &[(usize, Label)], task: usize) -> String {
         .map(|(_, l)| l.to_string())
         .unwrap_or_else(|| format!("task {task}"))
 }
+
+/// How a thread is about to touch a shared object, announced by the facade before the scheduling
+/// point that precedes the access (shuttle's engine only sees which tasks can run, not what they
+/// will do): what the event-aware schedulers and the partial-order reduction reason about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum AccessKind {
+    /// A load, or anything else that changes nothing.
+    Read,
+    /// A store, a read-modify-write, a failed compare-exchange (it orders like a write under a
+    /// sequentially consistent engine), a wait or notify.
+    Write,
+    /// Taking a lock exclusively.
+    Lock,
+    /// Taking a read lock.
+    SharedLock,
+}
+
+/// One access to a shared object (an object id of the execution's record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Access {
+    pub obj: usize,
+    pub kind: AccessKind,
+}
+
+impl Access {
+    /// Whether the order of the two accesses can matter: same object, and not both reads (of a
+    /// value, or of a read lock).
+    pub(crate) fn conflicts(&self, other: &Access) -> bool {
+        use AccessKind::*;
+        self.obj == other.obj && !matches!((self.kind, other.kind), (Read, Read) | (SharedLock, SharedLock))
+    }
+}

@@ -21,11 +21,12 @@ pub(crate) use super::verdict::short_name;
 use super::verdict::{self, build_history, Outcome, PartsInput};
 use crate::linearizability::cache::FxHasher;
 use crate::plan::{Plan, StrategyFactory};
+use crate::record::Access;
 use crate::report::{self, Failure, FailureData, FailureKind};
 use crate::resource::Resource;
 use crate::runtime::{self, panics, Abort, EventKind, ExecutionRecord};
 use crate::scenario::Scenario;
-use crate::scheduler::{is_preemption, Strategy};
+use crate::scheduler::{is_preemption, Strategy, Upcoming};
 use crate::token::{Token, TokenScenario};
 
 /// Settings the driver needs from the checker.
@@ -89,6 +90,12 @@ pub(crate) struct State<R: Resource> {
     passed: HashMap<Vec<u32>, Vec<Outputs<R>>, BuildHasherDefault<FxHasher>>,
     /// The order of op begins and ends of the execution being judged, reused.
     order: Vec<u32>,
+    /// By task id: the accesses each task made in the last execution of the current scenario,
+    /// from which event-aware strategies estimate what a thread will do before it announces it.
+    profile: Vec<Vec<Access>>,
+    /// The upcoming accesses and remaining counts of the current scheduling point, reused.
+    next_accesses: Vec<Option<Access>>,
+    remaining: Vec<usize>,
 }
 
 /// What each operation of a scenario returned (`None`: it did not return).
@@ -117,6 +124,9 @@ impl<R: Resource> State<R> {
             ids: Vec::new(),
             passed: HashMap::default(),
             order: Vec::new(),
+            profile: Vec::new(),
+            next_accesses: Vec::new(),
+            remaining: Vec::new(),
         }
     }
 
@@ -145,6 +155,7 @@ impl<R: Resource> State<R> {
                 self.share = (left / (self.plans.len() - next)).max(1);
                 self.strategy = Some((self.make_strategy)(next));
                 self.passed.clear();
+                self.profile.iter_mut().for_each(Vec::clear);
             }
             let strategy = self.strategy.as_mut().expect("a plan has a strategy");
             if !strategy.new_execution() {
@@ -206,6 +217,25 @@ impl<R: Resource> State<R> {
             0
         } else {
             let strategy = self.strategy.as_mut().expect("a plan has a strategy");
+            if strategy.wants_upcoming() {
+                self.next_accesses.clear();
+                self.remaining.clear();
+                let profile = &self.profile;
+                let (accesses, remaining) = (&mut self.next_accesses, &mut self.remaining);
+                runtime::with_record(|rec| {
+                    for &t in ids {
+                        let done = rec.accesses.get(t).map_or(0, Vec::len);
+                        let announced = rec.upcoming.get(t).copied().flatten();
+                        let expected = profile.get(t).map_or(&[][..], Vec::as_slice);
+                        accesses.push(announced);
+                        remaining.push(expected.len().saturating_sub(done) + usize::from(announced.is_some()));
+                    }
+                });
+                strategy.upcoming(&Upcoming {
+                    accesses: &self.next_accesses,
+                    remaining: &self.remaining,
+                });
+            }
             match strategy.next(ids, current, yielding) {
                 Some(c) => c,
                 None => {
@@ -217,6 +247,14 @@ impl<R: Resource> State<R> {
         };
         let chose = ids.len() > 1 && !(spawning && choice == 0);
         let preempted = chose && is_preemption(ids, current, yielding, choice);
+        if let Some(strategy) = self.strategy.as_mut().filter(|s| s.wants_upcoming()) {
+            let step = runtime::with_record(|rec| {
+                let access = rec.upcoming.get(choice).copied().flatten()?;
+                Some((access, rec.accesses[choice].len() - 1))
+            })
+            .flatten();
+            strategy.ran(choice, step);
+        }
         runtime::with_record(|rec| {
             rec.running = choice;
             if chose {
@@ -240,6 +278,14 @@ impl<R: Resource> State<R> {
         let Some(record) = runtime::take_record() else {
             return;
         };
+        if record.abort.is_none() && self.strategy.as_ref().is_some_and(|s| s.wants_upcoming()) {
+            if self.profile.len() < record.accesses.len() {
+                self.profile.resize_with(record.accesses.len(), Vec::new);
+            }
+            for (kept, made) in self.profile.iter_mut().zip(&record.accesses) {
+                kept.clone_from(made);
+            }
+        }
         let kind = self.judge(&record);
         match kind {
             Some(kind) => self.fail(kind, record),

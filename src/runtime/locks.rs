@@ -95,6 +95,14 @@ impl LockTable {
 /// is taken by someone else and stops the execution with a deadlock if waiting would close a cycle.
 pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
     let Some(obj) = obj else { return };
+    super::announce(
+        Some(obj),
+        if shared {
+            super::AccessKind::SharedLock
+        } else {
+            super::AccessKind::Lock
+        },
+    );
     super::loom_point();
     let cycle = super::with_record(|rec| {
         let task = rec.running;
@@ -131,6 +139,7 @@ pub(crate) fn acquired(obj: Option<usize>, shared: bool) {
     let Some(obj) = obj else { return };
     super::with_record(|rec| {
         let task = rec.running;
+        rec.performed(task);
         rec.locks.wait(task, None);
         rec.locks.holders_of(obj).push((task, shared));
         rec.events.push(super::Event {

@@ -13,7 +13,7 @@ pub(crate) mod panics;
 
 use std::cell::{Cell, RefCell};
 
-pub(crate) use crate::record::{thread_name, Event, EventKind, Label, ObjectKind, Value};
+pub(crate) use crate::record::{thread_name, Access, AccessKind, Event, EventKind, Label, ObjectKind, Value};
 use locks::LockTable;
 
 /// Which implementation the facade's objects use when they are created on this thread.
@@ -84,6 +84,11 @@ pub(crate) struct ExecutionRecord {
     pub max_steps: usize,
     /// A plain scheduling point for file operations under loom.
     pub loom_switch: Option<std::sync::Arc<loom::sync::atomic::AtomicBool>>,
+    /// By task id: the access the task announced and has not performed yet (it is waiting at the
+    /// scheduling point before it).
+    pub upcoming: Vec<Option<Access>>,
+    /// By task id: every access the task announced in this execution, in order.
+    pub accesses: Vec<Vec<Access>>,
 }
 
 impl ExecutionRecord {
@@ -105,6 +110,16 @@ impl ExecutionRecord {
         self.loom_spawned = 0;
         self.max_steps = usize::MAX;
         self.loom_switch = None;
+        self.upcoming.clear();
+        // Keep the inner allocations: the same scenario runs again with the same threads.
+        self.accesses.iter_mut().for_each(Vec::clear);
+    }
+
+    /// The task has performed the access it announced.
+    pub(crate) fn performed(&mut self, task: usize) {
+        if let Some(slot) = self.upcoming.get_mut(task) {
+            *slot = None;
+        }
     }
 }
 
@@ -200,6 +215,9 @@ pub(crate) fn record(kind: EventKind) {
     }
     let stop = with_record(|rec| {
         let thread = rec.running;
+        if !matches!(kind, EventKind::OpBegin { .. } | EventKind::OpEnd { .. }) {
+            rec.performed(thread);
+        }
         rec.events.push(Event { thread, kind });
         loom_step(rec)
     })
@@ -227,6 +245,28 @@ pub(crate) fn loom_point() {
     if let Some(reason) = with_record(loom_step).flatten() {
         abort(reason);
     }
+}
+
+/// Announces the access the current thread is about to make to object `obj` (if it has an id), so
+/// that the scheduling point before it knows what the thread will do. Under shuttle only: loom
+/// explores by itself.
+pub(crate) fn announce(obj: Option<usize>, kind: AccessKind) {
+    let Some(obj) = obj else { return };
+    if backend() != Backend::Shuttle {
+        return;
+    }
+    with_record(|rec| {
+        let task = rec.running;
+        if rec.upcoming.len() <= task {
+            rec.upcoming.resize(task + 1, None);
+        }
+        if rec.accesses.len() <= task {
+            rec.accesses.resize_with(task + 1, Vec::new);
+        }
+        let access = Access { obj, kind };
+        rec.upcoming[task] = Some(access);
+        rec.accesses[task].push(access);
+    });
 }
 
 /// A new object id for the facade object being created.

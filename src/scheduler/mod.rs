@@ -9,15 +9,23 @@ mod dfs;
 mod fuzz;
 mod pct;
 mod portfolio;
+mod pos;
 mod random;
 mod replay;
+mod rff;
+mod surw;
 
 pub(crate) use dfs::Dfs;
 pub(crate) use fuzz::FuzzSchedule;
 pub(crate) use pct::Pct;
 pub(crate) use portfolio::Portfolio;
+pub(crate) use pos::Pos;
 pub(crate) use random::Random;
 pub(crate) use replay::Replay;
+pub(crate) use rff::Rff;
+pub(crate) use surw::Surw;
+
+use crate::record::Access;
 
 /// How a check chooses which thread runs at each scheduling point, and on which backend.
 ///
@@ -77,6 +85,22 @@ pub enum Scheduler {
     /// scenario under shuttle to offer a shrunk, replayable report. Give threads many operations
     /// (`ops_per_thread(100..=200)`) so that they overlap.
     Stress,
+    /// Selectively uniform random walk (Wang et al., ASPLOS 2025): the next thread is drawn with
+    /// probability proportional to the shared-object accesses it has left (estimated from the
+    /// previous execution of the scenario), which samples interleavings of the accesses uniformly
+    /// where `Random` favours those in which short threads finish first.
+    Surw,
+    /// Partial order sampling (Yuan et al., CAV 2018): random priorities on each thread's next
+    /// event, re-drawn for the threads whose next event races with the one that just ran. Strong
+    /// with many threads: a bug that needs one thread's access between two of another's is found
+    /// about as often as the two orders of any race.
+    Pos,
+    /// Reads-from feedback in the spirit of RFF (Wolff et al., ASPLOS 2024): executions that show a
+    /// new reads-from pair (which write an atomic load observed) are kept and mutated, each
+    /// mutation moving one load before the write it read so that it observes an older value; the
+    /// other executions are partial order sampling. The strongest on bugs where one thread must
+    /// read between two writes of another among many threads.
+    Rff,
 }
 
 impl Scheduler {
@@ -86,6 +110,9 @@ impl Scheduler {
         match self {
             Scheduler::Random | Scheduler::Replay(_) => Box::new(Random::new(s)),
             Scheduler::Pct { depth } => Box::new(Pct::new(s, *depth)),
+            Scheduler::Surw => Box::new(Surw::new(s)),
+            Scheduler::Pos => Box::new(Pos::new(s)),
+            Scheduler::Rff => Box::new(Rff::new(s)),
             Scheduler::Dfs { max_iterations } => Box::new(Capped::new(Dfs::new(None), *max_iterations)),
             Scheduler::Bounded { preemptions } => Box::new(Dfs::new(Some(*preemptions))),
             Scheduler::Portfolio(members) => Box::new(Portfolio::new(
@@ -197,6 +224,31 @@ pub(crate) trait Strategy {
     fn divergence(&self) -> Option<String> {
         None
     }
+
+    /// Whether the strategy wants to know what the runnable threads will do next: the driver then
+    /// calls [`Strategy::upcoming`] before each [`Strategy::next`].
+    fn wants_upcoming(&self) -> bool {
+        false
+    }
+
+    /// What each runnable thread (aligned with `next`'s `runnable`) will do next.
+    fn upcoming(&mut self, _upcoming: &Upcoming<'_>) {}
+
+    /// After every scheduling point, chosen by the strategy or not (when it wants upcoming
+    /// accesses): the task that runs now, and the access it makes in this step with its index
+    /// among the task's accesses. A task blocked on a lock is told again when it is chosen again.
+    fn ran(&mut self, _task: usize, _access: Option<(Access, usize)>) {}
+}
+
+/// What the runnable threads of a scheduling point will do next, each aligned with the runnable
+/// list.
+pub(crate) struct Upcoming<'a> {
+    /// The access each runnable thread announced and will make as soon as it runs; `None` for a
+    /// thread whose next step makes none (it has not started, yields, or is just past a release).
+    pub accesses: &'a [Option<Access>],
+    /// How many accesses each runnable thread has left, estimated from the previous execution of
+    /// the same scenario (0 when unknown).
+    pub remaining: &'a [usize],
 }
 
 /// Whether choosing `choice` preempts `current`: it could have continued, did not yield, and is not
@@ -244,5 +296,17 @@ impl<S: Strategy> Strategy for Capped<S> {
 
     fn exhausted(&self) -> bool {
         self.inner.exhausted()
+    }
+
+    fn wants_upcoming(&self) -> bool {
+        self.inner.wants_upcoming()
+    }
+
+    fn upcoming(&mut self, upcoming: &Upcoming<'_>) {
+        self.inner.upcoming(upcoming)
+    }
+
+    fn ran(&mut self, task: usize, access: Option<(Access, usize)>) {
+        self.inner.ran(task, access)
     }
 }

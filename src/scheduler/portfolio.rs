@@ -1,4 +1,5 @@
-use super::Strategy;
+use super::{Strategy, Upcoming};
+use crate::record::Access;
 
 /// Several strategies sharing one scenario's schedules: each execution goes to the next member in
 /// turn, and a systematic member that has explored everything drops out, passing its turns on. No
@@ -50,6 +51,24 @@ impl Strategy for Portfolio {
 
     fn describe(&self) -> Option<String> {
         self.members.get(self.current).map(|(name, _)| name.clone())
+    }
+
+    fn wants_upcoming(&self) -> bool {
+        self.members.iter().any(|(_, m)| m.wants_upcoming())
+    }
+
+    fn upcoming(&mut self, upcoming: &Upcoming<'_>) {
+        let member = &mut self.members[self.current].1;
+        if member.wants_upcoming() {
+            member.upcoming(upcoming);
+        }
+    }
+
+    fn ran(&mut self, task: usize, access: Option<(Access, usize)>) {
+        let member = &mut self.members[self.current].1;
+        if member.wants_upcoming() {
+            member.ran(task, access);
+        }
     }
 }
 
