@@ -133,7 +133,7 @@ impl Scheduler {
             Scheduler::Bounded { preemptions: 0 },
             Scheduler::Bounded { preemptions: 1 },
             Scheduler::Bounded { preemptions: 2 },
-            Scheduler::Pct { depth: 1 },
+            Scheduler::Rff,
             Scheduler::Pct { depth: 2 },
             Scheduler::Pct { depth: 3 },
             Scheduler::Random,
@@ -191,8 +191,9 @@ impl Scheduler {
 impl Default for Scheduler {
     /// [`Scheduler::recommended`]: a portfolio of a preemption-bounded exhaustive pass (bounds 0,
     /// 1 and 2: on small scenarios it finishes and covers every schedule with few preemptions, where
-    /// most bugs are), PCT with depths 1 to 3 (probabilistic guarantees for deeper bugs and larger
-    /// scenarios), and uniform random (no bias at all), taking turns on each scenario.
+    /// most bugs are), reads-from feedback (`Rff`: bugs among many threads, where one read must fall
+    /// between two writes), PCT with depths 2 and 3 (probabilistic guarantees for deeper bugs and
+    /// larger scenarios), and uniform random (no bias at all), taking turns on each scenario.
     fn default() -> Self {
         Scheduler::recommended()
     }

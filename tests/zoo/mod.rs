@@ -122,7 +122,7 @@ pub fn programs(large: bool) -> Vec<Program> {
     let reorders: &[(usize, usize)] = if large {
         &[(2, 1), (4, 1), (9, 1), (10, 10), (40, 10), (99, 1)]
     } else {
-        &[(2, 1), (4, 1), (9, 1)]
+        &[(2, 1), (4, 1), (9, 1), (10, 10)]
     };
     for &(s, k) in reorders {
         let name: &'static str = Box::leak(format!("reorder_{}", s + k).into_boxed_str());
