@@ -29,7 +29,9 @@ fn scheduler(name: &str) -> Option<Scheduler> {
 
 fn main() {
     let mut trials = 20u64;
-    let mut names: Vec<String> = ["Random", "Pct3", "Surw", "Pos", "default"].map(String::from).to_vec();
+    let mut names: Vec<String> = ["Random", "Pct3", "Surw", "Pos", "Rff", "default"]
+        .map(String::from)
+        .to_vec();
     let mut only: Vec<String> = Vec::new();
     for arg in std::env::args().skip(1) {
         if let Some(n) = arg.strip_prefix("trials=") {
@@ -43,7 +45,7 @@ fn main() {
     for n in &names {
         assert!(
             scheduler(n).is_some(),
-            "unknown scheduler {n}: use Random, Pct3, Surw, Pos, Bounded2 or default"
+            "unknown scheduler {n}: use Random, Pct3, Surw, Pos, Rff, Bounded2 or default"
         );
     }
     let iterations = 10_000;

@@ -21,9 +21,9 @@ pub(crate) use super::verdict::short_name;
 use super::verdict::{self, build_history, Outcome, PartsInput};
 use crate::linearizability::cache::FxHasher;
 use crate::plan::{Plan, StrategyFactory};
-use crate::record::Access;
+use crate::record::{Access, Footprint};
 use crate::report::{self, Failure, FailureData, FailureKind};
-use crate::resource::Resource;
+use crate::resource::{Model, Resource};
 use crate::runtime::{self, panics, Abort, EventKind, ExecutionRecord};
 use crate::scenario::Scenario;
 use crate::scheduler::{is_preemption, Strategy, Upcoming};
@@ -96,6 +96,8 @@ pub(crate) struct State<R: Resource> {
     /// The upcoming accesses and remaining counts of the current scheduling point, reused.
     next_accesses: Vec<Option<Access>>,
     remaining: Vec<usize>,
+    /// The `Model::partition` group of each operation of the current scenario, by op index.
+    groups: Vec<Option<u64>>,
 }
 
 /// What each operation of a scenario returned (`None`: it did not return).
@@ -127,6 +129,7 @@ impl<R: Resource> State<R> {
             profile: Vec::new(),
             next_accesses: Vec::new(),
             remaining: Vec::new(),
+            groups: Vec::new(),
         }
     }
 
@@ -156,6 +159,16 @@ impl<R: Resource> State<R> {
                 self.strategy = Some((self.make_strategy)(next));
                 self.passed.clear();
                 self.profile.iter_mut().for_each(Vec::clear);
+                let scenario = &self.plans[next].scenario;
+                self.groups.clear();
+                self.groups.extend(
+                    scenario
+                        .init
+                        .iter()
+                        .chain(scenario.threads.iter().flatten())
+                        .chain(&scenario.post)
+                        .map(<R::Model as Model>::partition),
+                );
             }
             let strategy = self.strategy.as_mut().expect("a plan has a strategy");
             if !strategy.new_execution() {
@@ -182,7 +195,21 @@ impl<R: Resource> State<R> {
         shared.completed = false;
         drop(shared);
         runtime::begin_execution(self.spare.take());
+        if self.strategy.as_ref().is_some_and(|s| s.wants_steps()) {
+            runtime::with_record(|rec| rec.track_steps = true);
+        }
         true
+    }
+
+    /// Hands the step that just ended to the strategy, if it keeps footprints.
+    fn deliver_step(&mut self, step: Option<Footprint>) {
+        let (Some(mut step), Some(strategy)) = (step, self.strategy.as_mut()) else {
+            return;
+        };
+        for b in &mut step.boundaries {
+            b.group = self.groups.get(b.op).copied().flatten();
+        }
+        strategy.stepped(&step);
     }
 
     fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, yielding: bool) -> Option<TaskId> {
@@ -211,6 +238,8 @@ impl<R: Resource> State<R> {
         if !proceed {
             return None;
         }
+        let ended = runtime::with_record(|rec| rec.step.take()).flatten();
+        self.deliver_step(ended);
         let choice = if ids.len() == 1 {
             ids[0]
         } else if spawning && ids.contains(&0) {
@@ -256,6 +285,12 @@ impl<R: Resource> State<R> {
             strategy.ran(choice, step);
         }
         runtime::with_record(|rec| {
+            if rec.track_steps {
+                rec.step = Some(Footprint {
+                    thread: choice,
+                    ..Footprint::default()
+                });
+            }
             rec.running = choice;
             if chose {
                 rec.choices.push(choice);
@@ -275,9 +310,11 @@ impl<R: Resource> State<R> {
 
     /// Evaluates the execution that just ended, if one did.
     fn evaluate_finished(&mut self) {
-        let Some(record) = runtime::take_record() else {
+        let Some(mut record) = runtime::take_record() else {
             return;
         };
+        let last = record.step.take();
+        self.deliver_step(last);
         if record.abort.is_none() && self.strategy.as_ref().is_some_and(|s| s.wants_upcoming()) {
             if self.profile.len() < record.accesses.len() {
                 self.profile.resize_with(record.accesses.len(), Vec::new);
@@ -459,7 +496,7 @@ impl<R: Resource> shuttle::scheduler::Scheduler for Driver<R> {
 
 /// Runs one operation on the current thread, recording its begin and end; `false` if it panicked.
 fn run_op<R: Resource>(shared: &Mutex<Shared<R>>, resource: &R, index: usize, op: &R::Op) -> bool {
-    runtime::record(EventKind::OpBegin { op: index });
+    runtime::steps::begin_op(index);
     match catch_unwind(AssertUnwindSafe(|| resource.apply(op))) {
         Ok(output) => {
             runtime::record(EventKind::OpEnd { op: index });
@@ -467,6 +504,7 @@ fn run_op<R: Resource>(shared: &Mutex<Shared<R>>, resource: &R, index: usize, op
             true
         }
         Err(payload) => {
+            runtime::steps::flush_running();
             note_panic(shared, Some(index), &*payload);
             false
         }

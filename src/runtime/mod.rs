@@ -10,6 +10,7 @@
 
 pub(crate) mod locks;
 pub(crate) mod panics;
+pub(crate) mod steps;
 
 use std::cell::{Cell, RefCell};
 
@@ -89,6 +90,13 @@ pub(crate) struct ExecutionRecord {
     pub upcoming: Vec<Option<Access>>,
     /// By task id: every access the task announced in this execution, in order.
     pub accesses: Vec<Vec<Access>>,
+    /// By task id: the operation the task invoked and has not yet made an access in (see
+    /// [`steps`]).
+    pub pending_begin: Vec<Option<usize>>,
+    /// Whether the current step's footprint is kept (for the partial-order reduction).
+    pub track_steps: bool,
+    /// The footprint of the step running now, when `track_steps`.
+    pub step: Option<crate::record::Footprint>,
 }
 
 impl ExecutionRecord {
@@ -113,6 +121,9 @@ impl ExecutionRecord {
         self.upcoming.clear();
         // Keep the inner allocations: the same scenario runs again with the same threads.
         self.accesses.iter_mut().for_each(Vec::clear);
+        self.pending_begin.clear();
+        self.track_steps = false;
+        self.step = None;
     }
 
     /// The task has performed the access it announced.
@@ -215,10 +226,7 @@ pub(crate) fn record(kind: EventKind) {
     }
     let stop = with_record(|rec| {
         let thread = rec.running;
-        if !matches!(kind, EventKind::OpBegin { .. } | EventKind::OpEnd { .. }) {
-            rec.performed(thread);
-        }
-        rec.events.push(Event { thread, kind });
+        steps::push(rec, thread, kind);
         loom_step(rec)
     })
     .flatten();

@@ -6,6 +6,7 @@
 //! fits into a clear error instead of a panic.
 
 mod dfs;
+mod dpor;
 mod fuzz;
 mod pct;
 mod portfolio;
@@ -16,6 +17,7 @@ mod rff;
 mod surw;
 
 pub(crate) use dfs::Dfs;
+pub(crate) use dpor::Dpor;
 pub(crate) use fuzz::FuzzSchedule;
 pub(crate) use pct::Pct;
 pub(crate) use portfolio::Portfolio;
@@ -25,7 +27,7 @@ pub(crate) use replay::Replay;
 pub(crate) use rff::Rff;
 pub(crate) use surw::Surw;
 
-use crate::record::Access;
+use crate::record::{Access, Footprint};
 
 /// How a check chooses which thread runs at each scheduling point, and on which backend.
 ///
@@ -49,10 +51,20 @@ pub enum Scheduler {
         /// The bug depth to target; 2 or 3 finds most races. At least 1.
         depth: usize,
     },
-    /// Depth-first enumeration of every interleaving of each scenario, stopping after
-    /// `max_iterations` schedules of one scenario if given (the check's `iterations` budget applies
-    /// too).
+    /// Depth-first search of every interleaving of each scenario up to equivalence: dynamic
+    /// partial-order reduction runs one schedule per class of schedules that differ only in the
+    /// order of independent steps, where steps are independent when their accesses do not conflict
+    /// and they cannot change the real-time order of two operations the model checks together
+    /// (see `Model::partition`). Stops after `max_iterations` schedules of one scenario if given
+    /// (the check's `iterations` budget applies too).
     Dfs {
+        /// Caps the exhaustive search of one scenario.
+        max_iterations: Option<usize>,
+    },
+    /// Every interleaving of each scenario, without reduction: the reference the reduced `Dfs` is
+    /// tested against.
+    #[doc(hidden)]
+    DfsUnreduced {
         /// Caps the exhaustive search of one scenario.
         max_iterations: Option<usize>,
     },
@@ -113,7 +125,8 @@ impl Scheduler {
             Scheduler::Surw => Box::new(Surw::new(s)),
             Scheduler::Pos => Box::new(Pos::new(s)),
             Scheduler::Rff => Box::new(Rff::new(s)),
-            Scheduler::Dfs { max_iterations } => Box::new(Capped::new(Dfs::new(None), *max_iterations)),
+            Scheduler::Dfs { max_iterations } => Box::new(Capped::new(Dpor::new(), *max_iterations)),
+            Scheduler::DfsUnreduced { max_iterations } => Box::new(Capped::new(Dfs::new(None), *max_iterations)),
             Scheduler::Bounded { preemptions } => Box::new(Dfs::new(Some(*preemptions))),
             Scheduler::Portfolio(members) => Box::new(Portfolio::new(
                 members
@@ -239,6 +252,16 @@ pub(crate) trait Strategy {
     /// accesses): the task that runs now, and the access it makes in this step with its index
     /// among the task's accesses. A task blocked on a lock is told again when it is chosen again.
     fn ran(&mut self, _task: usize, _access: Option<(Access, usize)>) {}
+
+    /// Whether the strategy wants each step's footprint: the driver then calls
+    /// [`Strategy::stepped`] as each step ends (before the next `next`, and once more after the
+    /// execution's last step).
+    fn wants_steps(&self) -> bool {
+        false
+    }
+
+    /// The footprint of the step that just ended.
+    fn stepped(&mut self, _step: &Footprint) {}
 }
 
 /// What the runnable threads of a scheduling point will do next, each aligned with the runnable
@@ -309,5 +332,13 @@ impl<S: Strategy> Strategy for Capped<S> {
 
     fn ran(&mut self, task: usize, access: Option<(Access, usize)>) {
         self.inner.ran(task, access)
+    }
+
+    fn wants_steps(&self) -> bool {
+        self.inner.wants_steps()
+    }
+
+    fn stepped(&mut self, step: &Footprint) {
+        self.inner.stepped(step)
     }
 }

@@ -1,5 +1,5 @@
 use super::{Strategy, Upcoming};
-use crate::record::Access;
+use crate::record::{Access, Footprint};
 
 /// Several strategies sharing one scenario's schedules: each execution goes to the next member in
 /// turn, and a systematic member that has explored everything drops out, passing its turns on. No
@@ -62,6 +62,14 @@ impl Strategy for Portfolio {
         if member.wants_upcoming() {
             member.upcoming(upcoming);
         }
+    }
+
+    fn wants_steps(&self) -> bool {
+        self.members[self.current].1.wants_steps()
+    }
+
+    fn stepped(&mut self, step: &Footprint) {
+        self.members[self.current].1.stepped(step)
     }
 
     fn ran(&mut self, task: usize, access: Option<(Access, usize)>) {
