@@ -286,10 +286,7 @@ impl<R: Resource> State<R> {
         }
         runtime::with_record(|rec| {
             if rec.track_steps {
-                rec.step = Some(Footprint {
-                    thread: choice,
-                    ..Footprint::default()
-                });
+                runtime::steps::open(rec, choice);
             }
             rec.running = choice;
             if chose {

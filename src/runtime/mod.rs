@@ -97,6 +97,8 @@ pub(crate) struct ExecutionRecord {
     pub track_steps: bool,
     /// The footprint of the step running now, when `track_steps`.
     pub step: Option<crate::record::Footprint>,
+    /// Lock releases recorded before the scheduling point that precedes them, by thread.
+    pub deferred: Vec<(usize, Access)>,
 }
 
 impl ExecutionRecord {
@@ -124,6 +126,7 @@ impl ExecutionRecord {
         self.pending_begin.clear();
         self.track_steps = false;
         self.step = None;
+        self.deferred.clear();
     }
 
     /// The task has performed the access it announced.
@@ -274,6 +277,12 @@ pub(crate) fn announce(obj: Option<usize>, kind: AccessKind) {
         let access = Access { obj, kind };
         rec.upcoming[task] = Some(access);
         rec.accesses[task].push(access);
+        if rec.track_steps && matches!(kind, AccessKind::Lock | AccessKind::SharedLock) {
+            // shuttle queues a thread on a taken lock before the scheduling point of its
+            // acquisition: whether it blocks there depends on the lock, so the attempt is part of
+            // the step that reaches it.
+            steps::note_attempt(rec, task, access);
+        }
     });
 }
 

@@ -23,6 +23,13 @@ pub(crate) fn push(rec: &mut ExecutionRecord, thread: usize, kind: EventKind) {
         flush_begin(rec, thread);
     }
     if rec.track_steps {
+        if let (EventKind::LockReleased { .. }, Some(a)) = (&kind, access) {
+            // shuttle's release is a scheduling point and lets go of the lock after it: the
+            // release belongs to the thread's next step.
+            rec.deferred.push((thread, a));
+            rec.events.push(Event { thread, kind });
+            return;
+        }
         let step = step_of(rec, thread);
         if let Some(a) = access {
             step.accesses.push(a);
@@ -36,6 +43,12 @@ pub(crate) fn push(rec: &mut ExecutionRecord, thread: usize, kind: EventKind) {
         }
     }
     rec.events.push(Event { thread, kind });
+}
+
+/// Adds an attempt to take a lock to the current step of `thread`.
+pub(crate) fn note_attempt(rec: &mut ExecutionRecord, thread: usize, access: crate::record::Access) {
+    flush_begin(rec, thread);
+    step_of(rec, thread).accesses.push(access);
 }
 
 /// Records the thread's pending invocation now, if it has one.
@@ -80,10 +93,22 @@ pub(crate) fn flush_running() {
 /// point; events before the first point (the main thread starting) open their own.
 fn step_of(rec: &mut ExecutionRecord, thread: usize) -> &mut Footprint {
     if rec.step.as_ref().is_none_or(|s| s.thread != thread) {
-        rec.step = Some(Footprint {
-            thread,
-            ..Footprint::default()
-        });
+        open(rec, thread);
     }
     rec.step.as_mut().expect("just opened")
+}
+
+/// Opens the footprint of a step of `thread`, with the lock releases it makes as it resumes.
+pub(crate) fn open(rec: &mut ExecutionRecord, thread: usize) {
+    let mut step = Footprint {
+        thread,
+        ..Footprint::default()
+    };
+    rec.deferred.retain(|&(t, a)| {
+        if t == thread {
+            step.accesses.push(a);
+        }
+        t != thread
+    });
+    rec.step = Some(step);
 }
