@@ -146,6 +146,13 @@ pub(crate) fn thread_label(labels: &[(usize, Label)], task: usize) -> String {
         .unwrap_or_else(|| format!("task {task}"))
 }
 
+/// "crosscheck::resources::counter::RacyCounter" -> "RacyCounter": how reports and tokens name a
+/// resource type.
+pub(crate) fn short_name(type_name: &str) -> &str {
+    let base = type_name.split('<').next().unwrap_or(type_name);
+    base.rsplit("::").next().unwrap_or(base)
+}
+
 /// How a thread is about to touch a shared object, announced by the facade before the scheduling
 /// point that precedes the access (shuttle's engine only sees which tasks can run, not what they
 /// will do): what the event-aware schedulers and the partial-order reduction reason about.

@@ -67,7 +67,7 @@ fn zoo_failures_replay_from_their_token() {
             .seed(2)
             .run()
             .expect_err("reorder_10's bug is found");
-        let token = failure.schedule().expect("a token").to_string();
+        let token = failure.token().expect("a token").to_string();
         let replayed = Checker::<Reorder>::new()
             .scenario(scenario(9, 1))
             .scheduler(Scheduler::Replay(token))

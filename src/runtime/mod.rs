@@ -14,7 +14,7 @@ pub(crate) mod steps;
 
 use std::cell::{Cell, RefCell};
 
-pub(crate) use crate::record::{thread_name, Access, AccessKind, Event, EventKind, Label, ObjectKind, Value};
+pub(crate) use crate::record::{Access, AccessKind, Event, EventKind, Label, ObjectKind, Value};
 use locks::LockTable;
 
 /// Which implementation the facade's objects use when they are created on this thread.
