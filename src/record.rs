@@ -220,6 +220,9 @@ pub(crate) struct Footprint {
     pub thread: usize,
     pub accesses: Vec<Access>,
     pub boundaries: Vec<Boundary>,
+    /// The step waited on or notified a condition variable, whose effects (which waiter wakes,
+    /// when the wait lets go of its lock) the footprint does not capture.
+    pub opaque: bool,
 }
 
 impl Footprint {

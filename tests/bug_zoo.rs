@@ -27,7 +27,7 @@ fn found_on_every_seed(program: &zoo::Program, scheduler: &Scheduler, seeds: u64
 #[test]
 fn the_default_portfolio_finds_every_small_zoo_bug() {
     for program in zoo::programs(false) {
-        found_on_every_seed(&program, &Scheduler::default(), 5, 10_000);
+        found_on_every_seed(&program, &Scheduler::default(), 3, 10_000);
     }
 }
 
@@ -83,11 +83,11 @@ fn passes<R: Resource>() {
             .threads(3)
             .ops_per_thread(3)
             .scheduler(scheduler.clone())
-            .iterations(2_000)
+            .iterations(1_000)
             .seed(5)
             .run()
             .unwrap_or_else(|f| panic!("false alarm under {scheduler:?}:\n{f}"));
-        assert_eq!(report.schedules(), 2_000);
+        assert_eq!(report.schedules(), 1_000);
     }
 }
 
@@ -98,6 +98,21 @@ fn the_event_aware_schedulers_raise_no_false_alarm() {
     passes::<LockedLog>();
     passes::<LockedMap>();
     passes::<OrderedBank>();
+}
+
+#[test]
+fn the_reduced_exhaustive_search_finds_the_small_zoo_bugs() {
+    // One scenario each, searched in depth-first order until the bug: the reduction keeps one
+    // schedule per class, and every class that shows a bug is among them. (Cargill's deadlock
+    // lies beyond 100,000 schedules of depth-first order, reduced or not; reorder_5's lies at
+    // 4,561 reduced and beyond 10,000 unreduced.)
+    for program in zoo::programs(false)
+        .iter()
+        .filter(|p| p.threads <= 5 && p.name != "cargill")
+    {
+        let found = found_on_every_seed(program, &Scheduler::Dfs { max_iterations: None }, 1, 10_000);
+        eprintln!("{}: Dfs {found:?}", program.name);
+    }
 }
 
 #[test]

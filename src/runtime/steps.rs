@@ -34,6 +34,9 @@ pub(crate) fn push(rec: &mut ExecutionRecord, thread: usize, kind: EventKind) {
         if let Some(a) = access {
             step.accesses.push(a);
         }
+        if matches!(kind, EventKind::Wait { .. } | EventKind::Notify { .. }) {
+            step.opaque = true;
+        }
         if let EventKind::OpEnd { op } = kind {
             step.boundaries.push(Boundary {
                 op,

@@ -27,7 +27,10 @@
 //! incrementing one counter five times each have C(10, 5) = 252 classes, increments of two counters
 //! in different partitions have one, and three threads of two increments have 90.
 //!
-//! Choice points that are not threads (none yet) would have to be branch points of their own.
+//! Condition variables are not modelled: which waiter a notification wakes, and when a wait lets
+//! go of its lock, are not in the footprints. A scenario whose execution waits on or notifies one
+//! falls back to every interleaving (the unreduced search) from then on. Choice points that are
+//! not threads (none yet) would have to be branch points of their own.
 
 use super::Strategy;
 use crate::record::Footprint;
@@ -70,6 +73,8 @@ pub(crate) struct Dpor {
     blocked: bool,
     started: bool,
     done: bool,
+    /// The scenario uses a condition variable: no reduction (see `Footprint::opaque`).
+    full: bool,
 }
 
 impl Dpor {
@@ -84,11 +89,27 @@ impl Dpor {
             blocked: false,
             started: false,
             done: false,
+            full: false,
         }
     }
 
     /// Finds the races of the execution that ended and adds their reversals to the source sets.
+    // Steps are compared by index across parallel arrays (trace, clocks, positions).
+    #[allow(clippy::needless_range_loop)]
     fn analyse(&mut self) {
+        if self.full || self.trace.iter().any(|s| s.footprint.opaque) {
+            // A condition variable: fall back to every interleaving from here on.
+            self.full = true;
+            for frame in &mut self.path {
+                for &q in &frame.options {
+                    if !frame.backtrack.contains(&q) {
+                        frame.backtrack.push(q);
+                    }
+                }
+                frame.sleep.clear();
+            }
+            return;
+        }
         let n = self.trace.len();
         let threads = self.trace.iter().map(|s| s.footprint.thread).max().map_or(0, |t| t + 1);
         // Vector clocks of the happens-before order the dependent steps induce.
@@ -206,7 +227,7 @@ impl Strategy for Dpor {
     fn next(&mut self, runnable: &[usize], current: Option<usize>, _yielding: bool) -> Option<usize> {
         let f = self.depth;
         let choice = if f < self.path.len() {
-            if f == self.resume {
+            if f == self.resume && !self.full {
                 let frame = &self.path[f];
                 self.sleep = frame.sleep.clone();
                 self.sleep
@@ -264,6 +285,9 @@ impl Strategy for Dpor {
             if f >= self.resume {
                 self.path[f].step = Some(step.clone());
             }
+        }
+        if self.full {
+            self.sleep.clear();
         }
         self.sleep
             .retain(|(q, pending)| *q != step.thread && !pending.depends(step));

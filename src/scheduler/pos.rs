@@ -72,10 +72,9 @@ impl Pos {
                 self.priority[ran] = self.draw();
             }
             if let Some(a) = access {
-                for i in 0..runnable.len() {
-                    let t = runnable[i];
-                    if t != ran && self.accesses[i].is_some_and(|b| b.conflicts(&a)) {
-                        self.priority[t] = self.draw();
+                for (&t, next) in runnable.iter().zip(&self.accesses) {
+                    if t != ran && next.is_some_and(|b| b.conflicts(&a)) {
+                        self.priority[t] = self.rng.gen_range(1..=u64::MAX);
                     }
                 }
             }

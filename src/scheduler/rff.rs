@@ -68,7 +68,7 @@ impl Rff {
     pub(crate) fn new(seed: u64) -> Self {
         Rff {
             rng: ChaCha8Rng::seed_from_u64(seed),
-            pos: Pos::new(seed ^ 0x5EED_0F_F00D),
+            pos: Pos::new(seed ^ 0x5EED_F00D),
             decisions: Vec::new(),
             decided: false,
             trace: Vec::new(),
