@@ -1,4 +1,4 @@
-//! Exhaustive search, run for real through shuttle, explores exactly the interleavings a
+//! Exhaustive search without reduction, run for real through shuttle, explores exactly the interleavings a
 //! scenario's scheduling points allow: no more (no schedule twice), no fewer (none missed).
 //!
 //! Where the scheduling points of `AtomicCounter` scenarios are (each is a point where the
@@ -20,7 +20,9 @@
 use crosscheck::resources::{AtomicCounter, CounterOp};
 use crosscheck::{Checker, Scenario, Scheduler};
 
-/// Schedules `Scheduler::Dfs` runs on `threads` threads of `n` increments (and a final `Get`).
+/// Schedules the unreduced exhaustive search (`Scheduler::DfsUnreduced`, the reference that
+/// `Scheduler::Dfs`'s partial-order reduction is tested against in tests/por.rs) runs on
+/// `threads` threads of `n` increments (and a final `Get`).
 fn explored(threads: usize, n: usize) -> usize {
     let report = Checker::<AtomicCounter>::new()
         .scenario(Scenario {
@@ -28,7 +30,7 @@ fn explored(threads: usize, n: usize) -> usize {
             threads: vec![vec![CounterOp::Inc; n]; threads],
             post: vec![CounterOp::Get],
         })
-        .scheduler(Scheduler::Dfs { max_iterations: None })
+        .scheduler(Scheduler::DfsUnreduced { max_iterations: None })
         .iterations(1_000_000)
         .run()
         .expect("a correct counter passes");

@@ -15,7 +15,7 @@ fn the_default_is_the_recommended_portfolio() {
         Scheduler::Bounded { preemptions: 0 },
         Scheduler::Bounded { preemptions: 1 },
         Scheduler::Bounded { preemptions: 2 },
-        Scheduler::Pct { depth: 1 },
+        Scheduler::Rff,
         Scheduler::Pct { depth: 2 },
         Scheduler::Pct { depth: 3 },
         Scheduler::Random,

@@ -108,7 +108,13 @@ fn run_op<R: Resource, T: Threads>(shared: &Mutex<Outcome<R>>, resource: &R, ind
         return false;
     }
     let result = catch_unwind(AssertUnwindSafe(|| {
-        runtime::record(EventKind::OpBegin { op: index });
+        // Under shuttle the invocation is recorded at the operation's first shared access (see
+        // runtime::steps): the strictest history of the same execution.
+        if runtime::backend() == runtime::Backend::Shuttle {
+            runtime::steps::begin_op(index);
+        } else {
+            runtime::record(EventKind::OpBegin { op: index });
+        }
         let output = resource.apply(op);
         runtime::record(EventKind::OpEnd { op: index });
         output
@@ -119,6 +125,7 @@ fn run_op<R: Resource, T: Threads>(shared: &Mutex<Outcome<R>>, resource: &R, ind
             true
         }
         Err(payload) => {
+            runtime::steps::flush_running();
             note_panic::<R, T>(shared, Some(index), &*payload);
             false
         }

@@ -23,13 +23,12 @@ use super::harness::{self, lock, Threads};
 use super::judge::{self, Consistency, Judged, Outcome};
 use crate::linearizability::cache::FxHasher;
 use crate::plan::{Plan, StrategyFactory};
-use crate::record::short_name;
-use crate::record::{Event, EventKind};
+use crate::record::{short_name, Access, Event, EventKind, Footprint};
 use crate::report::{self, Failure, FailureData, FailureKind, PartsInput, Report};
-use crate::resource::Resource;
+use crate::resource::{Model, Resource};
 use crate::runtime::{self, panics, Abort, Backend, BackendGuard, ExecutionRecord};
 use crate::scenario::Scenario;
-use crate::scheduler::{is_preemption, Strategy};
+use crate::scheduler::{is_preemption, Strategy, Upcoming};
 use crate::token::{Token, TokenScenario};
 
 /// The scenario the next execution runs: set by the driver, read by the execution's body.
@@ -81,6 +80,14 @@ pub(crate) struct State<R: Resource> {
     passed: HashMap<Vec<u32>, Vec<Outputs<R>>, BuildHasherDefault<FxHasher>>,
     /// The order of op begins and ends of the execution being judged, reused.
     order: Vec<u32>,
+    /// By task id: the accesses each task made in the last execution of the current scenario,
+    /// from which event-aware strategies estimate what a thread will do before it announces it.
+    profile: Vec<Vec<Access>>,
+    /// The upcoming accesses and remaining counts of the current scheduling point, reused.
+    next_accesses: Vec<Option<Access>>,
+    remaining: Vec<usize>,
+    /// The `Model::partition` group of each operation of the current scenario, by op index.
+    groups: Vec<Option<u64>>,
 }
 
 /// What each operation of a scenario returned (`None`: it did not return).
@@ -110,6 +117,10 @@ impl<R: Resource> State<R> {
             ids: Vec::new(),
             passed: HashMap::default(),
             order: Vec::new(),
+            profile: Vec::new(),
+            next_accesses: Vec::new(),
+            remaining: Vec::new(),
+            groups: Vec::new(),
         }
     }
 
@@ -141,6 +152,17 @@ impl<R: Resource> State<R> {
                 };
                 self.strategy = Some((self.make_strategy)(next));
                 self.passed.clear();
+                self.profile.iter_mut().for_each(Vec::clear);
+                let scenario = &self.plans[next].scenario;
+                self.groups.clear();
+                self.groups.extend(
+                    scenario
+                        .init
+                        .iter()
+                        .chain(scenario.threads.iter().flatten())
+                        .chain(&scenario.post)
+                        .map(<R::Model as Model>::partition),
+                );
             }
             let strategy = self.strategy.as_mut().expect("a plan has a strategy");
             if !strategy.new_execution() {
@@ -163,7 +185,21 @@ impl<R: Resource> State<R> {
         harness::reset(&mut lock(&self.outcome), &plan.scenario);
         *lock(&self.scenario) = Some(Arc::clone(&plan.scenario));
         runtime::begin_execution(self.spare.take());
+        if self.strategy.as_ref().is_some_and(|s| s.wants_steps()) {
+            runtime::with_record(|rec| rec.track_steps = true);
+        }
         true
+    }
+
+    /// Hands the step that just ended to the strategy, if it keeps footprints.
+    fn deliver_step(&mut self, step: Option<Footprint>) {
+        let (Some(mut step), Some(strategy)) = (step, self.strategy.as_mut()) else {
+            return;
+        };
+        for b in &mut step.boundaries {
+            b.group = self.groups.get(b.op).copied().flatten();
+        }
+        strategy.stepped(&step);
     }
 
     fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, yielding: bool) -> Option<TaskId> {
@@ -192,12 +228,33 @@ impl<R: Resource> State<R> {
         if !proceed {
             return None;
         }
+        let ended = runtime::with_record(|rec| rec.step.take()).flatten();
+        self.deliver_step(ended);
         let choice = if ids.len() == 1 {
             ids[0]
         } else if spawning && ids.contains(&0) {
             0
         } else {
             let strategy = self.strategy.as_mut().expect("a plan has a strategy");
+            if strategy.wants_upcoming() {
+                self.next_accesses.clear();
+                self.remaining.clear();
+                let profile = &self.profile;
+                let (accesses, remaining) = (&mut self.next_accesses, &mut self.remaining);
+                runtime::with_record(|rec| {
+                    for &t in ids {
+                        let done = rec.accesses.get(t).map_or(0, Vec::len);
+                        let announced = rec.upcoming.get(t).copied().flatten();
+                        let expected = profile.get(t).map_or(&[][..], Vec::as_slice);
+                        accesses.push(announced);
+                        remaining.push(expected.len().saturating_sub(done) + usize::from(announced.is_some()));
+                    }
+                });
+                strategy.upcoming(&Upcoming {
+                    accesses: &self.next_accesses,
+                    remaining: &self.remaining,
+                });
+            }
             match strategy.next(ids, current, yielding) {
                 Some(c) => c,
                 None => {
@@ -209,7 +266,18 @@ impl<R: Resource> State<R> {
         };
         let chose = ids.len() > 1 && !(spawning && choice == 0);
         let preempted = chose && is_preemption(ids, current, yielding, choice);
+        if let Some(strategy) = self.strategy.as_mut().filter(|s| s.wants_upcoming()) {
+            let step = runtime::with_record(|rec| {
+                let access = rec.upcoming.get(choice).copied().flatten()?;
+                Some((access, rec.accesses[choice].len() - 1))
+            })
+            .flatten();
+            strategy.ran(choice, step);
+        }
         runtime::with_record(|rec| {
+            if rec.track_steps {
+                runtime::steps::open(rec, choice);
+            }
             rec.running = choice;
             if chose {
                 rec.choices.push(choice);
@@ -229,9 +297,19 @@ impl<R: Resource> State<R> {
 
     /// Evaluates the execution that just ended, if one did.
     fn evaluate_finished(&mut self) {
-        let Some(record) = runtime::take_record() else {
+        let Some(mut record) = runtime::take_record() else {
             return;
         };
+        let last = record.step.take();
+        self.deliver_step(last);
+        if record.abort.is_none() && self.strategy.as_ref().is_some_and(|s| s.wants_upcoming()) {
+            if self.profile.len() < record.accesses.len() {
+                self.profile.resize_with(record.accesses.len(), Vec::new);
+            }
+            for (kept, made) in self.profile.iter_mut().zip(&record.accesses) {
+                kept.clone_from(made);
+            }
+        }
         match self.judge(&record) {
             Some(judged) => self.fail(judged, record),
             None => self.spare = Some(record),

@@ -95,6 +95,14 @@ impl LockTable {
 /// is taken by someone else and stops the execution with a deadlock if waiting would close a cycle.
 pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
     let Some(obj) = obj else { return };
+    super::announce(
+        Some(obj),
+        if shared {
+            super::AccessKind::SharedLock
+        } else {
+            super::AccessKind::Lock
+        },
+    );
     super::loom_point();
     let cycle = super::with_record(|rec| {
         let task = rec.running;
@@ -104,13 +112,14 @@ pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
         }
         let blockers = rec.locks.blockers(obj, task, shared);
         if !blockers.is_empty() {
-            rec.events.push(super::Event {
-                thread: task,
-                kind: EventKind::LockBlocked {
+            super::steps::push(
+                rec,
+                task,
+                EventKind::LockBlocked {
                     obj,
                     holder: blockers.first().copied(),
                 },
-            });
+            );
         }
         rec.locks.wait(task, Some((obj, shared)));
         if blockers.is_empty() {
@@ -133,10 +142,7 @@ pub(crate) fn acquired(obj: Option<usize>, shared: bool) {
         let task = rec.running;
         rec.locks.wait(task, None);
         rec.locks.holders_of(obj).push((task, shared));
-        rec.events.push(super::Event {
-            thread: task,
-            kind: EventKind::LockAcquired { obj, shared },
-        });
+        super::steps::push(rec, task, EventKind::LockAcquired { obj, shared });
     });
 }
 
@@ -149,10 +155,7 @@ pub(crate) fn released(obj: Option<usize>) {
         if let Some(i) = hs.iter().position(|&(t, _)| t == task) {
             hs.remove(i);
         }
-        rec.events.push(super::Event {
-            thread: task,
-            kind: EventKind::LockReleased { obj },
-        });
+        super::steps::push(rec, task, EventKind::LockReleased { obj });
     });
 }
 

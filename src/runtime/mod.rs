@@ -10,10 +10,11 @@
 
 pub(crate) mod locks;
 pub(crate) mod panics;
+pub(crate) mod steps;
 
 use std::cell::{Cell, RefCell};
 
-pub(crate) use crate::record::{Event, EventKind, Label, ObjectKind, Value};
+pub(crate) use crate::record::{Access, AccessKind, Event, EventKind, Label, ObjectKind, Value};
 use locks::LockTable;
 
 /// Which implementation the facade's objects use when they are created on this thread.
@@ -84,6 +85,20 @@ pub(crate) struct ExecutionRecord {
     pub max_steps: usize,
     /// A plain scheduling point for file operations under loom.
     pub loom_switch: Option<std::sync::Arc<loom::sync::atomic::AtomicBool>>,
+    /// By task id: the access the task announced and has not performed yet (it is waiting at the
+    /// scheduling point before it).
+    pub upcoming: Vec<Option<Access>>,
+    /// By task id: every access the task announced in this execution, in order.
+    pub accesses: Vec<Vec<Access>>,
+    /// By task id: the operation the task invoked and has not yet made an access in (see
+    /// [`steps`]).
+    pub pending_begin: Vec<Option<usize>>,
+    /// Whether the current step's footprint is kept (for the partial-order reduction).
+    pub track_steps: bool,
+    /// The footprint of the step running now, when `track_steps`.
+    pub step: Option<crate::record::Footprint>,
+    /// Lock releases recorded before the scheduling point that precedes them, by thread.
+    pub deferred: Vec<(usize, Access)>,
 }
 
 impl ExecutionRecord {
@@ -105,6 +120,20 @@ impl ExecutionRecord {
         self.loom_spawned = 0;
         self.max_steps = usize::MAX;
         self.loom_switch = None;
+        self.upcoming.clear();
+        // Keep the inner allocations: the same scenario runs again with the same threads.
+        self.accesses.iter_mut().for_each(Vec::clear);
+        self.pending_begin.clear();
+        self.track_steps = false;
+        self.step = None;
+        self.deferred.clear();
+    }
+
+    /// The task has performed the access it announced.
+    pub(crate) fn performed(&mut self, task: usize) {
+        if let Some(slot) = self.upcoming.get_mut(task) {
+            *slot = None;
+        }
     }
 }
 
@@ -200,7 +229,7 @@ pub(crate) fn record(kind: EventKind) {
     }
     let stop = with_record(|rec| {
         let thread = rec.running;
-        rec.events.push(Event { thread, kind });
+        steps::push(rec, thread, kind);
         loom_step(rec)
     })
     .flatten();
@@ -227,6 +256,34 @@ pub(crate) fn loom_point() {
     if let Some(reason) = with_record(loom_step).flatten() {
         abort(reason);
     }
+}
+
+/// Announces the access the current thread is about to make to object `obj` (if it has an id), so
+/// that the scheduling point before it knows what the thread will do. Under shuttle only: loom
+/// explores by itself.
+pub(crate) fn announce(obj: Option<usize>, kind: AccessKind) {
+    let Some(obj) = obj else { return };
+    if backend() != Backend::Shuttle {
+        return;
+    }
+    with_record(|rec| {
+        let task = rec.running;
+        if rec.upcoming.len() <= task {
+            rec.upcoming.resize(task + 1, None);
+        }
+        if rec.accesses.len() <= task {
+            rec.accesses.resize_with(task + 1, Vec::new);
+        }
+        let access = Access { obj, kind };
+        rec.upcoming[task] = Some(access);
+        rec.accesses[task].push(access);
+        if rec.track_steps && matches!(kind, AccessKind::Lock | AccessKind::SharedLock) {
+            // shuttle queues a thread on a taken lock before the scheduling point of its
+            // acquisition: whether it blocks there depends on the lock, so the attempt is part of
+            // the step that reaches it.
+            steps::note_attempt(rec, task, access);
+        }
+    });
 }
 
 /// A new object id for the facade object being created.

@@ -6,18 +6,28 @@
 //! fits into a clear error instead of a panic.
 
 mod dfs;
+mod dpor;
 mod fuzz;
 mod pct;
 mod portfolio;
+mod pos;
 mod random;
 mod replay;
+mod rff;
+mod surw;
 
 pub(crate) use dfs::Dfs;
+pub(crate) use dpor::Dpor;
 pub(crate) use fuzz::FuzzSchedule;
 pub(crate) use pct::Pct;
 pub(crate) use portfolio::Portfolio;
+pub(crate) use pos::Pos;
 pub(crate) use random::Random;
 pub(crate) use replay::Replay;
+pub(crate) use rff::Rff;
+pub(crate) use surw::Surw;
+
+use crate::record::{Access, Footprint};
 
 /// How a check chooses which thread runs at each scheduling point, and on which backend.
 ///
@@ -41,10 +51,20 @@ pub enum Scheduler {
         /// The bug depth to target; 2 or 3 finds most races. At least 1.
         depth: usize,
     },
-    /// Depth-first enumeration of every interleaving of each scenario, stopping after
-    /// `max_iterations` schedules of one scenario if given (the check's `iterations` budget applies
-    /// too).
+    /// Depth-first search of every interleaving of each scenario up to equivalence: dynamic
+    /// partial-order reduction runs one schedule per class of schedules that differ only in the
+    /// order of independent steps, where steps are independent when their accesses do not conflict
+    /// and they cannot change the real-time order of two operations the model checks together
+    /// (see `Model::partition`). Stops after `max_iterations` schedules of one scenario if given
+    /// (the check's `iterations` budget applies too).
     Dfs {
+        /// Caps the exhaustive search of one scenario.
+        max_iterations: Option<usize>,
+    },
+    /// Every interleaving of each scenario, without reduction: the reference the reduced `Dfs` is
+    /// tested against.
+    #[doc(hidden)]
+    DfsUnreduced {
         /// Caps the exhaustive search of one scenario.
         max_iterations: Option<usize>,
     },
@@ -77,6 +97,22 @@ pub enum Scheduler {
     /// scenario under shuttle to offer a shrunk, replayable report. Give threads many operations
     /// (`ops_per_thread(100..=200)`) so that they overlap.
     Stress,
+    /// Selectively uniform random walk (Wang et al., ASPLOS 2025): the next thread is drawn with
+    /// probability proportional to the shared-object accesses it has left (estimated from the
+    /// previous execution of the scenario), which samples interleavings of the accesses uniformly
+    /// where `Random` favours those in which short threads finish first.
+    Surw,
+    /// Partial order sampling (Yuan et al., CAV 2018): random priorities on each thread's next
+    /// event, re-drawn for the threads whose next event races with the one that just ran. Strong
+    /// with many threads: a bug that needs one thread's access between two of another's is found
+    /// about as often as the two orders of any race.
+    Pos,
+    /// Reads-from feedback in the spirit of RFF (Wolff et al., ASPLOS 2024): executions that show a
+    /// new reads-from pair (which write an atomic load observed) are kept and mutated, each
+    /// mutation moving one load before the write it read so that it observes an older value; the
+    /// other executions are partial order sampling. The strongest on bugs where one thread must
+    /// read between two writes of another among many threads.
+    Rff,
 }
 
 impl Scheduler {
@@ -86,7 +122,11 @@ impl Scheduler {
         match self {
             Scheduler::Random | Scheduler::Replay(_) => Box::new(Random::new(s)),
             Scheduler::Pct { depth } => Box::new(Pct::new(s, *depth)),
-            Scheduler::Dfs { max_iterations } => Box::new(Capped::new(Dfs::new(None), *max_iterations)),
+            Scheduler::Surw => Box::new(Surw::new(s)),
+            Scheduler::Pos => Box::new(Pos::new(s)),
+            Scheduler::Rff => Box::new(Rff::new(s)),
+            Scheduler::Dfs { max_iterations } => Box::new(Capped::new(Dpor::new(), *max_iterations)),
+            Scheduler::DfsUnreduced { max_iterations } => Box::new(Capped::new(Dfs::new(None), *max_iterations)),
             Scheduler::Bounded { preemptions } => Box::new(Dfs::new(Some(*preemptions))),
             Scheduler::Portfolio(members) => Box::new(Portfolio::new(
                 members
@@ -106,7 +146,7 @@ impl Scheduler {
             Scheduler::Bounded { preemptions: 0 },
             Scheduler::Bounded { preemptions: 1 },
             Scheduler::Bounded { preemptions: 2 },
-            Scheduler::Pct { depth: 1 },
+            Scheduler::Rff,
             Scheduler::Pct { depth: 2 },
             Scheduler::Pct { depth: 3 },
             Scheduler::Random,
@@ -164,8 +204,9 @@ impl Scheduler {
 impl Default for Scheduler {
     /// [`Scheduler::recommended`]: a portfolio of a preemption-bounded exhaustive pass (bounds 0,
     /// 1 and 2: on small scenarios it finishes and covers every schedule with few preemptions, where
-    /// most bugs are), PCT with depths 1 to 3 (probabilistic guarantees for deeper bugs and larger
-    /// scenarios), and uniform random (no bias at all), taking turns on each scenario.
+    /// most bugs are), reads-from feedback (`Rff`: bugs among many threads, where one read must fall
+    /// between two writes), PCT with depths 2 and 3 (probabilistic guarantees for deeper bugs and
+    /// larger scenarios), and uniform random (no bias at all), taking turns on each scenario.
     fn default() -> Self {
         Scheduler::recommended()
     }
@@ -197,6 +238,41 @@ pub(crate) trait Strategy {
     fn divergence(&self) -> Option<String> {
         None
     }
+
+    /// Whether the strategy wants to know what the runnable threads will do next: the driver then
+    /// calls [`Strategy::upcoming`] before each [`Strategy::next`].
+    fn wants_upcoming(&self) -> bool {
+        false
+    }
+
+    /// What each runnable thread (aligned with `next`'s `runnable`) will do next.
+    fn upcoming(&mut self, _upcoming: &Upcoming<'_>) {}
+
+    /// After every scheduling point, chosen by the strategy or not (when it wants upcoming
+    /// accesses): the task that runs now, and the access it makes in this step with its index
+    /// among the task's accesses. A task blocked on a lock is told again when it is chosen again.
+    fn ran(&mut self, _task: usize, _access: Option<(Access, usize)>) {}
+
+    /// Whether the strategy wants each step's footprint: the driver then calls
+    /// [`Strategy::stepped`] as each step ends (before the next `next`, and once more after the
+    /// execution's last step).
+    fn wants_steps(&self) -> bool {
+        false
+    }
+
+    /// The footprint of the step that just ended.
+    fn stepped(&mut self, _step: &Footprint) {}
+}
+
+/// What the runnable threads of a scheduling point will do next, each aligned with the runnable
+/// list.
+pub(crate) struct Upcoming<'a> {
+    /// The access each runnable thread announced and will make as soon as it runs; `None` for a
+    /// thread whose next step makes none (it has not started, yields, or is just past a release).
+    pub accesses: &'a [Option<Access>],
+    /// How many accesses each runnable thread has left, estimated from the previous execution of
+    /// the same scenario (0 when unknown).
+    pub remaining: &'a [usize],
 }
 
 /// Whether choosing `choice` preempts `current`: it could have continued, did not yield, and is not
@@ -244,5 +320,25 @@ impl<S: Strategy> Strategy for Capped<S> {
 
     fn exhausted(&self) -> bool {
         self.inner.exhausted()
+    }
+
+    fn wants_upcoming(&self) -> bool {
+        self.inner.wants_upcoming()
+    }
+
+    fn upcoming(&mut self, upcoming: &Upcoming<'_>) {
+        self.inner.upcoming(upcoming)
+    }
+
+    fn ran(&mut self, task: usize, access: Option<(Access, usize)>) {
+        self.inner.ran(task, access)
+    }
+
+    fn wants_steps(&self) -> bool {
+        self.inner.wants_steps()
+    }
+
+    fn stepped(&mut self, step: &Footprint) {
+        self.inner.stepped(step)
     }
 }

@@ -7,7 +7,7 @@
 
 pub use std::sync::atomic::Ordering;
 
-use crate::runtime::{self, Backend, EventKind, ObjectKind, Value};
+use crate::runtime::{self, AccessKind, Backend, EventKind, ObjectKind, Value};
 
 fn record(id: Option<usize>, kind: impl FnOnce(usize) -> EventKind) {
     if let Some(obj) = id {
@@ -51,6 +51,7 @@ macro_rules! atomic_int {
 
             /// Reads the value.
             pub fn load(&self, order: Ordering) -> $int {
+                runtime::announce(self.id, AccessKind::Read);
                 let value = match &self.inner {
                     Inner::Std(a) => return a.load(order),
                     Inner::Shuttle(a) => a.load(order),
@@ -62,6 +63,7 @@ macro_rules! atomic_int {
 
             /// Writes the value.
             pub fn store(&self, value: $int, order: Ordering) {
+                runtime::announce(self.id, AccessKind::Write);
                 match &self.inner {
                     Inner::Std(a) => return a.store(value, order),
                     Inner::Shuttle(a) => a.store(value, order),
@@ -72,6 +74,7 @@ macro_rules! atomic_int {
 
             /// Writes `value` and returns the previous value.
             pub fn swap(&self, value: $int, order: Ordering) -> $int {
+                runtime::announce(self.id, AccessKind::Write);
                 let old = match &self.inner {
                     Inner::Std(a) => return a.swap(value, order),
                     Inner::Shuttle(a) => a.swap(value, order),
@@ -83,6 +86,7 @@ macro_rules! atomic_int {
 
             /// Writes `new` if the value is `current`; returns the previous value either way.
             pub fn compare_exchange(&self, current: $int, new: $int, success: Ordering, failure: Ordering) -> Result<$int, $int> {
+                runtime::announce(self.id, AccessKind::Write);
                 let result = match &self.inner {
                     Inner::Std(a) => return a.compare_exchange(current, new, success, failure),
                     Inner::Shuttle(a) => a.compare_exchange(current, new, success, failure),
@@ -105,6 +109,7 @@ macro_rules! atomic_int {
 
             /// Adds to the value (wrapping) and returns the previous value.
             pub fn fetch_add(&self, value: $int, order: Ordering) -> $int {
+                runtime::announce(self.id, AccessKind::Write);
                 let old = match &self.inner {
                     Inner::Std(a) => return a.fetch_add(value, order),
                     Inner::Shuttle(a) => a.fetch_add(value, order),
@@ -116,6 +121,7 @@ macro_rules! atomic_int {
 
             /// Subtracts from the value (wrapping) and returns the previous value.
             pub fn fetch_sub(&self, value: $int, order: Ordering) -> $int {
+                runtime::announce(self.id, AccessKind::Write);
                 let old = match &self.inner {
                     Inner::Std(a) => return a.fetch_sub(value, order),
                     Inner::Shuttle(a) => a.fetch_sub(value, order),
@@ -127,6 +133,7 @@ macro_rules! atomic_int {
 
             /// Stores the maximum of the value and `value`; returns the previous value.
             pub fn fetch_max(&self, value: $int, order: Ordering) -> $int {
+                runtime::announce(self.id, AccessKind::Write);
                 let old = match &self.inner {
                     Inner::Std(a) => return a.fetch_max(value, order),
                     Inner::Shuttle(a) => a.fetch_max(value, order),
@@ -138,6 +145,7 @@ macro_rules! atomic_int {
 
             /// Stores the minimum of the value and `value`; returns the previous value.
             pub fn fetch_min(&self, value: $int, order: Ordering) -> $int {
+                runtime::announce(self.id, AccessKind::Write);
                 let old = match &self.inner {
                     Inner::Std(a) => return a.fetch_min(value, order),
                     Inner::Shuttle(a) => a.fetch_min(value, order),
@@ -233,6 +241,7 @@ impl AtomicBool {
 
     /// Reads the value.
     pub fn load(&self, order: Ordering) -> bool {
+        runtime::announce(self.id, AccessKind::Read);
         let value = match &self.inner {
             BoolInner::Std(a) => return a.load(order),
             BoolInner::Shuttle(a) => a.load(order),
@@ -247,6 +256,7 @@ impl AtomicBool {
 
     /// Writes the value.
     pub fn store(&self, value: bool, order: Ordering) {
+        runtime::announce(self.id, AccessKind::Write);
         match &self.inner {
             BoolInner::Std(a) => return a.store(value, order),
             BoolInner::Shuttle(a) => a.store(value, order),
@@ -260,6 +270,7 @@ impl AtomicBool {
 
     /// Writes `value` and returns the previous value.
     pub fn swap(&self, value: bool, order: Ordering) -> bool {
+        runtime::announce(self.id, AccessKind::Write);
         let old = match &self.inner {
             BoolInner::Std(a) => return a.swap(value, order),
             BoolInner::Shuttle(a) => a.swap(value, order),
@@ -281,6 +292,7 @@ impl AtomicBool {
         success: Ordering,
         failure: Ordering,
     ) -> Result<bool, bool> {
+        runtime::announce(self.id, AccessKind::Write);
         let result = match &self.inner {
             BoolInner::Std(a) => return a.compare_exchange(current, new, success, failure),
             BoolInner::Shuttle(a) => a.compare_exchange(current, new, success, failure),
