@@ -103,6 +103,17 @@ pub(crate) enum EventKind {
         obj: usize,
         current: Value,
     },
+    /// A `compare_exchange_weak` that failed although the value matched: a surprise the scheduler
+    /// chose.
+    CasFailedSpuriously {
+        obj: usize,
+        current: Value,
+    },
+    /// A condition variable's wait that returned without a notification: a surprise the scheduler
+    /// chose. The thread releases the lock, and takes it again, as after a notification.
+    WokeSpuriously {
+        obj: usize,
+    },
     FileWrite {
         obj: usize,
         bytes: Vec<u8>,

@@ -100,7 +100,9 @@ pub(crate) struct FailureData<Op> {
     /// How the failing execution's scenario is named (bytes or a pinned fingerprint) and the
     /// thread chosen at each decision: what shrinking starts from.
     pub(crate) source: Option<crate::token::TokenScenario>,
-    pub(crate) choices: Vec<usize>,
+    pub(crate) choices: Vec<crate::scheduler::Choice>,
+    /// Choice points of the failing schedule that took a surprise (a spurious wakeup, ...).
+    pub(crate) surprises: usize,
     /// Context switches between scenario threads, and scheduling steps, of the failing schedule.
     pub(crate) switches: usize,
     pub(crate) steps: usize,
@@ -148,6 +150,7 @@ impl<Op> Failure<Op> {
             parts: None,
             source: None,
             choices: Vec::new(),
+            surprises: 0,
             switches: 0,
             steps: 0,
         })
@@ -480,6 +483,23 @@ pub(crate) fn interleaving(
             EventKind::Rmw { obj: o, old, new } => format!("  updates {}: {old} -> {new}", obj(*o)),
             EventKind::CasFailed { obj: o, current } => {
                 format!("  compare-exchange on {} fails (it holds {current})", obj(*o))
+            }
+            EventKind::CasFailedSpuriously { obj: o, current } => {
+                lines.push(format!(
+                    "{:-<width$}  {who}'s compare_exchange_weak on {} failed spuriously (it holds {current}, the \
+                     expected value)",
+                    "",
+                    obj(*o)
+                ));
+                continue;
+            }
+            EventKind::WokeSpuriously { obj: o } => {
+                lines.push(format!(
+                    "{:-<width$}  {who}'s wait on {} returned spuriously (no notification)",
+                    "",
+                    obj(*o)
+                ));
+                continue;
             }
             EventKind::FileWrite { obj: o, bytes } => {
                 format!("  writes {:?} to {}", String::from_utf8_lossy(bytes), obj(*o))

@@ -151,6 +151,7 @@ pub(super) fn describe<R: Resource>(
         parts: Some(parts),
         source: Some(plan.source.clone()),
         choices: Vec::new(),
+        surprises: 0,
         switches: 0,
         steps: 0,
     })

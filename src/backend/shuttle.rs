@@ -25,7 +25,7 @@ use crate::report::{self, Failure, FailureData, FailureKind};
 use crate::resource::Resource;
 use crate::runtime::{self, panics, Abort, EventKind, ExecutionRecord};
 use crate::scenario::Scenario;
-use crate::scheduler::{is_preemption, Strategy};
+use crate::scheduler::{is_preemption, Choice, Strategy};
 use crate::token::{Token, TokenScenario};
 
 /// Settings the driver needs from the checker.
@@ -39,6 +39,8 @@ pub(crate) struct RunSettings {
     /// Keep running after a failure and keep the simplest failing schedule (fewest preemptions,
     /// then context switches, then steps) instead of the first: how shrinking polishes a schedule.
     pub keep_going: bool,
+    /// Offer the surprises std permits (spurious wakeups, spurious weak-CAS failures) as choices.
+    pub spurious: bool,
 }
 
 /// What the execution body writes while it runs (inside shuttle's tasks).
@@ -171,6 +173,8 @@ impl<R: Resource> State<R> {
         shared.completed = false;
         drop(shared);
         runtime::begin_execution(self.spare.take());
+        let spurious = self.settings.spurious;
+        runtime::with_record(|rec| rec.surprises_on = spurious);
         true
     }
 
@@ -220,7 +224,7 @@ impl<R: Resource> State<R> {
         runtime::with_record(|rec| {
             rec.running = choice;
             if chose {
-                rec.choices.push(choice);
+                rec.choices.push(Choice::Thread(choice));
             }
             if preempted {
                 rec.preemptions += 1;
@@ -233,6 +237,33 @@ impl<R: Resource> State<R> {
             }
         });
         Some(choice)
+    }
+
+    /// Answers the facade's pending choice point (see [`runtime::choose`]): asks the strategy and
+    /// records the answer in the schedule.
+    fn choose_alternative(&mut self) {
+        let Some(point) = runtime::with_record(|rec| rec.pending.take()).flatten() else {
+            return;
+        };
+        let strategy = self.strategy.as_mut().expect("a plan has a strategy");
+        match strategy.choose(&point) {
+            Some(k) => {
+                let k = k.min(point.count - 1);
+                runtime::with_record(|rec| {
+                    rec.choices.push(Choice::Alternative(k));
+                    rec.surprises += usize::from(k != 0);
+                    rec.answer = Some(k);
+                });
+            }
+            None => {
+                let message = strategy.divergence().unwrap_or_else(|| "the scheduler stopped".into());
+                runtime::with_record(|rec| {
+                    if rec.abort.is_none() {
+                        rec.abort = Some(Abort::Diverged { message });
+                    }
+                });
+            }
+        }
     }
 
     /// Evaluates the execution that just ended, if one did.
@@ -331,10 +362,21 @@ impl<R: Resource> State<R> {
             .iter()
             .filter(|e| matches!(e.kind, EventKind::SwitchedTo { from, .. } if from != 0 && e.thread != 0))
             .count();
-        let cost = (record.preemptions, switches, record.steps);
+        let cost = (
+            record.preemptions + record.surprises,
+            record.preemptions,
+            switches,
+            record.steps,
+        );
         if let Some(best) = &self.failure {
             let data = best.data();
-            if (data.preemptions, data.switches, data.steps) <= cost {
+            if (
+                data.preemptions + data.surprises,
+                data.preemptions,
+                data.switches,
+                data.steps,
+            ) <= cost
+            {
                 return;
             }
         }
@@ -386,6 +428,7 @@ impl<R: Resource> State<R> {
             parts: Some(parts),
             source: Some(plan.source.clone()),
             choices: record.choices,
+            surprises: record.surprises,
             switches,
             steps: record.steps,
         }));
@@ -405,8 +448,10 @@ impl<R: Resource> shuttle::scheduler::Scheduler for Driver<R> {
     }
 
     fn next_u64(&mut self) -> u64 {
-        // crosscheck's facade asks for no random values; a constant keeps any that shuttle's own
-        // primitives ask for deterministic.
+        // crosscheck's facade asks through here for its choice points (see `runtime::choose`); the
+        // answer travels in the record. Any other request gets a constant, which keeps whatever
+        // shuttle's own primitives ask for deterministic.
+        self.0.borrow_mut().choose_alternative();
         0
     }
 }

@@ -368,6 +368,7 @@ pub(crate) fn describe<R: Resource>(
         parts: Some(parts),
         source: Some(plan.source.clone()),
         choices: Vec::new(),
+        surprises: 0,
         switches: 0,
         steps: 0,
     })

@@ -73,6 +73,7 @@ impl SizeRange for RangeInclusive<usize> {
 /// | `shrink_budget` | `CROSSCHECK_SHRINK_BUDGET`, else 50,000 | schedules shrinking a failure may run |
 /// | `shrink_time_limit` | 30 s | wall-clock cap on shrinking |
 /// | `stress_timeout` | 10 s | under `Scheduler::Stress`, how long an iteration's threads may run before a suspected deadlock |
+/// | `spurious` | on | spurious wakeups and weak-CAS failures as scheduling choices (see [`Checker::spurious`]) |
 ///
 /// Environment: `CROSSCHECK_SEED` sets the seed where `seed` is not called; `CROSSCHECK_REPLAY`
 /// makes [`Checker::check`] replay only that token.
@@ -89,6 +90,7 @@ pub struct Checker<R: Resource> {
     shrink_time: Duration,
     regression_file: Option<std::path::PathBuf>,
     stress_timeout: Duration,
+    spurious: bool,
     _resource: PhantomData<fn() -> R>,
 }
 
@@ -107,6 +109,7 @@ impl<R: Resource> Clone for Checker<R> {
             shrink_time: self.shrink_time,
             regression_file: self.regression_file.clone(),
             stress_timeout: self.stress_timeout,
+            spurious: self.spurious,
             _resource: PhantomData,
         }
     }
@@ -134,6 +137,7 @@ impl<R: Resource> Checker<R> {
             shrink_time: DEFAULT_SHRINK_TIME,
             regression_file: None,
             stress_timeout: DEFAULT_STRESS_TIMEOUT,
+            spurious: true,
             _resource: PhantomData,
         }
     }
@@ -216,6 +220,18 @@ impl<R: Resource> Checker<R> {
     /// A wall-clock cap on shrinking, for slow machines; the report says when it stopped early.
     pub fn shrink_time_limit(mut self, limit: Duration) -> Self {
         self.shrink_time = limit;
+        self
+    }
+
+    /// Whether the controlled schedulers may produce the surprises std permits: a condition
+    /// variable's `wait` returning without a notification (a spurious wakeup), and a
+    /// `compare_exchange_weak` failing although the value matched. On by default, since std allows
+    /// them and real machines produce them: correct code handles them (waits in a `while` loop,
+    /// retries a weak CAS). Turn them off only for code that knowingly relies on a platform
+    /// guarantee; reports then say they were off. Loom never produces them; under `Stress` they
+    /// are whatever the OS does. A replay follows its token, whatever this says.
+    pub fn spurious(mut self, on: bool) -> Self {
+        self.spurious = on;
         self
     }
 
@@ -337,6 +353,7 @@ impl<R: Resource> Checker<R> {
     pub fn run(&self) -> Result<Report, Failure<R::Op>> {
         self.validate()?;
         let seed = self.effective_seed()?;
+        let mut replay_spurious = None;
 
         let (plans, budget, make_strategy): (Vec<Plan<R::Op>>, usize, StrategyFactory) = match &self.scheduler {
             Scheduler::Replay(text) => {
@@ -344,6 +361,13 @@ impl<R: Resource> Checker<R> {
                 if let Some(path) = loom {
                     return loom_backend::replay::<R>(plan, path, self.loom_settings(None, 1, None));
                 }
+                // The token says whether the surprises were on: it has choice points exactly when
+                // the recorded execution met one with them on.
+                replay_spurious = Some(
+                    schedule
+                        .iter()
+                        .any(|c| matches!(c, crate::scheduler::Choice::Alternative(_))),
+                );
                 let strategy = RefCell::new(Some(schedule));
                 let make = move |_| -> Box<dyn Strategy> {
                     Box::new(scheduler::Replay::new(strategy.borrow_mut().take().unwrap_or_default()))
@@ -388,7 +412,15 @@ impl<R: Resource> Checker<R> {
         };
         let shrink_budget = self.effective_shrink_budget()?;
         let replaying = matches!(self.scheduler, Scheduler::Replay(_));
-        match self.execute(
+        let replayer;
+        let this = match replay_spurious {
+            Some(on) => {
+                replayer = self.clone().spurious(on);
+                &replayer
+            }
+            None => self,
+        };
+        match this.execute(
             plans,
             budget,
             make_strategy,
@@ -442,6 +474,16 @@ impl<R: Resource> Checker<R> {
             seed,
             type_name,
             keep_going,
+            spurious: self.spurious,
+        };
+        let scheduler_name = if self.spurious || scheduler_name.is_empty() {
+            scheduler_name
+        } else {
+            format!("{scheduler_name}; spurious wakeups and weak-CAS failures off")
+        };
+        let settings = RunSettings {
+            scheduler: scheduler_name.clone(),
+            ..settings
         };
         let state = Rc::new(RefCell::new(State::<R>::new(plans, settings, make_strategy)));
         let body = body(&state.borrow());
@@ -534,7 +576,7 @@ fn setting<T: std::str::FromStr, Op>(name: &str, given: Option<T>, default: T) -
 }
 
 /// A decoded replay token: the scenario to run and the schedule to follow.
-type ReplayPlan<Op> = (Plan<Op>, Vec<usize>, Option<crate::token::LoomPath>);
+type ReplayPlan<Op> = (Plan<Op>, Vec<crate::scheduler::Choice>, Option<crate::token::LoomPath>);
 
 #[cfg(test)]
 mod tests {
@@ -546,7 +588,7 @@ mod tests {
     fn token_with_schedule(schedule: Vec<usize>) -> String {
         let failure = Checker::<RacyCounter>::new().run().unwrap_err();
         let mut token = Token::decode(failure.schedule().unwrap()).unwrap();
-        token.schedule = schedule;
+        token.schedule = schedule.into_iter().map(crate::scheduler::Choice::Thread).collect();
         token.encode()
     }
 

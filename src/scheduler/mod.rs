@@ -171,7 +171,54 @@ impl Default for Scheduler {
     }
 }
 
-/// A strategy picks one of several runnable threads (shuttle task ids, sorted ascending).
+/// One entry of a schedule: a decision the strategy made where the execution could go several ways.
+///
+/// A schedule (what a replay token stores, what shrinking edits) is the sequence of these in the
+/// order the execution asked for them. The execution is deterministic given its schedule, so a
+/// replay meets the same kinds of decision in the same order; the tag lets a replay say where a
+/// schedule stops fitting, and lets shrinking renumber threads without touching alternatives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Choice {
+    /// Which thread ran (a shuttle task id), at a point where several could.
+    Thread(usize),
+    /// Which of a point's [`Alternatives`] happened (0 is the unsurprising one).
+    Alternative(usize),
+}
+
+/// What a non-thread choice decides. Each kind is a behaviour std permits but a plain controlled
+/// run never shows; new kinds (logical timeouts, ...) are added here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum ChoiceKind {
+    /// `Condvar::wait`/`wait_timeout`: 1 returns without a notification.
+    SpuriousWake,
+    /// `compare_exchange_weak` whose value matched: 1 fails anyway.
+    SpuriousCasFailure,
+}
+
+/// A point where the execution can go one of `count` ways that are not about which thread runs.
+///
+/// Alternative 0 is always the unsurprising one (the wait that waits for its notification, the
+/// weak CAS that succeeds). Every other alternative is a *surprise*: the bounded exhaustive search
+/// counts each one against its bound like a preemption, so bound 0 explores none and shrinking
+/// (which searches bound 0, 1, 2, ...) keeps only the surprises a failure needs.
+///
+/// How to add a choice point (for a facade operation): call [`crate::runtime::choose`] with the
+/// kind and the number of alternatives at the moment the behaviour forks; it returns the
+/// alternative to follow (0 outside a controlled run, or when the check turned the kind off) and
+/// records it in the schedule, so tokens replay it and shrinking can drop it. Record an event that
+/// names the surprise, so the report marks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Alternatives {
+    pub kind: ChoiceKind,
+    /// At least 2.
+    pub count: usize,
+    /// The task at this point.
+    pub thread: usize,
+}
+
+/// A strategy decides, at each point where an execution can go several ways, which way it goes:
+/// which of several runnable threads runs (shuttle task ids, sorted ascending), and which of a
+/// point's [`Alternatives`] happens. Both kinds of decision land in one schedule ([`Choice`]).
 pub(crate) trait Strategy {
     /// Prepares the next execution; `false` when the strategy has nothing left to explore.
     fn new_execution(&mut self) -> bool;
@@ -181,6 +228,11 @@ pub(crate) trait Strategy {
     /// counted (it is runnable, did not yield, and is a scenario thread). `None` stops the
     /// execution.
     fn next(&mut self, runnable: &[usize], current: Option<usize>, yielding: bool) -> Option<usize>;
+
+    /// Picks one of `point.count` alternatives (`< point.count`; 0 is the unsurprising one). Called
+    /// between thread choices, in execution order. `None` stops the execution (a replay that does
+    /// not fit).
+    fn choose(&mut self, point: &Alternatives) -> Option<usize>;
 
     /// True once a systematic strategy has explored everything it was asked to.
     fn exhausted(&self) -> bool {
@@ -240,6 +292,10 @@ impl<S: Strategy> Strategy for Capped<S> {
 
     fn next(&mut self, runnable: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
         self.inner.next(runnable, current, yielding)
+    }
+
+    fn choose(&mut self, point: &Alternatives) -> Option<usize> {
+        self.inner.choose(point)
     }
 
     fn exhausted(&self) -> bool {
