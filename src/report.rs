@@ -493,6 +493,15 @@ pub(crate) fn interleaving(
                 ));
                 continue;
             }
+            EventKind::Park => "  parks".to_string(),
+            EventKind::Unpark { target } => match target {
+                Some(t) => format!("  unparks {}", label(*t)),
+                None => "  unparks a thread".to_string(),
+            },
+            EventKind::ParkReturnedEarly => {
+                lines.push(format!("{:-<width$}  {who}'s park returned early (no unpark)", ""));
+                continue;
+            }
             EventKind::WokeSpuriously { obj: o } => {
                 lines.push(format!(
                     "{:-<width$}  {who}'s wait on {} returned spuriously (no notification)",

@@ -222,3 +222,77 @@ fn show_reports() {
     println!("{}", caught::<IfWaitMailbox>(0));
     println!("{}", caught::<WeakClaim>(0));
 }
+
+/// A hand-off over `thread::park`: each operation spawns a helper that raises a flag and unparks
+/// the operation's thread, which parks until the flag is up (`while`) or parks once (`if`).
+struct ParkHandoff<const RECHECK: bool>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, crosscheck::arbitrary::Arbitrary)]
+enum HandoffOp {
+    Run,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct HandoffModel;
+
+impl crosscheck::Model for HandoffModel {
+    type Op = HandoffOp;
+    type Output = bool;
+    fn step(&mut self, _: &HandoffOp) -> bool {
+        true
+    }
+}
+
+impl<const RECHECK: bool> Resource for ParkHandoff<RECHECK> {
+    type Op = HandoffOp;
+    type Output = bool;
+    type Model = HandoffModel;
+
+    fn new() -> Self {
+        ParkHandoff
+    }
+
+    fn apply(&self, _: &HandoffOp) -> bool {
+        let flag = std::sync::Arc::new(AtomicBool::new(false));
+        let me = crosscheck::thread::current();
+        let helper = {
+            let flag = flag.clone();
+            crosscheck::thread::spawn(move || {
+                flag.store(true, Ordering::SeqCst);
+                me.unpark();
+            })
+        };
+        if RECHECK {
+            while !flag.load(Ordering::SeqCst) {
+                crosscheck::thread::park();
+            }
+        } else if !flag.load(Ordering::SeqCst) {
+            crosscheck::thread::park();
+        }
+        let seen = flag.load(Ordering::SeqCst);
+        helper.join().unwrap();
+        seen
+    }
+}
+
+#[test]
+fn park_may_return_early() {
+    let f = Checker::<ParkHandoff<false>>::new()
+        .run()
+        .expect_err("an early park return is found");
+    assert!(f.to_string().contains("'s park returned early (no unpark)"), "{f}");
+    let ops =
+        f.scenario().init.len() + f.scenario().post.len() + f.scenario().threads.iter().map(Vec::len).sum::<usize>();
+    assert_eq!(ops, 1, "{f}");
+    replays::<ParkHandoff<false>>(&f);
+    let report = Checker::<ParkHandoff<true>>::new()
+        .iterations(5_000)
+        .run()
+        .unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!(report.schedules(), 5_000);
+    Checker::<ParkHandoff<false>>::new()
+        .spurious(false)
+        .iterations(2_000)
+        .run()
+        .expect("with the surprises off, park returns only on an unpark");
+}

@@ -225,7 +225,8 @@ impl<R: Resource> Checker<R> {
 
     /// Whether the controlled schedulers may produce the surprises std permits: a condition
     /// variable's `wait` returning without a notification (a spurious wakeup), and a
-    /// `compare_exchange_weak` failing although the value matched. On by default, since std allows
+    /// `compare_exchange_weak` failing although the value matched, and
+    /// [`thread::park`](crate::thread::park) returning without an unpark. On by default, since std allows
     /// them and real machines produce them: correct code handles them (waits in a `while` loop,
     /// retries a weak CAS). Turn them off only for code that knowingly relies on a platform
     /// guarantee; reports then say they were off. Loom never produces them; under `Stress` they
@@ -408,6 +409,7 @@ impl<R: Resource> Checker<R> {
 
         let scheduler_name = match &self.scheduler {
             Scheduler::Replay(_) => "Replay".to_string(),
+            other if !self.spurious => format!("{}; spurious wakeups and weak-CAS failures off", other.label()),
             other => other.label(),
         };
         let shrink_budget = self.effective_shrink_budget()?;
@@ -475,15 +477,6 @@ impl<R: Resource> Checker<R> {
             type_name,
             keep_going,
             spurious: self.spurious,
-        };
-        let scheduler_name = if self.spurious || scheduler_name.is_empty() {
-            scheduler_name
-        } else {
-            format!("{scheduler_name}; spurious wakeups and weak-CAS failures off")
-        };
-        let settings = RunSettings {
-            scheduler: scheduler_name.clone(),
-            ..settings
         };
         let state = Rc::new(RefCell::new(State::<R>::new(plans, settings, make_strategy)));
         let body = body(&state.borrow());

@@ -4,6 +4,28 @@
 //! driven by shuttle's execution engine. Owning them keeps results independent of shuttle's
 //! `SHUTTLE_RANDOM_SEED`, lets crosscheck bound preemptions, and turns a replay that no longer
 //! fits into a clear error instead of a panic.
+//!
+//! # Choices that are not threads
+//!
+//! Besides which thread runs, a strategy decides the points where an operation itself can go
+//! several ways ([`Alternatives`]: a wait that may return spuriously, a weak CAS that may fail, a
+//! park that may return early; later kinds plug in the same way). The facade asks through
+//! `runtime::choose(kind, count)`, the driver hands the question to [`Strategy::choose`] and
+//! records the answer as a [`Choice::Alternative`] in the same schedule as the thread choices, in
+//! execution order. So, with no extra work per kind:
+//!
+//! - replay tokens replay the answers (a token lists which schedule entries are alternatives);
+//! - `Random`/`Pct` draw them, `Dfs` explores every alternative as a branch, and `Bounded` counts
+//!   every non-zero alternative against its bound like a preemption;
+//! - shrinking drops the ones a failure does not need (its bounded search minimises preemptions
+//!   plus surprises), and `Replay::lenient` falls back to alternative 0 where a recorded one no
+//!   longer fits;
+//! - `Checker::spurious(false)` (the record's `surprises_on`) makes every point answer 0 without
+//!   asking, so nothing is recorded.
+//!
+//! Alternative 0 must be the behaviour a plain run has. A kind whose points can repeat without
+//! progress (a retry loop) needs a bound so exhaustive searches stay finite: `runtime::choose` does
+//! not offer a thread's next point of a kind right after one that took a surprise.
 
 mod dfs;
 mod fuzz;
@@ -25,7 +47,10 @@ pub(crate) use replay::Replay;
 /// work on a fast machine and a slow one.
 ///
 /// The controlled schedulers (`Random`, `Pct`, `Dfs`, `Bounded`, `Portfolio` of them, `Replay`)
-/// run on shuttle: deterministic, replayable, sequentially consistent. `Loom` runs on loom:
+/// run on shuttle: deterministic, replayable, sequentially consistent. They also decide the
+/// surprises std permits, spurious condition-variable wakeups and spurious weak-CAS failures
+/// (see [`Checker::spurious`](crate::Checker::spurious)): `Random` and `Pct` at random, `Dfs` and
+/// `Bounded` as extra branches (`Bounded` counting each against its bound like a preemption). `Loom` runs on loom:
 /// exhaustive up to a preemption bound, with weak-memory outcomes. `Stress` runs on real OS threads:
 /// no control at all, the real machine's behaviour. The resource is written once, against
 /// [`crate::sync`], and runs under each of them in the same test binary.
@@ -49,7 +74,8 @@ pub enum Scheduler {
         max_iterations: Option<usize>,
     },
     /// Depth-first enumeration of the interleavings with at most `bound` preemptions: most bugs
-    /// need only one or two, and the search is then small.
+    /// need only one or two, and the search is then small. A surprise (a spurious wakeup or weak-CAS
+    /// failure) counts against the bound like a preemption.
     Bounded {
         /// The most preemptions a schedule may have.
         preemptions: usize,
@@ -67,6 +93,8 @@ pub enum Scheduler {
     /// memory, which the shuttle schedulers never produce. `iterations` caps the executions; the
     /// report says whether loom finished ([`Report::incomplete`](crate::Report::incomplete)).
     /// Loom models at most 4 scenario threads; keep scenarios small (2 threads, or a bound of 1-2).
+    /// Loom produces no spurious wakeups or weak-CAS failures: check code that must survive them
+    /// under a controlled scheduler too.
     Loom {
         /// The most preemptions an execution may have; 1-2 finds most bugs in tens of executions.
         preemption_bound: Option<usize>,
@@ -193,6 +221,8 @@ pub(crate) enum ChoiceKind {
     SpuriousWake,
     /// `compare_exchange_weak` whose value matched: 1 fails anyway.
     SpuriousCasFailure,
+    /// `thread::park`/`park_timeout`: 1 returns without an unpark.
+    EarlyParkReturn,
 }
 
 /// A point where the execution can go one of `count` ways that are not about which thread runs.
