@@ -7,6 +7,7 @@
 
 pub(crate) mod cache;
 mod search;
+mod sequential;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,6 +18,8 @@ use std::time::{Duration, Instant};
 use crate::history::{History, OpId};
 use crate::Model;
 use search::{Limits, Outcome};
+
+pub use sequential::check_sequential;
 
 /// Bound on the number of memo table entries per partition, to bound memory.
 const MAX_CACHE_ENTRIES: usize = 4_000_000;

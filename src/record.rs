@@ -164,3 +164,10 @@ pub(crate) fn thread_label(labels: &[(usize, Label)], task: usize) -> String {
         .map(|(_, l)| l.to_string())
         .unwrap_or_else(|| format!("task {task}"))
 }
+
+/// "crosscheck::resources::counter::RacyCounter" -> "RacyCounter": how reports and tokens name a
+/// resource type.
+pub(crate) fn short_name(type_name: &str) -> &str {
+    let base = type_name.split('<').next().unwrap_or(type_name);
+    base.rsplit("::").next().unwrap_or(base)
+}

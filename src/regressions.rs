@@ -119,14 +119,6 @@ impl RegressionFile {
     }
 }
 
-/// Whether `CROSSCHECK_REGRESSIONS` turns writing off.
-pub(crate) fn writing_enabled() -> bool {
-    !matches!(
-        std::env::var("CROSSCHECK_REGRESSIONS").as_deref().map(str::trim),
-        Ok("off" | "0" | "false" | "no")
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::checker::Checker;
+use crate::backend::shuttle::{self, RunSettings};
 use crate::plan::{Plan, StrategyFactory};
 use crate::report::{Failure, FailureKind};
 use crate::resource::Resource;
@@ -24,8 +24,22 @@ pub const DEFAULT_SHRINK_BUDGET: usize = 50_000;
 /// The wall-clock cap on shrinking, for slow machines.
 pub const DEFAULT_SHRINK_TIME: Duration = Duration::from_secs(30);
 
+/// What shrinking may spend, and the limits each of its executions runs under.
+#[derive(Clone, Debug)]
+pub(crate) struct ShrinkSettings {
+    /// Schedules in all (0 turns shrinking off).
+    pub budget: usize,
+    /// Wall-clock cap.
+    pub time: Duration,
+    pub max_steps: usize,
+    pub check_budget: Duration,
+    /// Whether the surprises std permits are choices (as in the check that found the failure).
+    pub spurious: bool,
+}
+
 struct Shrinker<'a, R: Resource> {
-    checker: &'a Checker<R>,
+    settings: &'a ShrinkSettings,
+    _resource: std::marker::PhantomData<fn() -> R>,
     scheduler: Scheduler,
     seed: u64,
     budget: usize,
@@ -67,14 +81,16 @@ impl<R: Resource> Shrinker<'_, R> {
         keep_going: bool,
     ) -> Option<Failure<R::Op>> {
         let budget = budget.min(self.budget.saturating_sub(self.used)).max(1);
-        let plan = Plan {
-            scenario: Arc::clone(&plan.scenario),
-            source: plan.source.clone(),
+        let settings = RunSettings {
+            budget,
+            max_steps: self.settings.max_steps,
+            check_budget: self.settings.check_budget,
+            scheduler: String::new(),
+            seed: None,
+            keep_going,
+            spurious: self.settings.spurious,
         };
-        match self
-            .checker
-            .execute_with(vec![plan], budget, make, String::new(), None, keep_going)
-        {
+        match shuttle::run::<R>(vec![plan.clone()], make, settings) {
             Ok(report) => {
                 self.used += report.schedules();
                 None
@@ -213,29 +229,29 @@ fn without_thread(choices: &[Choice], t: usize) -> Vec<Choice> {
 }
 
 /// Shrinks `failure`, found by `scheduler` with `seed`, to the smallest scenario and schedule that
-/// still fail the same way, within the checker's shrink budget.
+/// still fail the same way, within the settings' budget.
 pub(crate) fn shrink<R: Resource>(
-    checker: &Checker<R>,
     failure: Failure<R::Op>,
     scheduler: &Scheduler,
     seed: u64,
-    budget: usize,
-    time: Duration,
+    settings: &ShrinkSettings,
 ) -> Failure<R::Op> {
+    let (budget, time) = (settings.budget, settings.time);
     let started = Instant::now();
     let data = failure.data();
     let (Some(source), Some(_)) = (data.source.clone(), data.parts.as_ref()) else {
         return failure;
     };
-    if matches!(data.kind, FailureKind::Usage { .. } | FailureKind::Internal { .. }) || budget == 0 {
+    if !data.kind.is_bug() || budget == 0 {
         return failure;
     }
     let want = data.kind.clone();
     let (from_shape, from_preemptions, found_after) =
         (failure.scenario().shape(), failure.preemptions(), data.schedules);
     let original_parts = data.parts.clone().expect("checked above");
-    let mut s = Shrinker {
-        checker,
+    let mut s = Shrinker::<R> {
+        settings,
+        _resource: std::marker::PhantomData,
         scheduler: scheduler.clone(),
         seed,
         budget,

@@ -16,6 +16,7 @@
 
 use std::fmt;
 
+use crate::record::short_name;
 use crate::scheduler::Choice;
 
 const PREFIX: &str = "cc1_";
@@ -106,6 +107,25 @@ fn push_varint(out: &mut Vec<u8>, mut n: usize) {
 }
 
 impl Token {
+    /// A token for resource type `type_name` (its full path, from `std::any::type_name`).
+    pub(crate) fn new(type_name: &str, scenario: TokenScenario, schedule: Vec<Choice>, loom: Option<LoomPath>) -> Self {
+        Token {
+            type_name: short_name(type_name).to_string(),
+            type_hash: fnv32(type_name.as_bytes()),
+            scenario,
+            schedule,
+            loom,
+        }
+    }
+
+    /// Whether this token was recorded for resource type `type_name` (its full path). Tokens are
+    /// keyed by the type's name without its module path, so that moving the type to another
+    /// module, or renaming the crate, keeps saved tokens (and regression files) working; a type
+    /// renamed outright needs new tokens.
+    pub(crate) fn is_for(&self, type_name: &str) -> bool {
+        self.type_name == short_name(type_name)
+    }
+
     pub(crate) fn encode(&self) -> String {
         let mut out = vec![VERSION];
         out.extend_from_slice(&self.type_hash.to_le_bytes());

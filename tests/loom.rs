@@ -34,10 +34,7 @@ fn caught<R: Resource>(accept: fn(&FailureKind) -> bool) -> Failure<R::Op> {
         Err(f) => f,
     };
     assert!(accept(failure.kind()), "wrong kind of failure:\n{failure}");
-    let token = failure
-        .schedule()
-        .expect("a loom failure has a replay token")
-        .to_string();
+    let token = failure.token().expect("a loom failure has a replay token").to_string();
     let text = failure.to_string();
     assert!(text.contains("found by loom in execution"), "{text}");
     assert!(

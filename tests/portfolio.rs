@@ -37,7 +37,7 @@ fn caught<R: Resource>(accept: fn(&FailureKind) -> bool) {
             text.contains("default portfolio; "),
             "the member that found it is named:\n{text}"
         );
-        let token = failure.schedule().expect("a token").to_string();
+        let token = failure.token().expect("a token").to_string();
         let replayed = Checker::<R>::new()
             .scheduler(Scheduler::Replay(token))
             .run()

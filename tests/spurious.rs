@@ -12,14 +12,14 @@ fn caught<R: Resource>(seed: u64) -> Failure<R::Op> {
 }
 
 fn replays<R: Resource>(failure: &Failure<R::Op>) {
-    let token = failure.schedule().expect("a token").to_string();
+    let token = failure.token().expect("a token").to_string();
     let replayed = Checker::<R>::new()
         .scheduler(Scheduler::Replay(token.clone()))
         .run()
         .expect_err("the token replays the failure");
     assert_eq!(replayed.kind(), failure.kind());
     assert_eq!(
-        replayed.schedule(),
+        replayed.token(),
         Some(token.as_str()),
         "the replay takes the same choices"
     );

@@ -1,9 +1,9 @@
 //! Backends run a scenario's executions and hand back what happened. One file per backend, plus
-//! what they share: the verdict on an execution, and the shuttle reproduction of a stress failure.
+//! what they share: the harness every controlled execution runs, and the judge of an execution.
 
+mod harness;
+mod judge;
 pub(crate) mod loom;
 mod loom_report;
-pub(crate) mod reproduce;
 pub(crate) mod shuttle;
 pub(crate) mod stress;
-pub(crate) mod verdict;

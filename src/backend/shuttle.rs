@@ -1,11 +1,13 @@
 //! Runs scenarios under shuttle's execution engine, with crosscheck's own strategies choosing the
-//! threads, and evaluates each execution as it ends.
+//! threads, and judges each execution as it ends.
 //!
-//! One `shuttle::Runner` runs every scenario of a check (a runner per execution is ~7x slower).
-//! The [`Driver`] is the runner's scheduler: it picks the scenario for each execution, records the
+//! One `shuttle::Runner` runs every scenario of a run (a runner per execution is ~7x slower). The
+//! [`Driver`] is the runner's scheduler: it picks the scenario for each execution, records the
 //! schedule, counts preemptions, enforces the step limit, and stops the runner at the first
 //! failure. Failures never travel as panics through shuttle, except shuttle's own deadlock report
-//! for waits crosscheck does not track (condition variables, joins), which the caller catches.
+//! for waits crosscheck does not track (condition variables, joins), which [`run`] catches.
+//! [`run`] is the one way anything runs under shuttle: checks, replays, shrinking, the
+//! reproduction of loom and stress failures, and fuzzing all come through it.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -13,20 +15,27 @@ use std::hash::BuildHasherDefault;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use shuttle::scheduler::{Schedule, Task, TaskId};
 
-pub(crate) use super::verdict::short_name;
-use super::verdict::{self, build_history, Outcome, PartsInput};
+use super::harness::{self, lock, Threads};
+use super::judge::{self, Consistency, Judged, Outcome};
 use crate::linearizability::cache::FxHasher;
 use crate::plan::{Plan, StrategyFactory};
-use crate::report::{self, Failure, FailureData, FailureKind};
+use crate::record::{Event, EventKind};
+use crate::report::{self, Failure, FailureData, FailureKind, PartsInput, Report};
 use crate::resource::Resource;
-use crate::runtime::{self, panics, Abort, EventKind, ExecutionRecord};
+use crate::runtime::{self, panics, Abort, Backend, BackendGuard, ExecutionRecord};
 use crate::scenario::Scenario;
 use crate::scheduler::{is_preemption, Choice, Strategy};
 use crate::token::{Token, TokenScenario};
+
+/// The scenario the next execution runs: set by the driver, read by the execution's body.
+type NextScenario<Op> = Arc<Mutex<Option<Arc<Scenario<Op>>>>>;
+
+/// Coroutine stack of each shuttle task.
+const STACK_SIZE: usize = 0x20000;
 
 /// Settings the driver needs from the checker.
 pub(crate) struct RunSettings {
@@ -35,34 +44,12 @@ pub(crate) struct RunSettings {
     pub check_budget: Duration,
     pub scheduler: String,
     pub seed: Option<u64>,
-    pub type_name: &'static str,
     /// Keep running after a failure and keep the simplest failing schedule (fewest preemptions,
     /// then context switches, then steps) instead of the first: how shrinking polishes a schedule.
     pub keep_going: bool,
-    /// Offer the surprises std permits (spurious wakeups, spurious weak-CAS failures) as choices.
+    /// Offer the surprises std permits (spurious wakeups, spurious weak-CAS failures, early park
+    /// returns) as choices.
     pub spurious: bool,
-}
-
-/// What the execution body writes while it runs (inside shuttle's tasks).
-pub(crate) struct Shared<R: Resource> {
-    scenario: Option<Arc<Scenario<R::Op>>>,
-    outputs: Vec<Option<R::Output>>,
-    /// The first panic: (task, op index or None for `Resource::new`/`invariant`, message).
-    panic: Option<(usize, Option<usize>, String)>,
-    invariant: Option<Result<(), String>>,
-    completed: bool,
-}
-
-impl<R: Resource> Default for Shared<R> {
-    fn default() -> Self {
-        Shared {
-            scenario: None,
-            outputs: Vec::new(),
-            panic: None,
-            invariant: None,
-            completed: false,
-        }
-    }
 }
 
 /// Everything the driver keeps, shared with the checker so that it survives a panic out of the
@@ -81,7 +68,9 @@ pub(crate) struct State<R: Resource> {
     pub exhausted: usize,
     pub unknown: usize,
     pub failure: Option<Failure<R::Op>>,
-    shared: Arc<Mutex<Shared<R>>>,
+    /// The scenario the next execution runs, and what the harness saw of the last one.
+    scenario: NextScenario<R::Op>,
+    outcome: Arc<Mutex<Outcome<R>>>,
     /// The last execution's record, emptied and reused so that recording does not allocate.
     spare: Option<ExecutionRecord>,
     /// Runnable task ids of the current scheduling point, reused.
@@ -114,7 +103,8 @@ impl<R: Resource> State<R> {
             exhausted: 0,
             unknown: 0,
             failure: None,
-            shared: Arc::new(Mutex::new(Shared::default())),
+            scenario: Arc::new(Mutex::new(None)),
+            outcome: Arc::new(Mutex::new(Outcome::default())),
             spare: None,
             ids: Vec::new(),
             passed: HashMap::default(),
@@ -164,14 +154,8 @@ impl<R: Resource> State<R> {
         self.runs_here += 1;
         self.runs += 1;
         let plan = &self.plans[self.plan.expect("a plan was picked")];
-        let mut shared = self.shared.lock().expect("crosscheck's own lock");
-        shared.outputs.clear();
-        shared.outputs.resize(plan.scenario.len(), None);
-        shared.scenario = Some(Arc::clone(&plan.scenario));
-        shared.panic = None;
-        shared.invariant = None;
-        shared.completed = false;
-        drop(shared);
+        harness::reset(&mut lock(&self.outcome), &plan.scenario);
+        *lock(&self.scenario) = Some(Arc::clone(&plan.scenario));
         runtime::begin_execution(self.spare.take());
         let spurious = self.settings.spurious;
         runtime::with_record(|rec| rec.surprises_on = spurious);
@@ -230,7 +214,7 @@ impl<R: Resource> State<R> {
                 rec.preemptions += 1;
             }
             if let Some(from) = current.filter(|&c| c != choice) {
-                rec.events.push(runtime::Event {
+                rec.events.push(Event {
                     thread: choice,
                     kind: EventKind::SwitchedTo { from, preempted },
                 });
@@ -271,9 +255,8 @@ impl<R: Resource> State<R> {
         let Some(record) = runtime::take_record() else {
             return;
         };
-        let kind = self.judge(&record);
-        match kind {
-            Some(kind) => self.fail(kind, record),
+        match self.judge(&record) {
+            Some(judged) => self.fail(judged, record),
             None => self.spare = Some(record),
         }
     }
@@ -295,35 +278,23 @@ impl<R: Resource> State<R> {
                 message: format!("the execution engine panicked: {message}"),
             }
         };
-        self.fail(kind, record);
+        self.fail(kind.into(), record);
     }
 
-    fn judge(&mut self, record: &ExecutionRecord) -> Option<FailureKind> {
+    fn judge(&mut self, record: &ExecutionRecord) -> Option<Judged> {
         if let Some(abort) = &record.abort {
-            return Some(verdict::abort_kind(abort));
+            return Some(judge::abort_kind(abort).into());
         }
         if let Some(message) = self.strategy.as_ref().and_then(|s| s.divergence()) {
-            return Some(verdict::replay_diverged(&message));
+            return Some(judge::replay_diverged(&message).into());
         }
-        let shared = self.shared.lock().expect("crosscheck's own lock");
-        let scenario = shared.scenario.clone()?;
-        let outcome = Outcome::<R> {
-            scenario: &scenario,
-            outputs: &shared.outputs,
-            panic: shared.panic.as_ref(),
-            invariant: shared.invariant.as_ref(),
-            completed: shared.completed,
-        };
-        if let Some(kind) = verdict::panic_kind(&record.labels, &outcome) {
-            return Some(kind);
+        let scenario = lock(&self.scenario).clone()?;
+        let outcome = lock(&self.outcome);
+        if let Some(kind) = judge::panic_kind::<R>(&record.labels, &scenario, &outcome) {
+            return Some(kind.into());
         }
-        let invariant = || match &shared.invariant {
-            Some(Err(message)) => Some(FailureKind::InvariantViolated {
-                message: message.clone(),
-            }),
-            _ => None,
-        };
-        if verdict::in_return_order::<R>(&record.events, &scenario, &shared.outputs) {
+        let invariant = || judge::invariant_kind(&outcome).map(Judged::from);
+        if judge::in_return_order::<R>(&record.events, &scenario, &outcome.outputs) {
             return invariant();
         }
         let mut order = std::mem::take(&mut self.order);
@@ -337,26 +308,33 @@ impl<R: Resource> State<R> {
         let seen = self
             .passed
             .get(self.order.as_slice())
-            .is_some_and(|outputs| outputs.iter().any(|o| o == &shared.outputs));
+            .is_some_and(|outputs| outputs.iter().any(|o| o == &outcome.outputs));
         if seen {
             // The same history passed before; only the invariant can differ.
             return invariant();
         }
-        let (kind, unknown) = verdict::judge(&record.events, &record.labels, &outcome, self.settings.check_budget);
+        let (judged, unknown) = judge::judge::<R>(
+            &record.events,
+            &record.labels,
+            &scenario,
+            &outcome,
+            Consistency::Linearizable,
+            self.settings.check_budget,
+        );
         if unknown {
             self.unknown += 1;
         }
-        let linearizable = !matches!(kind, Some(FailureKind::NotLinearizable { .. }));
-        if linearizable && !unknown && self.passed.len() < PASSED_CACHE {
+        let consistent = judged.as_ref().is_none_or(|j| j.evidence.is_none());
+        if consistent && !unknown && self.passed.len() < PASSED_CACHE {
             self.passed
                 .entry(self.order.clone())
                 .or_default()
-                .push(shared.outputs.clone());
+                .push(outcome.outputs.clone());
         }
-        kind
+        judged
     }
 
-    fn fail(&mut self, kind: FailureKind, record: ExecutionRecord) {
+    fn fail(&mut self, judged: Judged, record: ExecutionRecord) {
         let switches = record
             .events
             .iter()
@@ -380,60 +358,50 @@ impl<R: Resource> State<R> {
                 return;
             }
         }
+        let Judged { kind, evidence } = judged;
+        let type_name = std::any::type_name::<R>();
         let plan = &self.plans[self.plan.unwrap_or(0).min(self.plans.len().saturating_sub(1))];
         let scenario = Arc::clone(&plan.scenario);
-        let shared = self.shared.lock().expect("crosscheck's own lock");
-        let (history, index) = build_history::<R>(&record.events, &scenario, &shared.outputs);
-        let (names, outputs) = verdict::op_texts::<R>(&scenario, &shared.outputs);
+        let outcome = lock(&self.outcome);
+        let (names, outputs) = report::op_texts::<R>(&scenario, &outcome.outputs);
         let member = self.strategy.as_ref().and_then(|s| s.describe());
-        let mut parts = verdict::report_parts::<R>(PartsInput {
+        let mut parts = report::report_parts::<R>(PartsInput {
             kind: &kind,
             scenario: &scenario,
-            outputs: &shared.outputs,
-            history: &history,
-            index: &index,
+            outputs: &outcome.outputs,
             interleaving: report::interleaving(&record.events, &record.labels, &record.objects, &names, &outputs),
-            type_name: self.settings.type_name,
+            type_name,
             scheduler: match member {
                 Some(member) => format!("{}; {member} found it", self.settings.scheduler),
                 None => self.settings.scheduler.clone(),
             },
             seed: self.settings.seed,
             preemptions: record.preemptions,
-            check_budget: self.settings.check_budget,
-            expected: None,
         });
-        drop(shared);
-        let replayable = !matches!(kind, FailureKind::Usage { .. } | FailureKind::Internal { .. });
-        let token = replayable.then(|| {
-            Token {
-                type_name: short_name(self.settings.type_name).to_string(),
-                type_hash: crate::token::fnv32(self.settings.type_name.as_bytes()),
-                scenario: plan.source.clone(),
-                schedule: record.choices.clone(),
-                loom: None,
-            }
-            .encode()
-        });
+        drop(outcome);
+        let token = kind
+            .is_bug()
+            .then(|| Token::new(type_name, plan.source.clone(), record.choices.clone(), None).encode());
         parts.token = token.clone();
-        parts.note = matches!(plan.source, TokenScenario::Pinned(_)).then(|| {
-            "this scenario was pinned with Checker::scenario: replay the token with the same .scenario(..)".to_string()
-        });
-        self.failure = Some(Failure::new(FailureData {
-            kind,
-            scenario: (*scenario).clone(),
-            token,
-            preemptions: record.preemptions,
-            schedules: self.runs,
-            parts: Some(parts),
-            source: Some(plan.source.clone()),
-            choices: record.choices,
-            surprises: record.surprises,
-            switches,
-            steps: record.steps,
-        }));
+        parts.note = matches!(plan.source, TokenScenario::Pinned(_)).then(|| PINNED_NOTE.to_string());
+        let mut data = FailureData::new(kind, (*scenario).clone());
+        data.token = token;
+        data.preemptions = record.preemptions;
+        data.schedules = self.runs;
+        data.parts = Some(parts);
+        data.evidence = evidence;
+        data.source = Some(plan.source.clone());
+        data.choices = record.choices;
+        data.surprises = record.surprises;
+        data.switches = switches;
+        data.steps = record.steps;
+        self.failure = Some(Failure::new(data));
     }
 }
+
+/// The note on a failure of a pinned scenario, whose token names the scenario by a fingerprint.
+pub(crate) const PINNED_NOTE: &str =
+    "this scenario was pinned with Checker::scenario: replay the token with the same .scenario(..)";
 
 /// The shuttle scheduler crosscheck hands the runner: a thin handle on the shared [`State`].
 pub(crate) struct Driver<R: Resource>(pub Rc<RefCell<State<R>>>);
@@ -456,87 +424,77 @@ impl<R: Resource> shuttle::scheduler::Scheduler for Driver<R> {
     }
 }
 
-/// Runs one operation on the current thread, recording its begin and end; `false` if it panicked.
-fn run_op<R: Resource>(shared: &Mutex<Shared<R>>, resource: &R, index: usize, op: &R::Op) -> bool {
-    runtime::record(EventKind::OpBegin { op: index });
-    match catch_unwind(AssertUnwindSafe(|| resource.apply(op))) {
-        Ok(output) => {
-            runtime::record(EventKind::OpEnd { op: index });
-            shared.lock().expect("crosscheck's own lock").outputs[index] = Some(output);
-            true
-        }
-        Err(payload) => {
-            note_panic(shared, Some(index), &*payload);
-            false
-        }
+/// Shuttle's threads, for the harness.
+struct ShuttleThreads;
+
+impl Threads for ShuttleThreads {
+    type Handle = shuttle::thread::JoinHandle<()>;
+
+    fn spawn(f: impl FnOnce() + Send + 'static) -> Self::Handle {
+        shuttle::thread::spawn(f)
+    }
+
+    fn join(handle: Self::Handle) {
+        let _ = handle.join();
+    }
+
+    fn spawning(on: bool) {
+        // While the harness spawns, the driver keeps main running: the threads start together.
+        runtime::with_record(|rec| rec.spawning = on);
+    }
+
+    fn resource_panic(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+        Some(panics::message(payload))
     }
 }
 
-fn note_panic<R: Resource>(shared: &Mutex<Shared<R>>, op: Option<usize>, payload: &(dyn std::any::Any + Send)) {
-    let message = panics::take_last().unwrap_or_else(|| panics::payload_message(payload));
-    let mut shared = shared.lock().expect("crosscheck's own lock");
-    if shared.panic.is_none() {
-        shared.panic = Some((runtime::current_task(), op, message));
-    }
-}
-
-/// The body shuttle runs for every execution: create the resource, run init, spawn a thread per
-/// scenario thread, join, run post, check the invariant.
-pub(crate) fn body<R: Resource>(state: &State<R>) -> impl Fn() + Send + Sync + 'static {
-    let shared = Arc::clone(&state.shared);
-    move || {
-        let scenario = shared
-            .lock()
-            .expect("crosscheck's own lock")
-            .scenario
+/// Runs `plans` under the strategies `make_strategy` makes, `settings.budget` schedules in all,
+/// and returns the report or the first failure (with `keep_going`, the simplest failure of the
+/// whole budget).
+pub(crate) fn run<R: Resource>(
+    plans: Vec<Plan<R::Op>>,
+    make_strategy: StrategyFactory,
+    settings: RunSettings,
+) -> Result<Report, Failure<R::Op>> {
+    let started = Instant::now();
+    let keep_going = settings.keep_going;
+    let scheduler = settings.scheduler.clone();
+    let state = Rc::new(RefCell::new(State::<R>::new(plans, settings, make_strategy)));
+    let (scenario, outcome) = {
+        let s = state.borrow();
+        (Arc::clone(&s.scenario), Arc::clone(&s.outcome))
+    };
+    let body = move || {
+        let scenario = lock(&scenario)
             .clone()
             .expect("the driver picks a scenario before each execution");
-        let resource = match catch_unwind(R::new) {
-            Ok(r) => Arc::new(r),
-            Err(payload) => return note_panic(&shared, None, &*payload),
-        };
-        let mut index = 0;
-        for op in &scenario.init {
-            if !run_op(&shared, &*resource, index, op) {
-                return;
-            }
-            index += 1;
-        }
-        let mut handles = Vec::with_capacity(scenario.threads.len());
-        runtime::with_record(|rec| rec.spawning = true);
-        for t in 0..scenario.threads.len() {
-            let (shared, resource, scenario) = (Arc::clone(&shared), Arc::clone(&resource), Arc::clone(&scenario));
-            let base = index;
-            index += scenario.threads[t].len();
-            handles.push(shuttle::thread::spawn(move || {
-                let me = runtime::current_task();
-                runtime::with_record(|rec| rec.labels.push((me, runtime::thread_name(t))));
-                for (k, op) in scenario.threads[t].iter().enumerate() {
-                    if !run_op(&shared, &*resource, base + k, op) {
-                        break;
-                    }
-                }
-            }));
-        }
-        runtime::with_record(|rec| rec.spawning = false);
-        for h in handles {
-            // Workers catch their own panics, so a join error cannot carry a resource's panic.
-            let _ = h.join();
-        }
-        for op in &scenario.post {
-            if !run_op(&shared, &*resource, index, op) {
-                return;
-            }
-            index += 1;
-        }
-        let invariant = catch_unwind(AssertUnwindSafe(|| resource.invariant()));
-        match invariant {
-            Ok(result) => {
-                let mut s = shared.lock().expect("crosscheck's own lock");
-                s.invariant = Some(result);
-                s.completed = true;
-            }
-            Err(payload) => note_panic(&shared, None, &*payload),
-        }
+        harness::run::<R, ShuttleThreads>(&outcome, &scenario);
+    };
+
+    let _quiet = panics::Quiet::new();
+    let _backend = BackendGuard::set(Backend::Shuttle);
+    let mut config = shuttle::Config::new();
+    config.max_steps = shuttle::MaxSteps::None;
+    config.failure_persistence = shuttle::FailurePersistence::None;
+    config.silence_warnings = true;
+    config.stack_size = STACK_SIZE;
+    let runner = shuttle::Runner::new(Driver(Rc::clone(&state)), config);
+    let ran = catch_unwind(AssertUnwindSafe(|| runner.run(body)));
+    let mut state = state.borrow_mut();
+    if let Err(payload) = ran {
+        state.evaluate_panic(panics::message(&*payload));
     }
+    if let Some(mut failure) = state.failure.take() {
+        if keep_going {
+            // The run went on past the failure: count everything it ran.
+            failure.data_mut().schedules = state.runs;
+        }
+        return Err(failure);
+    }
+    let mut report = Report::new(std::any::type_name::<R>(), scheduler, started);
+    report.scenarios = state.scenarios_run;
+    report.schedules = state.runs;
+    report.exhausted = state.exhausted;
+    report.unknown = state.unknown;
+    Ok(report)
 }

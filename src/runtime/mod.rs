@@ -13,7 +13,7 @@ pub(crate) mod panics;
 
 use std::cell::{Cell, RefCell};
 
-pub(crate) use crate::record::{thread_name, Event, EventKind, Label, ObjectKind, Value};
+pub(crate) use crate::record::{Event, EventKind, Label, ObjectKind, Value};
 use crate::scheduler::{Alternatives, Choice, ChoiceKind};
 use locks::LockTable;
 
