@@ -5,7 +5,9 @@
 //! schedulers each `park` is a choice point: the scheduler may make it return early, leaving the
 //! token as it was; the report marks it. After a thread's park returned early its next park is not
 //! offered the surprise, so a `while` loop around `park` cannot spin forever.
-//! [`Checker::spurious`](crate::Checker::spurious) turns it off; loom never produces it.
+//! [`Checker::spurious`](crate::Checker::spurious) turns crosscheck's choice off, but shuttle's own
+//! `park` may still return without an unpark, so code that parks must loop whatever the setting;
+//! loom never produces it.
 
 use std::time::Duration;
 
