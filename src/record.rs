@@ -114,14 +114,6 @@ pub(crate) enum EventKind {
     WokeSpuriously {
         obj: usize,
     },
-    /// `thread::park`.
-    Park,
-    /// A `thread::park` that returned without an unpark: a surprise the scheduler chose.
-    ParkReturnedEarly,
-    /// `Thread::unpark` of the given task (unknown under loom).
-    Unpark {
-        target: Option<usize>,
-    },
     FileWrite {
         obj: usize,
         bytes: Vec<u8>,

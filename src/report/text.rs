@@ -232,15 +232,6 @@ pub(crate) fn interleaving(
                 ));
                 continue;
             }
-            EventKind::Park => "  parks".to_string(),
-            EventKind::Unpark { target } => match target {
-                Some(t) => format!("  unparks {}", label(*t)),
-                None => "  unparks a thread".to_string(),
-            },
-            EventKind::ParkReturnedEarly => {
-                lines.push(format!("{:-<width$}  {who}'s park returned early (no unpark)", ""));
-                continue;
-            }
             EventKind::FileWrite { obj: o, bytes } => {
                 format!("  writes {:?} to {}", String::from_utf8_lossy(bytes), obj(*o))
             }

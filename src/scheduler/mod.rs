@@ -8,8 +8,8 @@
 //! # Choices that are not threads
 //!
 //! Besides which thread runs, a strategy decides the points where an operation itself can go
-//! several ways ([`Alternatives`]: a wait that may return spuriously, a weak CAS that may fail, a
-//! park that may return early; later kinds plug in the same way). The facade asks through
+//! several ways ([`Alternatives`]: a wait that may return spuriously, a weak CAS that may fail; early
+//! park returns and logical timeouts would plug in the same way). The facade asks through
 //! `runtime::choose(kind, count)`, the driver hands the question to [`Strategy::choose`] and
 //! records the answer as a [`Choice::Alternative`] in the same schedule as the thread choices, in
 //! execution order. So, with no extra work per kind:
@@ -221,8 +221,6 @@ pub(crate) enum ChoiceKind {
     SpuriousWake,
     /// `compare_exchange_weak` whose value matched: 1 fails anyway.
     SpuriousCasFailure,
-    /// `thread::park`/`park_timeout`: 1 returns without an unpark.
-    EarlyParkReturn,
 }
 
 /// A point where the execution can go one of `count` ways that are not about which thread runs.
