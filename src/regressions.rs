@@ -16,6 +16,8 @@ const HEADER: &str = "\
 # Each line is a replay token and a summary of what it found. crosscheck replays these first on
 # every run, so a bug once found stays checked after it is fixed. Commit this file; delete a line
 # to forget it. Set CROSSCHECK_REGRESSIONS=off to stop crosscheck from adding lines.
+# Tokens are keyed by the resource type's name without its module path: moving the type to another
+# module keeps them working; renaming the type retires them.
 ";
 
 /// One saved failure.

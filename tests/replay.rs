@@ -140,28 +140,20 @@ fn bad_tokens_get_clear_errors() {
 /// The racy counter after its bug was fixed, in a module of its own: the same name (tokens are
 /// keyed by the type's name, not its module path), the same operations, other behaviour.
 mod fixed {
-    use crosscheck::resources::{CounterModel, CounterOp};
-    use crosscheck::sync::Mutex;
+    use crosscheck::resources::{CounterModel, CounterOp, LockedCounter};
     use crosscheck::Resource;
 
-    pub struct RacyCounter(Mutex<u64>);
+    pub struct RacyCounter(LockedCounter);
 
     impl Resource for RacyCounter {
         type Op = CounterOp;
         type Output = Option<u64>;
         type Model = CounterModel;
         fn new() -> Self {
-            RacyCounter(Mutex::new(0))
+            RacyCounter(LockedCounter::new())
         }
         fn apply(&self, op: &CounterOp) -> Option<u64> {
-            let mut n = self.0.lock().unwrap();
-            match op {
-                CounterOp::Inc => {
-                    *n += 1;
-                    None
-                }
-                CounterOp::Get => Some(*n),
-            }
+            self.0.apply(op)
         }
     }
 }

@@ -14,7 +14,7 @@
 //! same [`Verdict`] as [`check`](super::check), with the same evidence: the longest explainable
 //! prefix and the operations none of which can follow it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use super::{Evidence, Unknown, Verdict, Witness};
@@ -56,21 +56,11 @@ const CHECK_EVERY: u64 = 1024;
 /// assert!(check_sequential::<Register>(&h, Duration::from_secs(1)).is_linearizable());
 /// ```
 pub fn check_sequential<M: Model>(history: &History<M::Op, M::Output>, budget: Duration) -> Verdict {
-    if budget.is_zero() && !history.is_empty() {
-        return Verdict::Unknown(Unknown {
-            reason: "the time budget is zero".to_string(),
-        });
+    if let Some(nothing) = super::zero_budget(history, budget) {
+        return nothing;
     }
     let deadline = Instant::now().checked_add(budget);
-    let mut groups: BTreeMap<Option<u64>, Vec<usize>> = BTreeMap::new();
-    for operation in history.operations() {
-        if operation.is_complete() {
-            groups
-                .entry(M::partition(&operation.op))
-                .or_default()
-                .push(operation.id.0);
-        }
-    }
+    let groups = super::partitions::<M>(history, |o| o.is_complete());
     let mut order = Vec::new();
     for (key, ops) in groups {
         let mut search = Search::<M>::new(history, &ops, deadline);
