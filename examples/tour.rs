@@ -1,7 +1,10 @@
 //! The tour: every built-in resource under every scheduler. The buggy ones are caught and
 //! explained; the correct ones pass. Then the weak-memory pair under loom: `RelaxedFlag` is caught
 //! (and passes every shuttle scheduler, which are sequentially consistent), `ReleaseAcquireFlag`
-//! passes loom's exhaustive exploration. Each failure's HTML page is written under
+//! passes loom's exhaustive exploration. Last, the surprises std permits: `IfWaitMailbox` waits
+//! `if` its box is empty instead of `while`, which only a spurious wakeup shows in a small scenario;
+//! with the surprises off (a notification-only model of condition variables, as plain shuttle and
+//! loom have) the exhaustive search passes it. Each failure's HTML page is written under
 //! `target/crosscheck/` and its path printed: open one in a browser.
 //!
 //! Run it with `cargo run --release --example tour`.
@@ -76,8 +79,35 @@ fn flag_tour<R: Resource>(name: &str) -> (bool, bool) {
     (loom_found, shuttle_found)
 }
 
+/// `IfWaitMailbox` with two threads of one `Pass` each: every interleaving with notifications only
+/// passes; with spurious wakeups the same exhaustive search fails, and the report marks the wakeup.
+/// Returns whether it went that way.
+fn if_wait_needs_a_spurious_wakeup() -> bool {
+    let small = || {
+        Checker::<IfWaitMailbox>::new()
+            .threads(2)
+            .ops_per_thread(1)
+            .init_ops(0)
+            .post_ops(0)
+            .scenarios(4)
+            .scheduler(Scheduler::Dfs { max_iterations: None })
+    };
+    println!("\nIfWaitMailbox, 2 threads x 1 op, every interleaving:");
+    let off = small().spurious(false).run();
+    match &off {
+        Ok(report) => println!("  notifications only: {report}"),
+        Err(failure) => println!("  notifications only: FAILED\n{failure}"),
+    }
+    let on = small().run();
+    match &on {
+        Ok(report) => println!("  with spurious wakeups: {report}"),
+        Err(failure) => println!("  with spurious wakeups: FAILED\n\n{failure}"),
+    }
+    off.is_ok() && on.is_err()
+}
+
 fn main() {
-    println!("crosscheck tour: four buggy resources must be caught, five correct ones must pass\n");
+    println!("crosscheck tour: six buggy resources must be caught, seven correct ones must pass\n");
     let mut missed = 0;
     let mut false_alarms = 0;
     missed += usize::from(tour::<RacyCounter>("RacyCounter", true) == 0);
@@ -96,6 +126,12 @@ fn main() {
     missed += usize::from(!loom_found);
     let (loom_found, shuttle_found) = flag_tour::<ReleaseAcquireFlag>("ReleaseAcquireFlag");
     false_alarms += usize::from(loom_found) + usize::from(shuttle_found);
+    println!("\nspurious wakeups and weak-CAS failures (on by default, as std permits them):\n");
+    missed += usize::from(tour::<IfWaitMailbox>("IfWaitMailbox", true) == 0);
+    missed += usize::from(tour::<WeakClaim>("WeakClaim", true) == 0);
+    false_alarms += tour::<WhileWaitMailbox>("WhileWaitMailbox", false);
+    false_alarms += tour::<StrongClaim>("StrongClaim", false);
+    missed += usize::from(!if_wait_needs_a_spurious_wakeup());
     println!("\nbugs missed: {missed}, false alarms: {false_alarms}");
     if missed + false_alarms > 0 {
         std::process::exit(1);

@@ -293,6 +293,7 @@ fn execute<R: Resource>(input: FuzzInput<R::Op>) -> Result<(), Failure<R::Op>> {
         seed: None,
         keep_going: false,
         shares: None,
+        spurious: true,
     };
     shuttle::run::<R>(vec![plan], make, settings).map(|_| ())
 }

@@ -103,6 +103,17 @@ pub(crate) enum EventKind {
         obj: usize,
         current: Value,
     },
+    /// A `compare_exchange_weak` that failed although the value matched: a surprise the scheduler
+    /// chose.
+    CasFailedSpuriously {
+        obj: usize,
+        current: Value,
+    },
+    /// A condition variable's wait that returned without a notification: a surprise the scheduler
+    /// chose. The thread releases the lock, and takes it again, as after a notification.
+    WokeSpuriously {
+        obj: usize,
+    },
     FileWrite {
         obj: usize,
         bytes: Vec<u8>,
@@ -192,12 +203,16 @@ impl EventKind {
         use EventKind::*;
         let (obj, kind) = match *self {
             Load { obj, .. } => (obj, AccessKind::Read),
-            Store { obj, .. } | Rmw { obj, .. } | CasFailed { obj, .. } => (obj, AccessKind::Write),
-            LockAcquired { obj, shared: true } => (obj, AccessKind::SharedLock),
-            LockAcquired { obj, shared: false } | LockReleased { obj } => (obj, AccessKind::Lock),
-            Wait { obj } | Notify { obj, .. } | FileWrite { obj, .. } | FileRead { obj, .. } => {
+            Store { obj, .. } | Rmw { obj, .. } | CasFailed { obj, .. } | CasFailedSpuriously { obj, .. } => {
                 (obj, AccessKind::Write)
             }
+            LockAcquired { obj, shared: true } => (obj, AccessKind::SharedLock),
+            LockAcquired { obj, shared: false } | LockReleased { obj } => (obj, AccessKind::Lock),
+            Wait { obj }
+            | WokeSpuriously { obj }
+            | Notify { obj, .. }
+            | FileWrite { obj, .. }
+            | FileRead { obj, .. } => (obj, AccessKind::Write),
             SwitchedTo { .. } | OpBegin { .. } | OpEnd { .. } | LockBlocked { .. } => return None,
         };
         Some(Access { obj, kind })

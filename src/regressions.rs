@@ -130,7 +130,7 @@ mod tests {
             type_name: "X".into(),
             type_hash: 1,
             scenario: crate::token::TokenScenario::Bytes(vec![1, 0, 1, 1, 0, 1, 7]),
-            schedule: vec![1, 2],
+            schedule: vec![crate::scheduler::Choice::Thread(1), crate::scheduler::Choice::Thread(2)],
             loom: None,
         }
         .encode()

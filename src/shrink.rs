@@ -15,7 +15,7 @@ use crate::plan::{Plan, StrategyFactory};
 use crate::report::{Failure, FailureKind};
 use crate::resource::Resource;
 use crate::scenario::Chunks;
-use crate::scheduler::{self, Scheduler};
+use crate::scheduler::{self, Choice, Scheduler};
 use crate::token::TokenScenario;
 
 /// The schedules shrinking may run when neither `shrink_budget` nor `CROSSCHECK_SHRINK_BUDGET`
@@ -36,6 +36,8 @@ pub(crate) struct ShrinkSettings {
     /// Whether the scenario may be shrunk: not a pinned one (`Checker::scenario`, or a proptest
     /// case, which proptest shrinks), only its schedule.
     pub scenario: bool,
+    /// Whether the surprises std permits are choices (as in the check that found the failure).
+    pub spurious: bool,
 }
 
 struct Shrinker<'a, R: Resource> {
@@ -90,6 +92,7 @@ impl<R: Resource> Shrinker<'_, R> {
             seed: None,
             keep_going,
             shares: None,
+            spurious: self.settings.spurious,
         };
         match shuttle::run::<R>(vec![plan.clone()], make, settings) {
             Ok(report) => {
@@ -105,7 +108,7 @@ impl<R: Resource> Shrinker<'_, R> {
 
     /// Looks for a failing schedule of `plan`: the old schedule carried over first, then a brief
     /// bounded search, then a few schedules of the scheduler that found the bug.
-    fn attempt(&mut self, plan: &Plan<R::Op>, choices: &[usize], want: &FailureKind) -> Option<Failure<R::Op>> {
+    fn attempt(&mut self, plan: &Plan<R::Op>, choices: &[Choice], want: &FailureKind) -> Option<Failure<R::Op>> {
         let old = choices.to_vec();
         let replay: StrategyFactory = Box::new(move |_| Box::new(scheduler::Replay::lenient(old.clone())));
         if let Some(f) = self.run(plan, replay, 1, want) {
@@ -245,14 +248,18 @@ pub(crate) fn candidates(c: &Chunks) -> Vec<Chunks> {
     out
 }
 
-/// Adapts a schedule to a scenario without thread `t` (task `t + 1`): its choices go, later
-/// threads' task ids move down by one.
-fn without_thread(choices: &[usize], t: usize) -> Vec<usize> {
+/// Adapts a schedule to a scenario without thread `t` (task `t + 1`): its thread choices go, later
+/// threads' task ids move down by one. Alternatives stay: the lenient replay drops the ones that no
+/// longer fit.
+fn without_thread(choices: &[Choice], t: usize) -> Vec<Choice> {
     let gone = t + 1;
     choices
         .iter()
-        .filter(|&&c| c != gone)
-        .map(|&c| if c > gone { c - 1 } else { c })
+        .filter(|&&c| c != Choice::Thread(gone))
+        .map(|&c| match c {
+            Choice::Thread(c) if c > gone => Choice::Thread(c - 1),
+            other => other,
+        })
         .collect()
 }
 
@@ -331,20 +338,24 @@ pub(crate) fn shrink<R: Resource>(
         }
     }
 
-    // 2. The schedule: the fewest preemptions that still show the bug (a bounded search with bound
-    // 0, 1, 2, ... proves the minimum), then among those the fewest context switches and steps.
+    // 2. The schedule: the fewest preemptions and surprises that still show the bug (a bounded search
+    // with bound 0, 1, 2, ... proves the minimum, counting a surprise like a preemption), then among
+    // those the fewest preemptions, context switches and steps.
     let source = best.data().source.clone().expect("a failure from a run has a source");
     let plan = Plan {
         scenario: Arc::new(best.scenario().clone()),
         source,
     };
-    for bound in 0..=best.preemptions() {
+    for bound in 0..=best.preemptions() + best.data().surprises {
         if s.out_of_budget() {
             break;
         }
         let bounded: StrategyFactory = Box::new(move |_| Box::new(scheduler::Dfs::new(Some(bound))));
         if let Some(f) = s.run_with(&plan, bounded, 2_000, &want, true) {
-            let cost = |f: &Failure<R::Op>| (f.preemptions(), f.data().switches, f.data().steps);
+            let cost = |f: &Failure<R::Op>| {
+                let d = f.data();
+                (d.preemptions + d.surprises, d.preemptions, d.switches, d.steps)
+            };
             if cost(&f) <= cost(&best) && f.kind().same_bug(&want) {
                 best = f;
             }
@@ -399,6 +410,11 @@ mod tests {
 
     #[test]
     fn dropping_a_thread_renumbers_later_threads() {
-        assert_eq!(without_thread(&[1, 2, 3, 2, 1], 1), vec![1, 2, 1]);
+        let t = Choice::Thread;
+        let a = Choice::Alternative;
+        assert_eq!(
+            without_thread(&[t(1), a(2), t(2), t(3), t(2), a(1), t(1)], 1),
+            vec![t(1), a(2), t(2), a(1), t(1)]
+        );
     }
 }

@@ -28,7 +28,7 @@ use crate::report::{self, Failure, FailureData, FailureKind, PartsInput, Report}
 use crate::resource::{Model, Resource};
 use crate::runtime::{self, panics, Abort, Backend, BackendGuard, ExecutionRecord};
 use crate::scenario::Scenario;
-use crate::scheduler::{is_preemption, Strategy, Upcoming};
+use crate::scheduler::{is_preemption, Choice, Strategy, Upcoming};
 use crate::token::{Token, TokenScenario};
 
 /// The scenario the next execution runs: set by the driver, read by the execution's body.
@@ -50,6 +50,9 @@ pub(crate) struct RunSettings {
     /// Each plan's share of the budget, fixed in advance (a shard of a check, see
     /// `CROSSCHECK_SHARD`); `None`: an equal part of what is left when the plan starts.
     pub shares: Option<Vec<usize>>,
+    /// Offer the surprises std permits (spurious wakeups, spurious weak-CAS failures, early park
+    /// returns) as choices.
+    pub spurious: bool,
 }
 
 /// Everything the driver keeps, shared with the checker so that it survives a panic out of the
@@ -188,6 +191,8 @@ impl<R: Resource> State<R> {
         if self.strategy.as_ref().is_some_and(|s| s.wants_steps()) {
             runtime::with_record(|rec| rec.track_steps = true);
         }
+        let spurious = self.settings.spurious;
+        runtime::with_record(|rec| rec.surprises_on = spurious);
         true
     }
 
@@ -280,7 +285,7 @@ impl<R: Resource> State<R> {
             }
             rec.running = choice;
             if chose {
-                rec.choices.push(choice);
+                rec.choices.push(Choice::Thread(choice));
             }
             if preempted {
                 rec.preemptions += 1;
@@ -293,6 +298,33 @@ impl<R: Resource> State<R> {
             }
         });
         Some(choice)
+    }
+
+    /// Answers the facade's pending choice point (see [`runtime::choose`]): asks the strategy and
+    /// records the answer in the schedule.
+    fn choose_alternative(&mut self) {
+        let Some(point) = runtime::with_record(|rec| rec.pending.take()).flatten() else {
+            return;
+        };
+        let strategy = self.strategy.as_mut().expect("a plan has a strategy");
+        match strategy.choose(&point) {
+            Some(k) => {
+                let k = k.min(point.count - 1);
+                runtime::with_record(|rec| {
+                    rec.choices.push(Choice::Alternative(k));
+                    rec.surprises += usize::from(k != 0);
+                    rec.answer = Some(k);
+                });
+            }
+            None => {
+                let message = strategy.divergence().unwrap_or_else(|| "the scheduler stopped".into());
+                runtime::with_record(|rec| {
+                    if rec.abort.is_none() {
+                        rec.abort = Some(Abort::Diverged { message });
+                    }
+                });
+            }
+        }
     }
 
     /// Evaluates the execution that just ended, if one did.
@@ -395,10 +427,21 @@ impl<R: Resource> State<R> {
             .iter()
             .filter(|e| matches!(e.kind, EventKind::SwitchedTo { from, .. } if from != 0 && e.thread != 0))
             .count();
-        let cost = (record.preemptions, switches, record.steps);
+        let cost = (
+            record.preemptions + record.surprises,
+            record.preemptions,
+            switches,
+            record.steps,
+        );
         if let Some(best) = &self.failure {
             let data = best.data();
-            if (data.preemptions, data.switches, data.steps) <= cost {
+            if (
+                data.preemptions + data.surprises,
+                data.preemptions,
+                data.switches,
+                data.steps,
+            ) <= cost
+            {
                 return;
             }
         }
@@ -452,6 +495,7 @@ impl<R: Resource> State<R> {
         data.evidence = evidence;
         data.source = Some(plan.source.clone());
         data.choices = record.choices;
+        data.surprises = record.surprises;
         data.switches = switches;
         data.steps = record.steps;
         data.page = page;
@@ -476,8 +520,10 @@ impl<R: Resource> shuttle::scheduler::Scheduler for Driver<R> {
     }
 
     fn next_u64(&mut self) -> u64 {
-        // crosscheck's facade asks for no random values; a constant keeps any that shuttle's own
-        // primitives ask for deterministic.
+        // crosscheck's facade asks through here for its choice points (see `runtime::choose`); the
+        // answer travels in the record. Any other request gets a constant, which keeps whatever
+        // shuttle's own primitives ask for deterministic.
+        self.0.borrow_mut().choose_alternative();
         0
     }
 }

@@ -59,6 +59,7 @@ pub(crate) const DEFAULT_CHECK_BUDGET: Duration = Duration::from_secs(10);
 /// | `shrink_budget` | `CROSSCHECK_SHRINK_BUDGET`, else 50,000 | schedules shrinking a failure may run |
 /// | `shrink_time_limit` | 30 s | wall-clock cap on shrinking |
 /// | `stress_timeout` | 10 s | under `Scheduler::Stress`, how long an iteration's threads may run before a suspected deadlock |
+/// | `spurious` | on | spurious wakeups and weak-CAS failures as scheduling choices (see [`Checker::spurious`]) |
 ///
 /// Environment (read in one place; an unknown `CROSSCHECK_*` variable gets a warning naming the
 /// known ones): `CROSSCHECK_SEED` sets the seed where `seed` is not called,
@@ -81,6 +82,7 @@ pub struct Checker<R: Resource> {
     shrink_time: Duration,
     regression_file: Option<std::path::PathBuf>,
     stress_timeout: Duration,
+    spurious: bool,
     _resource: PhantomData<fn() -> R>,
 }
 
@@ -100,6 +102,7 @@ impl<R: Resource> Clone for Checker<R> {
             shrink_time: self.shrink_time,
             regression_file: self.regression_file.clone(),
             stress_timeout: self.stress_timeout,
+            spurious: self.spurious,
             _resource: PhantomData,
         }
     }
@@ -124,6 +127,7 @@ impl<R: Resource> std::fmt::Debug for Checker<R> {
             .field("shrink_time_limit", &self.shrink_time)
             .field("regression_file", &self.regression_file)
             .field("stress_timeout", &self.stress_timeout)
+            .field("spurious", &self.spurious)
             .finish()
     }
 }
@@ -151,6 +155,7 @@ impl<R: Resource> Checker<R> {
             shrink_time: DEFAULT_SHRINK_TIME,
             regression_file: None,
             stress_timeout: DEFAULT_STRESS_TIMEOUT,
+            spurious: true,
             _resource: PhantomData,
         }
     }
@@ -256,6 +261,18 @@ impl<R: Resource> Checker<R> {
         self
     }
 
+    /// Whether the controlled schedulers may produce the surprises std permits: a condition
+    /// variable's `wait` returning without a notification (a spurious wakeup), a
+    /// `compare_exchange_weak` failing although the value matched. On by default, since std
+    /// allows them and real machines produce them: correct code handles them (waits in a `while`
+    /// loop, retries a weak CAS). Turn them off only for code that knowingly
+    /// relies on a platform guarantee; reports then say they were off. Loom never produces them;
+    /// under `Stress` they are whatever the OS does. A replay follows its token, whatever this says.
+    pub fn spurious(mut self, on: bool) -> Self {
+        self.spurious = on;
+        self
+    }
+
     /// The settings that come from code or, where the code gave none, from the environment.
     fn env(&self) -> Result<env::Env, Failure<R::Op>> {
         env::read().map_err(Failure::usage)
@@ -276,6 +293,7 @@ impl<R: Resource> Checker<R> {
             max_steps: self.max_steps,
             check_budget: self.check_budget,
             scenario: self.pinned.is_none(),
+            spurious: self.spurious,
         })
     }
 
@@ -289,6 +307,7 @@ impl<R: Resource> Checker<R> {
             seed,
             keep_going: false,
             shares: None,
+            spurious: self.spurious,
         }
     }
 
@@ -409,9 +428,16 @@ impl<R: Resource> Checker<R> {
             if let Some(path) = loom {
                 return loom_backend::replay::<R>(plan, path, self.loom_settings(None, 1, None));
             }
-            // A replay runs exactly what it was given: it is not shrunk.
+            // A replay runs exactly what it was given: it is not shrunk. The token says whether the
+            // surprises were on: it has choice points exactly when the recorded execution met one
+            // with them on.
+            let spurious = schedule.iter().any(|c| matches!(c, scheduler::Choice::Alternative(_)));
             let make: StrategyFactory = Box::new(move |_| Box::new(scheduler::Replay::new(schedule.clone())));
-            return shuttle::run::<R>(vec![plan], make, self.run_settings(1, "Replay".into(), None));
+            let settings = RunSettings {
+                spurious,
+                ..self.run_settings(1, "Replay".into(), None)
+            };
+            return shuttle::run::<R>(vec![plan], make, settings);
         }
         let unsplit = self.pinned.is_some() || matches!(self.scheduler, Scheduler::Loom { .. } | Scheduler::Stress);
         if let Some(shard) = shard.filter(|s| unsplit && !s.runs_unsplit()) {
@@ -461,22 +487,23 @@ impl<R: Resource> Checker<R> {
             }
             other => {
                 let strategies = other.clone();
+                let label = if self.spurious {
+                    other.label()
+                } else {
+                    format!("{}; spurious wakeups and weak-CAS failures off", other.label())
+                };
                 let (plans, settings, make): (_, _, StrategyFactory) = match shard.filter(|_| !unsplit) {
                     Some(shard) => {
                         let (plans, mine, ids) = shard.split(plans, self.iterations);
                         let settings = RunSettings {
                             shares: Some(mine.clone()),
-                            ..self.run_settings(
-                                mine.iter().sum(),
-                                format!("{}, shard {shard}", other.label()),
-                                Some(seed),
-                            )
+                            ..self.run_settings(mine.iter().sum(), format!("{label}, shard {shard}"), Some(seed))
                         };
                         // Each scenario's scheduler is seeded by its index in the whole check.
                         (plans, settings, Box::new(move |i| strategies.strategy(seed, ids[i])))
                     }
                     None => {
-                        let settings = self.run_settings(self.iterations, other.label(), Some(seed));
+                        let settings = self.run_settings(self.iterations, label, Some(seed));
                         (plans, settings, Box::new(move |i| strategies.strategy(seed, i)))
                     }
                 };
@@ -528,7 +555,7 @@ impl<R: Resource> Checker<R> {
 }
 
 /// A decoded replay token: the scenario to run and the schedule to follow.
-type ReplayPlan<Op> = (Plan<Op>, Vec<usize>, Option<crate::token::LoomPath>);
+type ReplayPlan<Op> = (Plan<Op>, Vec<scheduler::Choice>, Option<crate::token::LoomPath>);
 
 #[cfg(test)]
 mod tests {
@@ -540,7 +567,7 @@ mod tests {
     fn token_with_schedule(schedule: Vec<usize>) -> String {
         let failure = Checker::<RacyCounter>::new().run().unwrap_err();
         let mut token = Token::decode(failure.token().unwrap()).unwrap();
-        token.schedule = schedule;
+        token.schedule = schedule.into_iter().map(scheduler::Choice::Thread).collect();
         token.encode()
     }
 

@@ -165,7 +165,9 @@ pub(crate) struct FailureData<Op> {
     /// How the failing execution's scenario is named (bytes or a pinned fingerprint) and the
     /// thread chosen at each decision: what shrinking starts from.
     pub(crate) source: Option<TokenScenario>,
-    pub(crate) choices: Vec<usize>,
+    pub(crate) choices: Vec<crate::scheduler::Choice>,
+    /// Choice points of the failing schedule that took a surprise (a spurious wakeup, ...).
+    pub(crate) surprises: usize,
     /// Context switches between scenario threads, and scheduling steps, of the failing schedule.
     pub(crate) switches: usize,
     pub(crate) steps: usize,
@@ -189,6 +191,7 @@ impl<Op> FailureData<Op> {
             evidence: None,
             source: None,
             choices: Vec::new(),
+            surprises: 0,
             switches: 0,
             steps: 0,
             test: test_name(),

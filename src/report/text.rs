@@ -220,6 +220,23 @@ pub(crate) fn interleaving(
             EventKind::CasFailed { obj: o, current } => {
                 format!("  compare-exchange on {} fails (it holds {current})", obj(*o))
             }
+            EventKind::CasFailedSpuriously { obj: o, current } => {
+                lines.push(format!(
+                    "{:-<width$}  {who}'s compare_exchange_weak on {} failed spuriously (it holds {current}, the \
+                     expected value)",
+                    "",
+                    obj(*o)
+                ));
+                continue;
+            }
+            EventKind::WokeSpuriously { obj: o } => {
+                lines.push(format!(
+                    "{:-<width$}  {who}'s wait on {} returned spuriously (no notification)",
+                    "",
+                    obj(*o)
+                ));
+                continue;
+            }
             EventKind::FileWrite { obj: o, bytes } => {
                 format!("  writes {:?} to {}", String::from_utf8_lossy(bytes), obj(*o))
             }

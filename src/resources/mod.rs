@@ -9,15 +9,21 @@
 //! | map | [`CheckThenInsertMap`] | [`LockedMap`] | check, unlock, insert: two threads both "win" |
 //! | bank | [`AbBaBank`] | [`OrderedBank`] | locks taken in argument order deadlock |
 //! | flag | [`RelaxedFlag`] | [`ReleaseAcquireFlag`] | a `Relaxed` flag lets a reader see stale data (weak memory only: `Scheduler::Loom`) |
+//! | mailbox | [`IfWaitMailbox`] | [`WhileWaitMailbox`] | waits `if` empty, not `while`: a spurious wakeup takes from an empty box |
+//! | claim | [`WeakClaim`] | [`StrongClaim`] | one `compare_exchange_weak`, its spurious failure read as "taken" |
 
 mod bank;
+mod claim;
 mod counter;
 mod flag;
 mod log;
+mod mailbox;
 mod map;
 
 pub use bank::{AbBaBank, Account, BankModel, BankOp, OrderedBank};
+pub use claim::{ClaimModel, ClaimOp, StrongClaim, WeakClaim};
 pub use counter::{AtomicCounter, CounterModel, CounterOp, LockedCounter, RacyCounter};
 pub use flag::{FlagModel, FlagOp, RelaxedFlag, ReleaseAcquireFlag, PUBLISHED};
 pub use log::{LockedLog, LogModel, LogOp, TornLog};
+pub use mailbox::{IfWaitMailbox, MailboxModel, MailboxOp, WhileWaitMailbox};
 pub use map::{CheckThenInsertMap, Key, LockedMap, MapModel, MapOp};

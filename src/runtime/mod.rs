@@ -15,6 +15,7 @@ pub(crate) mod steps;
 use std::cell::{Cell, RefCell};
 
 pub(crate) use crate::record::{Access, AccessKind, Event, EventKind, Label, ObjectKind, Value};
+use crate::scheduler::{Alternatives, Choice, ChoiceKind};
 use locks::LockTable;
 
 /// Which implementation the facade's objects use when they are created on this thread.
@@ -65,9 +66,22 @@ pub(crate) struct ExecutionRecord {
     /// A plain (non-yield) scheduling point for the facade's operations that have no shuttle
     /// primitive of their own (file writes).
     pub switch_point: Option<std::sync::Arc<shuttle::sync::atomic::AtomicBool>>,
-    /// The thread chosen at each scheduling point where several could run: the replayable schedule.
-    pub choices: Vec<usize>,
+    /// Every decision of the execution in order: the thread chosen where several could run, and
+    /// the alternative taken at each choice point. The replayable schedule.
+    pub choices: Vec<Choice>,
     pub preemptions: usize,
+    /// Choice points that took a surprising alternative (not 0).
+    pub surprises: usize,
+    /// Whether this execution offers the surprises std permits (spurious wakeups, spurious
+    /// weak-CAS failures) as choices: set by the driver from `Checker::spurious` or the token.
+    pub surprises_on: bool,
+    /// The choice point the facade is asking the driver about, and the driver's answer: they meet
+    /// here because the facade reaches the driver through shuttle (see [`choose`]).
+    pub pending: Option<Alternatives>,
+    pub answer: Option<usize>,
+    /// (thread, kind) pairs whose last choice point of that kind was a surprise: their next point
+    /// of the kind is not offered, so a retry loop cannot be surprised forever.
+    pub just_surprised: Vec<(usize, ChoiceKind)>,
     pub steps: usize,
     /// While the harness spawns the scenario's threads it keeps running, so that every thread
     /// starts from the same point and spawning is never part of a schedule.
@@ -112,6 +126,11 @@ impl ExecutionRecord {
         self.switch_point = None;
         self.choices.clear();
         self.preemptions = 0;
+        self.surprises = 0;
+        self.surprises_on = false;
+        self.pending = None;
+        self.answer = None;
+        self.just_surprised.clear();
         self.steps = 0;
         self.spawning = false;
         self.running = 0;
@@ -370,4 +389,49 @@ pub(crate) fn loom_spawning() {
             ),
         });
     }
+}
+
+/// A choice point of the facade: which of `count` alternatives this execution takes (0, the
+/// unsurprising one, outside a controlled shuttle run or when the check turned surprises off).
+///
+/// The strategy lives in the driver, which shuttle owns while the execution runs; the facade reaches
+/// it the way shuttle's own random values do, through `Scheduler::next_u64`, with the question and
+/// the answer passed in the record. The driver records the answer in the schedule.
+///
+/// The bound that keeps exhaustive searches finite: after a thread's choice point of some kind took
+/// a surprise, that thread's next point of the same kind is not offered (it behaves normally), so a
+/// `while` loop around a wait, or a retry loop around a weak CAS, meets at most one surprise per
+/// two iterations, and always makes progress when the others do.
+pub(crate) fn choose(kind: ChoiceKind, count: usize) -> usize {
+    if backend() != Backend::Shuttle || count < 2 {
+        return 0;
+    }
+    let offered = with_record(|rec| {
+        if !rec.surprises_on || rec.abort.is_some() {
+            return None;
+        }
+        let thread = rec.running;
+        if let Some(i) = rec.just_surprised.iter().position(|&p| p == (thread, kind)) {
+            rec.just_surprised.swap_remove(i);
+            return None;
+        }
+        rec.pending = Some(Alternatives { kind, count, thread });
+        rec.answer = None;
+        Some(thread)
+    })
+    .flatten();
+    let Some(thread) = offered else {
+        return 0;
+    };
+    // Not a scheduling point: shuttle asks the scheduler for a number and carries on.
+    let _ = shuttle::rand::RngCore::next_u64(&mut shuttle::rand::thread_rng());
+    with_record(|rec| {
+        rec.pending = None;
+        let answer = rec.answer.take().unwrap_or(0);
+        if answer != 0 {
+            rec.just_surprised.push((thread, kind));
+        }
+        answer
+    })
+    .unwrap_or(0)
 }

@@ -4,6 +4,28 @@
 //! driven by shuttle's execution engine. Owning them keeps results independent of shuttle's
 //! `SHUTTLE_RANDOM_SEED`, lets crosscheck bound preemptions, and turns a replay that no longer
 //! fits into a clear error instead of a panic.
+//!
+//! # Choices that are not threads
+//!
+//! Besides which thread runs, a strategy decides the points where an operation itself can go
+//! several ways ([`Alternatives`]: a wait that may return spuriously, a weak CAS that may fail; early
+//! park returns and logical timeouts would plug in the same way). The facade asks through
+//! `runtime::choose(kind, count)`, the driver hands the question to [`Strategy::choose`] and
+//! records the answer as a [`Choice::Alternative`] in the same schedule as the thread choices, in
+//! execution order. So, with no extra work per kind:
+//!
+//! - replay tokens replay the answers (a token lists which schedule entries are alternatives);
+//! - `Random`/`Pct` draw them, `Dfs` explores every alternative as a branch, and `Bounded` counts
+//!   every non-zero alternative against its bound like a preemption;
+//! - shrinking drops the ones a failure does not need (its bounded search minimises preemptions
+//!   plus surprises), and `Replay::lenient` falls back to alternative 0 where a recorded one no
+//!   longer fits;
+//! - `Checker::spurious(false)` (the record's `surprises_on`) makes every point answer 0 without
+//!   asking, so nothing is recorded.
+//!
+//! Alternative 0 must be the behaviour a plain run has. A kind whose points can repeat without
+//! progress (a retry loop) needs a bound so exhaustive searches stay finite: `runtime::choose` does
+//! not offer a thread's next point of a kind right after one that took a surprise.
 
 mod dfs;
 mod dpor;
@@ -17,7 +39,7 @@ mod rff;
 mod surw;
 
 pub(crate) use dfs::Dfs;
-pub(crate) use dpor::Dpor;
+pub(crate) use dpor::ReducedDfs;
 pub(crate) use fuzz::FuzzSchedule;
 pub(crate) use pct::Pct;
 pub(crate) use portfolio::Portfolio;
@@ -35,7 +57,10 @@ use crate::record::{Access, Footprint};
 /// work on a fast machine and a slow one.
 ///
 /// The controlled schedulers (`Random`, `Pct`, `Dfs`, `Bounded`, `Portfolio` of them, `Replay`)
-/// run on shuttle: deterministic, replayable, sequentially consistent. `Loom` runs on loom:
+/// run on shuttle: deterministic, replayable, sequentially consistent. They also decide the
+/// surprises std permits, spurious condition-variable wakeups and spurious weak-CAS failures
+/// (see [`Checker::spurious`](crate::Checker::spurious)): `Random` and `Pct` at random, `Dfs` and
+/// `Bounded` as extra branches (`Bounded` counting each against its bound like a preemption). `Loom` runs on loom:
 /// exhaustive up to a preemption bound, with weak-memory outcomes. `Stress` runs on real OS threads:
 /// no control at all, the real machine's behaviour. The resource is written once, against
 /// [`crate::sync`], and runs under each of them in the same test binary.
@@ -69,7 +94,8 @@ pub enum Scheduler {
         max_iterations: Option<usize>,
     },
     /// Depth-first enumeration of the interleavings with at most `bound` preemptions: most bugs
-    /// need only one or two, and the search is then small.
+    /// need only one or two, and the search is then small. A surprise (a spurious wakeup or weak-CAS
+    /// failure) counts against the bound like a preemption.
     Bounded {
         /// The most preemptions a schedule may have.
         preemptions: usize,
@@ -87,6 +113,8 @@ pub enum Scheduler {
     /// memory, which the shuttle schedulers never produce. `iterations` caps the executions; the
     /// report says whether loom finished ([`Report::incomplete`](crate::Report::incomplete)).
     /// Loom models at most 4 scenario threads; keep scenarios small (2 threads, or a bound of 1-2).
+    /// Loom produces no spurious wakeups or weak-CAS failures: check code that must survive them
+    /// under a controlled scheduler too.
     Loom {
         /// The most preemptions an execution may have; 1-2 finds most bugs in tens of executions.
         preemption_bound: Option<usize>,
@@ -125,7 +153,7 @@ impl Scheduler {
             Scheduler::Surw => Box::new(Surw::new(s)),
             Scheduler::Pos => Box::new(Pos::new(s)),
             Scheduler::Rff => Box::new(Rff::new(s)),
-            Scheduler::Dfs { max_iterations } => Box::new(Capped::new(Dpor::new(), *max_iterations)),
+            Scheduler::Dfs { max_iterations } => Box::new(Capped::new(ReducedDfs::new(), *max_iterations)),
             Scheduler::DfsUnreduced { max_iterations } => Box::new(Capped::new(Dfs::new(None), *max_iterations)),
             Scheduler::Bounded { preemptions } => Box::new(Dfs::new(Some(*preemptions))),
             Scheduler::Portfolio(members) => Box::new(Portfolio::new(
@@ -212,7 +240,54 @@ impl Default for Scheduler {
     }
 }
 
-/// A strategy picks one of several runnable threads (shuttle task ids, sorted ascending).
+/// One entry of a schedule: a decision the strategy made where the execution could go several ways.
+///
+/// A schedule (what a replay token stores, what shrinking edits) is the sequence of these in the
+/// order the execution asked for them. The execution is deterministic given its schedule, so a
+/// replay meets the same kinds of decision in the same order; the tag lets a replay say where a
+/// schedule stops fitting, and lets shrinking renumber threads without touching alternatives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Choice {
+    /// Which thread ran (a shuttle task id), at a point where several could.
+    Thread(usize),
+    /// Which of a point's [`Alternatives`] happened (0 is the unsurprising one).
+    Alternative(usize),
+}
+
+/// What a non-thread choice decides. Each kind is a behaviour std permits but a plain controlled
+/// run never shows; new kinds (logical timeouts, ...) are added here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum ChoiceKind {
+    /// `Condvar::wait`/`wait_timeout`: 1 returns without a notification.
+    SpuriousWake,
+    /// `compare_exchange_weak` whose value matched: 1 fails anyway.
+    SpuriousCasFailure,
+}
+
+/// A point where the execution can go one of `count` ways that are not about which thread runs.
+///
+/// Alternative 0 is always the unsurprising one (the wait that waits for its notification, the
+/// weak CAS that succeeds). Every other alternative is a *surprise*: the bounded exhaustive search
+/// counts each one against its bound like a preemption, so bound 0 explores none and shrinking
+/// (which searches bound 0, 1, 2, ...) keeps only the surprises a failure needs.
+///
+/// How to add a choice point (for a facade operation): call [`crate::runtime::choose`] with the
+/// kind and the number of alternatives at the moment the behaviour forks; it returns the
+/// alternative to follow (0 outside a controlled run, or when the check turned the kind off) and
+/// records it in the schedule, so tokens replay it and shrinking can drop it. Record an event that
+/// names the surprise, so the report marks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Alternatives {
+    pub kind: ChoiceKind,
+    /// At least 2.
+    pub count: usize,
+    /// The task at this point.
+    pub thread: usize,
+}
+
+/// A strategy decides, at each point where an execution can go several ways, which way it goes:
+/// which of several runnable threads runs (shuttle task ids, sorted ascending), and which of a
+/// point's [`Alternatives`] happens. Both kinds of decision land in one schedule ([`Choice`]).
 pub(crate) trait Strategy {
     /// Prepares the next execution; `false` when the strategy has nothing left to explore.
     fn new_execution(&mut self) -> bool;
@@ -222,6 +297,11 @@ pub(crate) trait Strategy {
     /// counted (it is runnable, did not yield, and is a scenario thread). `None` stops the
     /// execution.
     fn next(&mut self, runnable: &[usize], current: Option<usize>, yielding: bool) -> Option<usize>;
+
+    /// Picks one of `point.count` alternatives (`< point.count`; 0 is the unsurprising one). Called
+    /// between thread choices, in execution order. `None` stops the execution (a replay that does
+    /// not fit).
+    fn choose(&mut self, point: &Alternatives) -> Option<usize>;
 
     /// True once a systematic strategy has explored everything it was asked to.
     fn exhausted(&self) -> bool {
@@ -316,6 +396,10 @@ impl<S: Strategy> Strategy for Capped<S> {
 
     fn next(&mut self, runnable: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
         self.inner.next(runnable, current, yielding)
+    }
+
+    fn choose(&mut self, point: &Alternatives) -> Option<usize> {
+        self.inner.choose(point)
     }
 
     fn exhausted(&self) -> bool {

@@ -1,4 +1,4 @@
-use super::{Strategy, Upcoming};
+use super::{Alternatives, Strategy, Upcoming};
 use crate::record::{Access, Footprint};
 
 /// Several strategies sharing one scenario's schedules: each execution goes to the next member in
@@ -43,6 +43,10 @@ impl Strategy for Portfolio {
 
     fn next(&mut self, runnable: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
         self.members[self.current].1.next(runnable, current, yielding)
+    }
+
+    fn choose(&mut self, point: &Alternatives) -> Option<usize> {
+        self.members[self.current].1.choose(point)
     }
 
     fn exhausted(&self) -> bool {

@@ -1,7 +1,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{Strategy, Upcoming};
+use super::{Alternatives, Strategy, Upcoming};
 use crate::record::Access;
 
 /// Partial order sampling (Yuan, Yang and Gu, CAV 2018): every thread's next event carries a random
@@ -49,6 +49,11 @@ impl Strategy for Pos {
     fn upcoming(&mut self, upcoming: &Upcoming<'_>) {
         self.accesses.clear();
         self.accesses.extend_from_slice(upcoming.accesses);
+    }
+
+    fn choose(&mut self, point: &Alternatives) -> Option<usize> {
+        // The surprises std permits, drawn uniformly as `Random` does.
+        Some(self.rng.gen_range(0..point.count))
     }
 
     fn next(&mut self, runnable: &[usize], _current: Option<usize>, _yielding: bool) -> Option<usize> {

@@ -3,7 +3,7 @@ use std::collections::{HashMap, HashSet};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{Pos, Strategy, Upcoming};
+use super::{Alternatives, Pos, Strategy, Upcoming};
 use crate::record::{Access, AccessKind};
 
 /// An access of one execution: the task and the access's index among the task's accesses.
@@ -182,6 +182,11 @@ impl Strategy for Rff {
 
     fn upcoming(&mut self, upcoming: &Upcoming<'_>) {
         self.pos.upcoming(upcoming);
+    }
+
+    fn choose(&mut self, point: &Alternatives) -> Option<usize> {
+        // The surprises std permits, drawn uniformly as `Random` does.
+        Some(self.rng.gen_range(0..point.count))
     }
 
     fn next(&mut self, runnable: &[usize], _current: Option<usize>, _yielding: bool) -> Option<usize> {

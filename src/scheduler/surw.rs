@@ -1,7 +1,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{Strategy, Upcoming};
+use super::{Alternatives, Strategy, Upcoming};
 
 /// Selectively uniform random walk (Wang et al., ASPLOS 2025): the next thread is drawn with
 /// probability proportional to the number of shared-object accesses it has left, estimated from the
@@ -36,6 +36,11 @@ impl Strategy for Surw {
         self.weights.clear();
         // A thread with nothing known left still runs to its end: at least one step.
         self.weights.extend(upcoming.remaining.iter().map(|&r| r.max(1)));
+    }
+
+    fn choose(&mut self, point: &Alternatives) -> Option<usize> {
+        // The surprises std permits, drawn uniformly as `Random` does.
+        Some(self.rng.gen_range(0..point.count))
     }
 
     fn next(&mut self, runnable: &[usize], _current: Option<usize>, _yielding: bool) -> Option<usize> {

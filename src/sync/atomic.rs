@@ -4,10 +4,18 @@
 //! shuttle's schedulers are sequentially consistent: every ordering behaves like `SeqCst` under
 //! them, so a bug that needs a weaker ordering is not found by them. Under `Scheduler::Loom` the
 //! orderings are honoured: a `Relaxed` load may return an older value, as on real hardware.
+//!
+//! `compare_exchange_weak` may fail even when the value matched, as std permits (LL/SC machines
+//! such as ARM do it when the reservation is lost). Under the controlled schedulers each weak CAS
+//! whose value matched is a choice point: the scheduler may make it fail, returning the current
+//! value (which equals the expected one). After a thread's weak CAS failed spuriously its next one
+//! is not offered the surprise, so a retry loop always gets through.
+//! [`Checker::spurious`](crate::Checker::spurious) turns them off; loom never produces them.
 
 pub use std::sync::atomic::Ordering;
 
 use crate::runtime::{self, AccessKind, Backend, EventKind, ObjectKind, Value};
+use crate::scheduler::ChoiceKind;
 
 fn record(id: Option<usize>, kind: impl FnOnce(usize) -> EventKind) {
     if let Some(obj) = id {
@@ -99,11 +107,31 @@ macro_rules! atomic_int {
                 result
             }
 
-            /// Like `compare_exchange`; under shuttle and loom it never fails spuriously.
+            /// Like `compare_exchange`, but may fail even when the value is `current` (returning
+            /// `Err(current)`): under the controlled schedulers, when the scheduler chooses so (see
+            /// the module docs); under loom, never.
             pub fn compare_exchange_weak(&self, current: $int, new: $int, success: Ordering, failure: Ordering) -> Result<$int, $int> {
                 match &self.inner {
                     Inner::Std(a) => a.compare_exchange_weak(current, new, success, failure),
-                    Inner::Shuttle(_) | Inner::Loom(_) => self.compare_exchange(current, new, success, failure),
+                    Inner::Loom(_) => self.compare_exchange(current, new, success, failure),
+                    Inner::Shuttle(a) => {
+                        let mut spurious = false;
+                        // One atomic step, like `compare_exchange`: the closure runs once, after
+                        // the scheduling point, and offers the choice only when the value matched.
+                        let result = a.fetch_update(success, failure, |now| {
+                            if now != current {
+                                return None;
+                            }
+                            spurious = runtime::choose(ChoiceKind::SpuriousCasFailure, 2) == 1;
+                            (!spurious).then_some(new)
+                        });
+                        match result {
+                            Ok(old) => record(self.id, |obj| EventKind::Rmw { obj, old: Self::v(old), new: Self::v(new) }),
+                            Err(now) if spurious => record(self.id, |obj| EventKind::CasFailedSpuriously { obj, current: Self::v(now) }),
+                            Err(now) => record(self.id, |obj| EventKind::CasFailed { obj, current: Self::v(now) }),
+                        }
+                        result
+                    }
                 }
             }
 
@@ -310,6 +338,50 @@ impl AtomicBool {
             }),
         }
         result
+    }
+
+    /// Like `compare_exchange`, but may fail even when the value is `current` (returning
+    /// `Err(current)`): under the controlled schedulers, when the scheduler chooses so (see the
+    /// module docs); under loom, never.
+    pub fn compare_exchange_weak(
+        &self,
+        current: bool,
+        new: bool,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<bool, bool> {
+        match &self.inner {
+            BoolInner::Std(a) => a.compare_exchange_weak(current, new, success, failure),
+            BoolInner::Loom(_) => self.compare_exchange(current, new, success, failure),
+            BoolInner::Shuttle(a) => {
+                let mut spurious = false;
+                // One atomic step, like `compare_exchange` (see the integers' version).
+                let result = a.fetch_update(success, failure, |now| {
+                    if now != current {
+                        return None;
+                    }
+                    spurious = runtime::choose(ChoiceKind::SpuriousCasFailure, 2) == 1;
+                    (!spurious).then_some(new)
+                });
+                let value = |v| Value::Bool(v);
+                match result {
+                    Ok(old) => record(self.id, |obj| EventKind::Rmw {
+                        obj,
+                        old: value(old),
+                        new: value(new),
+                    }),
+                    Err(now) if spurious => record(self.id, |obj| EventKind::CasFailedSpuriously {
+                        obj,
+                        current: value(now),
+                    }),
+                    Err(now) => record(self.id, |obj| EventKind::CasFailed {
+                        obj,
+                        current: value(now),
+                    }),
+                }
+                result
+            }
+        }
     }
 
     /// Consumes the atomic and returns the value.

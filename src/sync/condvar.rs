@@ -3,11 +3,22 @@ use std::time::Duration;
 use super::mutex::{GuardInner, MutexGuard};
 use super::{map_result, LockResult, PoisonError};
 use crate::runtime::{self, locks, Backend, EventKind, ObjectKind};
+use crate::scheduler::ChoiceKind;
 
 /// A condition variable: `std::sync::Condvar`'s API, scheduled and recorded under a check.
 ///
 /// Under shuttle and loom, `wait_timeout` never times out: time does not pass in a controlled execution, so
 /// a thread waits until it is notified (or the execution is reported as a deadlock).
+///
+/// Spurious wakeups: std lets `wait` return without a notification, and real machines do it (a
+/// futex woken by a signal, a wake meant for another waiter). Under the controlled schedulers each
+/// wait is a choice point: the scheduler may make it return spuriously, releasing the lock and
+/// taking it again with a scheduling point between, then returning normally. A wakeup that comes
+/// later (after other threads ran) is the same as that spurious return with the waiter not
+/// scheduled until then, so deciding at the wait loses no behaviour. After a thread's wait
+/// returned spuriously, its next wait is not offered the surprise, so a `while` loop cannot spin
+/// on spurious returns forever. [`Checker::spurious`](crate::Checker::spurious) turns them off;
+/// loom never produces them; under `Scheduler::Stress`, whatever the OS does.
 pub struct Condvar {
     id: Option<usize>,
     inner: Inner,
@@ -69,6 +80,16 @@ impl Condvar {
             (Inner::Shuttle(cv), GuardInner::Shuttle(g)) => {
                 if let Some(obj) = self.id {
                     runtime::record(EventKind::Wait { obj });
+                }
+                if runtime::choose(ChoiceKind::SpuriousWake, 2) == 1 {
+                    if let Some(obj) = self.id {
+                        runtime::record(EventKind::WokeSpuriously { obj });
+                    }
+                    // Dropping the guard releases the lock (a scheduling point, as a wait's release
+                    // is); taking it again is the reacquisition every wakeup ends with.
+                    guard.inner = Some(GuardInner::Shuttle(g));
+                    drop(guard);
+                    return lock.lock();
                 }
                 locks::released(lock.id());
                 let result = cv.wait(g);
