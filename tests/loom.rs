@@ -113,7 +113,16 @@ fn shuttle_schedulers_cannot_see_the_relaxed_flag_bug() {
             .iterations(3_000)
             .run()
             .unwrap_or_else(|f| panic!("{scheduler:?} flagged a bug that needs weak memory:\n{f}"));
-        assert_eq!(report.schedules(), 3_000);
+        // Every schedule ran; the reduced exhaustive search may finish scenarios early and leave
+        // some of the budget unspent.
+        if matches!(scheduler, Scheduler::Dfs { .. }) {
+            assert!(
+                report.schedules() <= 3_000 && report.exhausted_scenarios() > 0,
+                "{report}"
+            );
+        } else {
+            assert_eq!(report.schedules(), 3_000, "{report}");
+        }
     }
 }
 

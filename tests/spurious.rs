@@ -131,7 +131,7 @@ fn notifications_alone_never_show_the_if_wait_bug() {
             .init_ops(0)
             .post_ops(0)
             .scenarios(4)
-            .scheduler(Scheduler::Dfs { max_iterations: None })
+            .scheduler(Scheduler::DfsUnreduced { max_iterations: None })
     };
     let report = small().spurious(false).run().unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(report.exhausted_scenarios(), 4, "{report}");
@@ -165,7 +165,7 @@ fn exhaustive_search_of_a_retry_loop_finishes() {
         .ops_per_thread(2)
         .scenarios(3)
         .iterations(200_000)
-        .scheduler(Scheduler::Dfs { max_iterations: None })
+        .scheduler(Scheduler::DfsUnreduced { max_iterations: None })
         .run()
         .unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(report.exhausted_scenarios(), 3, "{report}");
@@ -181,7 +181,9 @@ fn random_pct_and_the_exhaustive_searches_all_produce_them() {
         Scheduler::Random,
         Scheduler::Pct { depth: 2 },
         Scheduler::Pct { depth: 3 },
-        Scheduler::Dfs { max_iterations: None },
+        // The reduced `Dfs` explores thread interleavings only (see `Scheduler::Dfs`); the
+        // unreduced exhaustive search explores the surprises as branches.
+        Scheduler::DfsUnreduced { max_iterations: None },
         Scheduler::Bounded { preemptions: 2 },
     ];
     for scheduler in schedulers {

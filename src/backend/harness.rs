@@ -142,3 +142,27 @@ fn note_panic<R: Resource, T: Threads>(shared: &Mutex<Outcome<R>>, op: Option<us
         s.panic = Some((runtime::current_task(), op, message));
     }
 }
+
+/// Shuttle's threads (loom's are in `loom.rs`, with the rest of loom's sharp edges).
+pub(super) struct ShuttleThreads;
+
+impl Threads for ShuttleThreads {
+    type Handle = shuttle::thread::JoinHandle<()>;
+
+    fn spawn(f: impl FnOnce() + Send + 'static) -> Self::Handle {
+        shuttle::thread::spawn(f)
+    }
+
+    fn join(handle: Self::Handle) {
+        let _ = handle.join();
+    }
+
+    fn spawning(on: bool) {
+        // While the harness spawns, the driver keeps main running: the threads start together.
+        runtime::with_record(|rec| rec.spawning = on);
+    }
+
+    fn resource_panic(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+        Some(crate::runtime::panics::message(payload))
+    }
+}

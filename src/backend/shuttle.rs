@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use shuttle::scheduler::{Schedule, Task, TaskId};
 
-use super::harness::{self, lock, Threads};
+use super::harness::{self, lock};
 use super::judge::{self, Consistency, Judged, Outcome};
 use crate::linearizability::cache::FxHasher;
 use crate::plan::{Plan, StrategyFactory};
@@ -528,30 +528,6 @@ impl<R: Resource> shuttle::scheduler::Scheduler for Driver<R> {
     }
 }
 
-/// Shuttle's threads, for the harness.
-struct ShuttleThreads;
-
-impl Threads for ShuttleThreads {
-    type Handle = shuttle::thread::JoinHandle<()>;
-
-    fn spawn(f: impl FnOnce() + Send + 'static) -> Self::Handle {
-        shuttle::thread::spawn(f)
-    }
-
-    fn join(handle: Self::Handle) {
-        let _ = handle.join();
-    }
-
-    fn spawning(on: bool) {
-        // While the harness spawns, the driver keeps main running: the threads start together.
-        runtime::with_record(|rec| rec.spawning = on);
-    }
-
-    fn resource_panic(payload: &(dyn std::any::Any + Send)) -> Option<String> {
-        Some(panics::message(payload))
-    }
-}
-
 /// Runs `plans` under the strategies `make_strategy` makes, `settings.budget` schedules in all,
 /// and returns the report or the first failure (with `keep_going`, the simplest failure of the
 /// whole budget).
@@ -572,7 +548,7 @@ pub(crate) fn run<R: Resource>(
         let scenario = lock(&scenario)
             .clone()
             .expect("the driver picks a scenario before each execution");
-        harness::run::<R, ShuttleThreads>(&outcome, &scenario);
+        harness::run::<R, harness::ShuttleThreads>(&outcome, &scenario);
     };
 
     let _quiet = panics::Quiet::new();

@@ -30,14 +30,12 @@
 //! Condition variables are not modelled: which waiter a notification wakes, and when a wait lets
 //! go of its lock, are not in the footprints. A scenario whose execution waits on or notifies one
 //! falls back to every interleaving (the unreduced search) from then on. Choice points that are
-//! not threads (the surprises std permits: a spurious wakeup, a weak-CAS failure) are not modelled
-//! either: [`ReducedDfs`], what `Scheduler::Dfs` runs, starts the scenario over as the unreduced
-//! search (which explores each surprise as a branch of its own) the first time one is offered.
-//! That keeps the search exhaustive: whether a point is offered depends only on what the thread
-//! has read so far, which is the same for every execution of a class, so a scenario whose explored
-//! classes never offer one has no execution that does.
+//! not threads (the surprises std permits: a spurious wakeup, a weak-CAS failure) are not branches
+//! of this search yet: it always takes the unsurprising alternative, so its exhaustiveness covers
+//! thread interleavings only. `Scheduler::Bounded`, `Scheduler::DfsUnreduced` and the random
+//! schedulers explore the surprises.
 
-use super::{Alternatives, Dfs, Strategy};
+use super::{Alternatives, Strategy};
 use crate::record::Footprint;
 
 /// One point on the current path where several threads could run.
@@ -281,7 +279,7 @@ impl Strategy for Dpor {
     }
 
     fn choose(&mut self, _point: &Alternatives) -> Option<usize> {
-        // Surprises are not modelled here; `ReducedDfs` hands such scenarios to the full search.
+        // Surprises are not branches of the reduced search (see the module docs).
         Some(0)
     }
 
@@ -305,70 +303,5 @@ impl Strategy for Dpor {
             footprint: step.clone(),
             frame,
         });
-    }
-}
-
-/// `Scheduler::Dfs`: the reduced search, until the scenario offers a choice that is not a thread;
-/// then the unreduced search from the start (see the module docs).
-pub(crate) struct ReducedDfs {
-    reduced: Option<Dpor>,
-    full: Dfs,
-    /// A surprise was offered in this execution: switch at the next one.
-    switch: bool,
-}
-
-impl ReducedDfs {
-    pub(crate) fn new() -> Self {
-        ReducedDfs {
-            reduced: Some(Dpor::new()),
-            full: Dfs::new(None),
-            switch: false,
-        }
-    }
-}
-
-impl Strategy for ReducedDfs {
-    fn new_execution(&mut self) -> bool {
-        if self.switch {
-            self.reduced = None;
-        }
-        match &mut self.reduced {
-            Some(d) => d.new_execution(),
-            None => self.full.new_execution(),
-        }
-    }
-
-    fn next(&mut self, runnable: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
-        match &mut self.reduced {
-            Some(d) => d.next(runnable, current, yielding),
-            None => self.full.next(runnable, current, yielding),
-        }
-    }
-
-    fn choose(&mut self, point: &Alternatives) -> Option<usize> {
-        match &mut self.reduced {
-            Some(_) => {
-                self.switch = true;
-                Some(0)
-            }
-            None => self.full.choose(point),
-        }
-    }
-
-    fn exhausted(&self) -> bool {
-        match &self.reduced {
-            Some(d) => d.exhausted(),
-            None => self.full.exhausted(),
-        }
-    }
-
-    fn wants_steps(&self) -> bool {
-        self.reduced.as_ref().is_some_and(|d| d.wants_steps())
-    }
-
-    fn stepped(&mut self, step: &Footprint) {
-        if let Some(d) = &mut self.reduced {
-            d.stepped(step);
-        }
     }
 }

@@ -39,7 +39,7 @@ mod rff;
 mod surw;
 
 pub(crate) use dfs::Dfs;
-pub(crate) use dpor::ReducedDfs;
+pub(crate) use dpor::Dpor;
 pub(crate) use fuzz::FuzzSchedule;
 pub(crate) use pct::Pct;
 pub(crate) use portfolio::Portfolio;
@@ -81,7 +81,9 @@ pub enum Scheduler {
     /// order of independent steps, where steps are independent when their accesses do not conflict
     /// and they cannot change the real-time order of two operations the model checks together
     /// (see `Model::partition`). Stops after `max_iterations` schedules of one scenario if given
-    /// (the check's `iterations` budget applies too).
+    /// (the check's `iterations` budget applies too). It explores thread interleavings only: the
+    /// surprises std permits (spurious wakeups, weak-CAS failures) are not branches of the reduced
+    /// search yet; `Bounded` and the random schedulers explore them.
     Dfs {
         /// Caps the exhaustive search of one scenario.
         max_iterations: Option<usize>,
@@ -153,7 +155,7 @@ impl Scheduler {
             Scheduler::Surw => Box::new(Surw::new(s)),
             Scheduler::Pos => Box::new(Pos::new(s)),
             Scheduler::Rff => Box::new(Rff::new(s)),
-            Scheduler::Dfs { max_iterations } => Box::new(Capped::new(ReducedDfs::new(), *max_iterations)),
+            Scheduler::Dfs { max_iterations } => Box::new(Capped::new(Dpor::new(), *max_iterations)),
             Scheduler::DfsUnreduced { max_iterations } => Box::new(Capped::new(Dfs::new(None), *max_iterations)),
             Scheduler::Bounded { preemptions } => Box::new(Dfs::new(Some(*preemptions))),
             Scheduler::Portfolio(members) => Box::new(Portfolio::new(
