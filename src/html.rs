@@ -92,12 +92,11 @@ impl Section {
 /// Where pages go: `CROSSCHECK_HTML` (a directory, or `off`), else `target/crosscheck/` of the
 /// build running this code. `None` when turned off.
 pub(crate) fn pages_dir() -> Option<PathBuf> {
-    match std::env::var("CROSSCHECK_HTML") {
-        Ok(v) if v.trim().eq_ignore_ascii_case("off") => return None,
-        Ok(v) if !v.trim().is_empty() => return Some(PathBuf::from(v.trim())),
-        _ => {}
+    match crate::env::read().map(|e| e.pages) {
+        Ok(crate::env::Pages::Off) => None,
+        Ok(crate::env::Pages::Dir(dir)) => Some(dir),
+        _ => Some(target_dir().join("crosscheck")),
     }
-    Some(target_dir().join("crosscheck"))
 }
 
 /// The cargo target directory: `CARGO_TARGET_DIR`, else the ancestor of this executable that

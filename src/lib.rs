@@ -160,6 +160,7 @@ pub mod thread;
 
 mod backend;
 mod checker;
+mod env;
 mod html;
 mod plan;
 mod progress;

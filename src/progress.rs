@@ -22,10 +22,7 @@ pub(crate) const DELAY: Duration = Duration::from_secs(2);
 
 /// [`DELAY`], or `CROSSCHECK_PROGRESS_DELAY_MS`.
 fn delay() -> Duration {
-    std::env::var("CROSSCHECK_PROGRESS_DELAY_MS")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .map_or(DELAY, Duration::from_millis)
+    crate::env::read().ok().and_then(|e| e.progress_delay).unwrap_or(DELAY)
 }
 /// Executions between two looks at the clock.
 const EVERY: usize = 64;
@@ -42,15 +39,11 @@ pub(crate) enum Mode {
 impl Mode {
     /// Reads `CROSSCHECK_PROGRESS`; an unknown value is an error naming the accepted ones.
     pub(crate) fn from_env() -> Result<Mode, String> {
-        match std::env::var("CROSSCHECK_PROGRESS") {
-            Err(_) => Ok(Mode::Auto),
-            Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
-                "" | "auto" => Ok(Mode::Auto),
-                "always" => Ok(Mode::Always),
-                "never" => Ok(Mode::Never),
-                _ => Err(format!("CROSSCHECK_PROGRESS={v:?}: use always, never or auto")),
-            },
-        }
+        Ok(match crate::env::read()?.progress {
+            crate::env::Progress::Auto => Mode::Auto,
+            crate::env::Progress::Always => Mode::Always,
+            crate::env::Progress::Never => Mode::Never,
+        })
     }
 
     fn draws(self) -> bool {

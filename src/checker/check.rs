@@ -4,9 +4,10 @@
 
 use std::time::Instant;
 
-use super::{env, Checker};
+use super::Checker;
 use crate::backend::loom as loom_backend;
 use crate::backend::shuttle;
+use crate::env;
 use crate::plan::StrategyFactory;
 use crate::record::short_name;
 use crate::regressions::RegressionFile;

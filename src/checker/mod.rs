@@ -3,7 +3,6 @@
 //! [`Checker::check`], the edge that keeps regressions and panics with the report, is in `check.rs`.
 
 mod check;
-mod env;
 mod reproduce;
 mod shard;
 mod size;
@@ -19,6 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::backend::loom::{self as loom_backend, LoomSettings};
 use crate::backend::shuttle::{self, RunSettings};
 use crate::backend::stress::{StressSettings, DEFAULT_STRESS_TIMEOUT};
+use crate::env;
 use crate::plan::{Plan, StrategyFactory};
 use crate::record::short_name;
 use crate::report::{Failure, Report};

@@ -31,22 +31,8 @@ impl fmt::Display for Shard {
 impl Shard {
     /// Reads `CROSSCHECK_SHARD`; `None` when unset or `1/1`.
     pub(crate) fn from_env() -> Result<Option<Shard>, String> {
-        match std::env::var("CROSSCHECK_SHARD") {
-            Err(_) => Ok(None),
-            Ok(text) if text.trim().is_empty() => Ok(None),
-            Ok(text) => Shard::parse(&text).map(|s| (s.n > 1).then_some(s)),
-        }
-    }
-
-    pub(crate) fn parse(text: &str) -> Result<Shard, String> {
-        let usage = || format!("CROSSCHECK_SHARD={text:?}: give k/n with 1 <= k <= n, such as 2/4");
-        let (k, n) = text.trim().split_once('/').ok_or_else(usage)?;
-        let k: usize = k.trim().parse().map_err(|_| usage())?;
-        let n: usize = n.trim().parse().map_err(|_| usage())?;
-        if k == 0 || k > n {
-            return Err(usage());
-        }
-        Ok(Shard { k, n })
+        let shard = crate::env::read()?.shard.map(|(k, n)| Shard { k, n });
+        Ok(shard.filter(|s| s.n > 1))
     }
 
     /// Whether this shard runs the things that are not split (pinned scenarios, other backends).
@@ -97,9 +83,9 @@ mod tests {
 
     #[test]
     fn bad_settings_say_what_to_write() {
-        assert_eq!(Shard::parse(" 2/4 "), Ok(Shard { k: 2, n: 4 }));
+        assert_eq!(crate::env::parse_shard(" 2/4 "), Ok((2, 4)));
         for bad in ["0/4", "5/4", "2", "a/b", "2/"] {
-            let e = Shard::parse(bad).unwrap_err();
+            let e = crate::env::parse_shard(bad).unwrap_err();
             assert!(e.contains("give k/n with 1 <= k <= n"), "{e}");
         }
     }

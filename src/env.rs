@@ -1,8 +1,10 @@
-//! Every `CROSSCHECK_*` environment variable, read in this one place: what each means, how it is
+//! Every `CROSSCHECK_*` environment variable, read and parsed in this one place: what each means, how it is
 //! parsed, and a warning (once per process) for a `CROSSCHECK_*` variable crosscheck does not know,
 //! which is usually a typo that would otherwise be silently ignored.
 
+use std::path::PathBuf;
 use std::sync::Once;
+use std::time::Duration;
 
 /// The variables crosscheck reads, with what each does (the README's table says the same).
 pub(crate) const KNOWN: &[(&str, &str)] = &[
@@ -46,6 +48,46 @@ pub(crate) struct Env {
     pub shrink_budget: Option<usize>,
     /// `false` when `CROSSCHECK_REGRESSIONS=off`.
     pub regressions: bool,
+    /// `CROSSCHECK_SHARD=k/n` as `(k, n)`.
+    pub shard: Option<(usize, usize)>,
+    /// `CROSSCHECK_PROGRESS`.
+    pub progress: Progress,
+    /// `CROSSCHECK_PROGRESS_DELAY_MS`.
+    pub progress_delay: Option<Duration>,
+    /// `CROSSCHECK_HTML`.
+    pub pages: Pages,
+}
+
+/// When the progress line is drawn (`CROSSCHECK_PROGRESS`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// On a terminal, outside a test harness.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// Where failure pages go (`CROSSCHECK_HTML`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Pages {
+    /// `target/crosscheck/` of the running build.
+    #[default]
+    Default,
+    Off,
+    Dir(PathBuf),
+}
+
+/// `k/n` with `1 <= k <= n`, as `CROSSCHECK_SHARD` takes it.
+pub(crate) fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let usage = || format!("CROSSCHECK_SHARD={text:?}: give k/n with 1 <= k <= n, such as 2/4");
+    let (k, n) = text.trim().split_once('/').ok_or_else(usage)?;
+    let k: usize = k.trim().parse().map_err(|_| usage())?;
+    let n: usize = n.trim().parse().map_err(|_| usage())?;
+    if k == 0 || k > n {
+        return Err(usage());
+    }
+    Ok((k, n))
 }
 
 /// Reads the environment; a value that does not parse is an error naming the variable.
@@ -75,11 +117,33 @@ pub(crate) fn read_from(var: impl Fn(&str) -> Option<String>) -> Result<Env, Str
             ))
         }
     };
+    let progress = match var("CROSSCHECK_PROGRESS") {
+        None => Progress::Auto,
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => Progress::Auto,
+            "always" => Progress::Always,
+            "never" => Progress::Never,
+            _ => return Err(format!("CROSSCHECK_PROGRESS={v:?}: use always, never or auto")),
+        },
+    };
+    let pages = match var("CROSSCHECK_HTML") {
+        Some(v) if v.trim().eq_ignore_ascii_case("off") => Pages::Off,
+        Some(v) if !v.trim().is_empty() => Pages::Dir(PathBuf::from(v.trim())),
+        _ => Pages::Default,
+    };
+    let shard = match var("CROSSCHECK_SHARD") {
+        Some(text) if !text.trim().is_empty() => Some(parse_shard(&text)?),
+        _ => None,
+    };
     Ok(Env {
         replay: var("CROSSCHECK_REPLAY").filter(|t| !t.trim().is_empty()),
         seed: number("CROSSCHECK_SEED")?,
         shrink_budget: number("CROSSCHECK_SHRINK_BUDGET")?.map(|n| n.min(usize::MAX as u64) as usize),
         regressions,
+        shard,
+        progress,
+        progress_delay: number("CROSSCHECK_PROGRESS_DELAY_MS")?.map(Duration::from_millis),
+        pages,
     })
 }
 
@@ -138,6 +202,21 @@ mod tests {
             .unwrap_err()
             .contains("`off`"));
         assert_eq!(env(&[("CROSSCHECK_REPLAY", "  ")]).unwrap().replay, None);
+        let e = env(&[
+            ("CROSSCHECK_SHARD", "2/4"),
+            ("CROSSCHECK_PROGRESS", "Never"),
+            ("CROSSCHECK_PROGRESS_DELAY_MS", "5"),
+            ("CROSSCHECK_HTML", "off"),
+        ])
+        .unwrap();
+        assert_eq!(e.shard, Some((2, 4)));
+        assert_eq!(e.progress, Progress::Never);
+        assert_eq!(e.progress_delay, Some(Duration::from_millis(5)));
+        assert_eq!(e.pages, Pages::Off);
+        assert!(env(&[("CROSSCHECK_PROGRESS", "loud")])
+            .unwrap_err()
+            .contains("always, never or auto"));
+        assert!(env(&[("CROSSCHECK_SHARD", "5/4")]).unwrap_err().contains("1 <= k <= n"));
     }
 
     #[test]
