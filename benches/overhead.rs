@@ -1,15 +1,24 @@
-//! What crosscheck costs over raw shuttle on the same workload: a correct counter, 2 threads x 3
-//! operations, fixed seeds. Raw shuttle spawns, applies, joins and asserts; crosscheck also
-//! generates the scenario, records every event, and checks each history for linearizability.
+//! What crosscheck costs over raw shuttle on the same workload, fixed seeds. Raw shuttle spawns,
+//! applies, joins and asserts; crosscheck also generates the scenario, records every event, and
+//! checks each history for linearizability.
 //!
-//! Run with `cargo bench --bench overhead`. Besides criterion's figures it prints schedules/s for
-//! both, measured alternately in the same run, and their ratio.
+//! Two workloads:
+//! - a correct locked counter, 2 threads x 3 operations;
+//! - by width: a correct `AtomicCounter`, N threads x 1 `Inc` then a post `Get`, under
+//!   `Scheduler::Random`, against shuttle's `check_random` spawning N threads that each do one
+//!   `fetch_add` and asserting the total, for N = 2, 8, 32 and 100. Whatever crosscheck adds per
+//!   thread shows here as a ratio falling with the width.
+//!
+//! Run with `cargo bench --bench overhead`. Before criterion's figures it prints schedules/s for
+//! both sides of each workload, measured alternately in the same run, and their ratios.
+//! `cargo bench --bench overhead -- --table` prints only the tables.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion};
-use crosscheck::resources::{CounterOp, LockedCounter};
+use criterion::{criterion_group, Criterion};
+use crosscheck::resources::{AtomicCounter, CounterOp, LockedCounter};
 use crosscheck::{Checker, Scenario, Scheduler};
 
 const SCHEDULES: usize = 2_000;
@@ -101,8 +110,88 @@ fn ratio_report() {
     );
 }
 
+/// The widths of the table, and how many schedules one measurement of each runs (about the same
+/// time per measurement).
+const WIDTHS: [(usize, usize); 4] = [(2, 20_000), (8, 6_000), (32, 1_500), (100, 500)];
+
+fn raw_shuttle_wide(threads: usize, schedules: usize) {
+    shuttle::check_random_with_seed(
+        move || {
+            let counter = Arc::new(shuttle::sync::atomic::AtomicU64::new(0));
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    let counter = Arc::clone(&counter);
+                    shuttle::thread::spawn(move || {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().unwrap();
+            }
+            assert_eq!(counter.load(Ordering::SeqCst), threads as u64);
+        },
+        7,
+        schedules,
+    );
+}
+
+fn wide_scenario(threads: usize) -> Scenario<CounterOp> {
+    Scenario {
+        init: vec![],
+        threads: vec![vec![CounterOp::Inc]; threads],
+        post: vec![CounterOp::Get],
+    }
+}
+
+fn crosscheck_wide(threads: usize, schedules: usize) {
+    Checker::<AtomicCounter>::new()
+        .scenario(wide_scenario(threads))
+        .scheduler(Scheduler::Random)
+        .iterations(schedules)
+        .seed(7)
+        .run()
+        .expect("a correct counter passes");
+}
+
+/// Schedules per second of `f(threads, schedules)`.
+fn wide_rate(f: fn(usize, usize), threads: usize, schedules: usize) -> f64 {
+    let start = Instant::now();
+    f(threads, schedules);
+    schedules as f64 / start.elapsed().as_secs_f64()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn width_report() {
+    println!("N threads x 1 Inc, post Get; AtomicCounter, Scheduler::Random; median of 7 alternating runs");
+    println!("| threads | raw shuttle | crosscheck | ratio |");
+    println!("|---|---|---|---|");
+    for (threads, schedules) in WIDTHS {
+        // Warm both up (stack pools, allocations), then alternate so both see the same load.
+        raw_shuttle_wide(threads, schedules / 10);
+        crosscheck_wide(threads, schedules / 10);
+        let (mut raw, mut ours) = (Vec::new(), Vec::new());
+        for _ in 0..7 {
+            raw.push(wide_rate(raw_shuttle_wide, threads, schedules));
+            ours.push(wide_rate(crosscheck_wide, threads, schedules));
+        }
+        let (raw, ours) = (median(raw), median(ours));
+        println!(
+            "| {threads} | {:.1}k/s | {:.1}k/s | {:.2} |",
+            raw / 1e3,
+            ours / 1e3,
+            ours / raw
+        );
+    }
+}
+
 fn bench(c: &mut Criterion) {
     ratio_report();
+    width_report();
     let mut group = c.benchmark_group("counter_2x3");
     group.measurement_time(Duration::from_secs(5));
     group.sample_size(20);
@@ -110,7 +199,22 @@ fn bench(c: &mut Criterion) {
     group.bench_function("crosscheck", |b| b.iter(|| crosscheck(SCHEDULES)));
     group.bench_function("crosscheck_generated", |b| b.iter(|| crosscheck_generated(SCHEDULES)));
     group.finish();
+    let mut group = c.benchmark_group("counter_wide_100x1");
+    group.measurement_time(Duration::from_secs(5));
+    group.sample_size(10);
+    group.bench_function("raw_shuttle", |b| b.iter(|| raw_shuttle_wide(100, 100)));
+    group.bench_function("crosscheck", |b| b.iter(|| crosscheck_wide(100, 100)));
+    group.finish();
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if std::env::args().any(|a| a == "--table") {
+        ratio_report();
+        width_report();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
