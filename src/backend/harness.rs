@@ -64,8 +64,7 @@ pub(crate) fn run<R: Resource, T: Threads>(shared: &Arc<Mutex<Outcome<R>>>, scen
         let base = index;
         index += scenario.threads[t].len();
         handles.push(T::spawn(move || {
-            let me = runtime::current_task();
-            runtime::with_record(|rec| rec.labels.push((me, thread_name(t))));
+            runtime::with_record(|rec| rec.labels.push((rec.running, thread_name(t))));
             for (k, op) in scenario.threads[t].iter().enumerate() {
                 if !run_op::<R, T>(&shared, &*resource, base + k, op) {
                     break;
@@ -104,15 +103,14 @@ fn aborted() -> bool {
 /// Runs one operation, recording its begin and end; `false` if the thread must stop (it panicked,
 /// or the execution was stopped).
 fn run_op<R: Resource, T: Threads>(shared: &Mutex<Outcome<R>>, resource: &R, index: usize, op: &R::Op) -> bool {
-    if aborted() {
+    // Under shuttle the invocation is recorded at the operation's first shared access (see
+    // runtime::steps): the strictest history of the same execution.
+    let lazy = runtime::backend() == runtime::Backend::Shuttle;
+    if (lazy && !runtime::steps::begin_op(index)) || (!lazy && aborted()) {
         return false;
     }
     let result = catch_unwind(AssertUnwindSafe(|| {
-        // Under shuttle the invocation is recorded at the operation's first shared access (see
-        // runtime::steps): the strictest history of the same execution.
-        if runtime::backend() == runtime::Backend::Shuttle {
-            runtime::steps::begin_op(index);
-        } else {
+        if !lazy {
             runtime::record(EventKind::OpBegin { op: index });
         }
         let output = resource.apply(op);

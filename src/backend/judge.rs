@@ -132,19 +132,24 @@ pub(crate) fn invariant_kind<R: Resource>(outcome: &Outcome<R>) -> Option<Failur
 /// another began also returned first), so if it works it is a linearization, found with one model
 /// step per operation instead of a search; most histories of a correct resource pass here.
 /// Operations that never returned are left out, as the checker may leave them out.
+///
+/// `ops` and `groups` are the scenario's operations and their `Model::partition` keys by op index,
+/// flattened once per scenario: looking an operation up in the scenario walks its threads, which
+/// made this check quadratic in the number of threads.
 pub(crate) fn in_return_order<R: Resource>(
     events: &[Event],
-    scenario: &Scenario<R::Op>,
+    ops: &[R::Op],
+    groups: &[Option<u64>],
     outputs: &[Option<R::Output>],
 ) -> bool {
     let mut models: Vec<(Option<u64>, R::Model)> = Vec::new();
     for e in events {
         let EventKind::OpEnd { op } = e.kind else { continue };
-        let Some(output) = outputs.get(op).and_then(Option::as_ref) else {
+        let (Some(output), Some(operation), Some(&key)) =
+            (outputs.get(op).and_then(Option::as_ref), ops.get(op), groups.get(op))
+        else {
             return false;
         };
-        let operation = scenario.op(op);
-        let key = R::Model::partition(operation);
         let index = match models.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {

@@ -165,7 +165,7 @@ pub(crate) fn explore<R: Resource>(
                     None => loom_panic_kind(&message),
                 };
                 let outputs = std::mem::take(&mut lock(&seen).outputs);
-                s.failure = Some((kind.into(), record, outputs));
+                s.failure = Some((kind.into(), *record, outputs));
             }
         }
         if let Some(found) = s.failure.take() {
@@ -266,7 +266,7 @@ fn body<R: Resource>(
         };
         if let Some(judged) = judged {
             let outputs = std::mem::take(&mut lock(&outcome).outputs);
-            s.failure = Some((judged, record, outputs));
+            s.failure = Some((judged, *record, outputs));
         }
         if s.failure.is_some() || target.is_some() {
             drop(s);

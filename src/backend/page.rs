@@ -40,10 +40,8 @@ pub(crate) fn execution<R: Resource>(input: ExecutionInput<'_, R>) -> Page {
     lanes.push("post (main)".to_string());
     let post_lane = threads + 1;
     let mut task_lane: HashMap<usize, usize> = HashMap::new();
-    for (task, label) in input.labels {
-        if let Some(t) = label.strip_prefix('T').and_then(|n| n.parse::<usize>().ok()) {
-            task_lane.insert(*task, t);
-        }
+    for &(task, Label(t)) in input.labels {
+        task_lane.insert(task, t + 1);
     }
     // Op index -> (lane, part).
     let mut place = Vec::with_capacity(s.len());

@@ -75,7 +75,7 @@ pub(crate) struct State<R: Resource> {
     scenario: NextScenario<R::Op>,
     outcome: Arc<Mutex<Outcome<R>>>,
     /// The last execution's record, emptied and reused so that recording does not allocate.
-    spare: Option<ExecutionRecord>,
+    spare: Option<Box<ExecutionRecord>>,
     /// Runnable task ids of the current scheduling point, reused.
     ids: Vec<usize>,
     /// Histories of the current scenario already found linearizable: the order of op begins and
@@ -91,6 +91,8 @@ pub(crate) struct State<R: Resource> {
     remaining: Vec<usize>,
     /// The `Model::partition` group of each operation of the current scenario, by op index.
     groups: Vec<Option<u64>>,
+    /// The operations of the current scenario, by op index.
+    ops: Vec<R::Op>,
 }
 
 /// What each operation of a scenario returned (`None`: it did not return).
@@ -124,6 +126,7 @@ impl<R: Resource> State<R> {
             next_accesses: Vec::new(),
             remaining: Vec::new(),
             groups: Vec::new(),
+            ops: Vec::new(),
         }
     }
 
@@ -157,15 +160,17 @@ impl<R: Resource> State<R> {
                 self.passed.clear();
                 self.profile.iter_mut().for_each(Vec::clear);
                 let scenario = &self.plans[next].scenario;
-                self.groups.clear();
-                self.groups.extend(
+                self.ops.clear();
+                self.ops.extend(
                     scenario
                         .init
                         .iter()
                         .chain(scenario.threads.iter().flatten())
                         .chain(&scenario.post)
-                        .map(<R::Model as Model>::partition),
+                        .cloned(),
                 );
+                self.groups.clear();
+                self.groups.extend(self.ops.iter().map(<R::Model as Model>::partition));
             }
             let strategy = self.strategy.as_mut().expect("a plan has a strategy");
             if !strategy.new_execution() {
@@ -207,70 +212,90 @@ impl<R: Resource> State<R> {
         strategy.stepped(&step);
     }
 
+    /// Picks the task that runs next. Costs the strategy's decision plus a copy of the runnable
+    /// ids, and not even that at the many points where nothing is chosen (one task can run, or the
+    /// harness is spawning): those are most points of a wide scenario.
     fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, yielding: bool) -> Option<TaskId> {
-        let mut ids = std::mem::take(&mut self.ids);
-        ids.clear();
-        ids.extend(runnable.iter().map(|t| usize::from(t.id())));
-        let choice = self.choose(&ids, current.map(usize::from), yielding);
-        self.ids = ids;
-        choice.map(TaskId::from)
+        let spawning = self.begin_step()?;
+        let current = current.map(usize::from);
+        let forced = match runnable {
+            [only] => Some(usize::from(only.id())),
+            _ if spawning && runnable.iter().any(|t| usize::from(t.id()) == 0) => Some(0),
+            _ => None,
+        };
+        let (choice, preempted) = match forced {
+            Some(choice) => (choice, false),
+            None => {
+                let mut ids = std::mem::take(&mut self.ids);
+                ids.clear();
+                ids.extend(runnable.iter().map(|t| usize::from(t.id())));
+                let choice = self.choose(&ids, current, yielding);
+                let preempted = choice.is_some_and(|c| is_preemption(&ids, current, yielding, c));
+                self.ids = ids;
+                (choice?, preempted)
+            }
+        };
+        self.end_step(choice, current, forced.is_none(), preempted);
+        Some(TaskId::from(choice))
     }
 
-    fn choose(&mut self, ids: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
+    /// Counts the scheduling point and hands the step that ended to the strategy; `None` if the
+    /// execution must stop, else whether the harness is spawning its threads.
+    fn begin_step(&mut self) -> Option<bool> {
         let max_steps = self.settings.max_steps;
-        let (proceed, spawning) = runtime::with_record(|rec| {
+        let (proceed, spawning, ended) = runtime::with_record(|rec| {
             if rec.abort.is_some() {
-                return (false, false);
+                return (false, false, None);
             }
             rec.steps += 1;
             if rec.steps > max_steps {
                 rec.abort = Some(Abort::StepLimit { steps: max_steps });
-                return (false, false);
+                return (false, false, None);
             }
-            (true, rec.spawning)
+            (true, rec.spawning, rec.step.take())
         })
-        .unwrap_or((true, false));
+        .unwrap_or((true, false, None));
         if !proceed {
             return None;
         }
-        let ended = runtime::with_record(|rec| rec.step.take()).flatten();
         self.deliver_step(ended);
-        let choice = if ids.len() == 1 {
-            ids[0]
-        } else if spawning && ids.contains(&0) {
-            0
-        } else {
-            let strategy = self.strategy.as_mut().expect("a plan has a strategy");
-            if strategy.wants_upcoming() {
-                self.next_accesses.clear();
-                self.remaining.clear();
-                let profile = &self.profile;
-                let (accesses, remaining) = (&mut self.next_accesses, &mut self.remaining);
-                runtime::with_record(|rec| {
-                    for &t in ids {
-                        let done = rec.accesses.get(t).map_or(0, Vec::len);
-                        let announced = rec.upcoming.get(t).copied().flatten();
-                        let expected = profile.get(t).map_or(&[][..], Vec::as_slice);
-                        accesses.push(announced);
-                        remaining.push(expected.len().saturating_sub(done) + usize::from(announced.is_some()));
-                    }
-                });
-                strategy.upcoming(&Upcoming {
-                    accesses: &self.next_accesses,
-                    remaining: &self.remaining,
-                });
-            }
-            match strategy.next(ids, current, yielding) {
-                Some(c) => c,
-                None => {
-                    let message = strategy.divergence().unwrap_or_else(|| "the scheduler stopped".into());
-                    runtime::with_record(|rec| rec.abort = Some(Abort::Diverged { message }));
-                    return None;
+        Some(spawning)
+    }
+
+    /// Asks the strategy which of `ids` (more than one, none of them forced) runs next.
+    fn choose(&mut self, ids: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
+        let strategy = self.strategy.as_mut().expect("a plan has a strategy");
+        if strategy.wants_upcoming() {
+            self.next_accesses.clear();
+            self.remaining.clear();
+            let profile = &self.profile;
+            let (accesses, remaining) = (&mut self.next_accesses, &mut self.remaining);
+            runtime::with_record(|rec| {
+                for &t in ids {
+                    let done = rec.accesses.get(t).map_or(0, Vec::len);
+                    let announced = rec.upcoming.get(t).copied().flatten();
+                    let expected = profile.get(t).map_or(&[][..], Vec::as_slice);
+                    accesses.push(announced);
+                    remaining.push(expected.len().saturating_sub(done) + usize::from(announced.is_some()));
                 }
+            });
+            strategy.upcoming(&Upcoming {
+                accesses: &self.next_accesses,
+                remaining: &self.remaining,
+            });
+        }
+        match strategy.next(ids, current, yielding) {
+            Some(c) => Some(c),
+            None => {
+                let message = strategy.divergence().unwrap_or_else(|| "the scheduler stopped".into());
+                runtime::with_record(|rec| rec.abort = Some(Abort::Diverged { message }));
+                None
             }
-        };
-        let chose = ids.len() > 1 && !(spawning && choice == 0);
-        let preempted = chose && is_preemption(ids, current, yielding, choice);
+        }
+    }
+
+    /// Records the decision: in the schedule if `chose` (the strategy made it), and the switch.
+    fn end_step(&mut self, choice: usize, current: Option<usize>, chose: bool, preempted: bool) {
         if let Some(strategy) = self.strategy.as_mut().filter(|s| s.wants_upcoming()) {
             let step = runtime::with_record(|rec| {
                 let access = rec.upcoming.get(choice).copied().flatten()?;
@@ -297,7 +322,6 @@ impl<R: Resource> State<R> {
                 });
             }
         });
-        Some(choice)
     }
 
     /// Answers the facade's pending choice point (see [`runtime::choose`]): asks the strategy and
@@ -381,7 +405,7 @@ impl<R: Resource> State<R> {
             return Some(kind.into());
         }
         let invariant = || judge::invariant_kind(&outcome).map(Judged::from);
-        if judge::in_return_order::<R>(&record.events, &scenario, &outcome.outputs) {
+        if judge::in_return_order::<R>(&record.events, &self.ops, &self.groups, &outcome.outputs) {
             return invariant();
         }
         let mut order = std::mem::take(&mut self.order);
@@ -421,7 +445,7 @@ impl<R: Resource> State<R> {
         judged
     }
 
-    fn fail(&mut self, judged: Judged, record: ExecutionRecord) {
+    fn fail(&mut self, judged: Judged, record: Box<ExecutionRecord>) {
         let switches = record
             .events
             .iter()

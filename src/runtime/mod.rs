@@ -158,7 +158,8 @@ impl ExecutionRecord {
 
 thread_local! {
     static BACKEND: Cell<Backend> = const { Cell::new(Backend::Std) };
-    static RECORD: RefCell<Option<ExecutionRecord>> = const { RefCell::new(None) };
+    // Boxed: the record is large, and moves between the driver and here at every execution.
+    static RECORD: RefCell<Option<Box<ExecutionRecord>>> = const { RefCell::new(None) };
 }
 
 pub(crate) fn backend() -> Backend {
@@ -183,14 +184,14 @@ impl Drop for BackendGuard {
 
 /// Starts a fresh record for the execution about to run on this thread, reusing `recycled`'s
 /// allocations if given.
-pub(crate) fn begin_execution(recycled: Option<ExecutionRecord>) {
+pub(crate) fn begin_execution(recycled: Option<Box<ExecutionRecord>>) {
     let mut record = recycled.unwrap_or_default();
     record.reset();
     RECORD.with(|r| *r.borrow_mut() = Some(record));
 }
 
 /// Takes the record of the execution that just ended.
-pub(crate) fn take_record() -> Option<ExecutionRecord> {
+pub(crate) fn take_record() -> Option<Box<ExecutionRecord>> {
     RECORD.with(|r| r.borrow_mut().take())
 }
 

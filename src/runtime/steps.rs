@@ -72,15 +72,21 @@ pub(crate) fn flush_begin(rec: &mut ExecutionRecord, thread: usize) {
     });
 }
 
-/// Notes that the running thread invoked operation `op` (recorded at its first access).
-pub(crate) fn begin_op(op: usize) {
+/// Notes that the running thread invoked operation `op` (recorded at its first access); `false`
+/// if the execution was stopped, and the operation must not run.
+pub(crate) fn begin_op(op: usize) -> bool {
     super::with_record(|rec| {
+        if rec.abort.is_some() {
+            return false;
+        }
         let task = rec.running;
         if rec.pending_begin.len() <= task {
             rec.pending_begin.resize(task + 1, None);
         }
         rec.pending_begin[task] = Some(op);
-    });
+        true
+    })
+    .unwrap_or(true)
 }
 
 /// Records the invocation of a running operation that panicked before its first access, so that
