@@ -20,11 +20,12 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, Criterion};
 use crosscheck::resources::{AtomicCounter, CounterOp, LockedCounter};
 use crosscheck::{Checker, Scenario, Scheduler};
+use shuttle::scheduler::{RandomScheduler, Schedule, Task, TaskId};
 
 const SCHEDULES: usize = 2_000;
 
 fn raw_shuttle(schedules: usize) {
-    let scheduler = shuttle::scheduler::RandomScheduler::new_from_seed(7, schedules);
+    let scheduler = RandomScheduler::new_from_seed(7, schedules);
     let mut config = shuttle::Config::new();
     config.silence_warnings = true;
     shuttle::Runner::new(scheduler, config).run(|| {
@@ -115,25 +116,65 @@ fn ratio_report() {
 const WIDTHS: [(usize, usize); 4] = [(2, 20_000), (8, 6_000), (32, 1_500), (100, 500)];
 
 fn raw_shuttle_wide(threads: usize, schedules: usize) {
-    shuttle::check_random_with_seed(
-        move || {
-            let counter = Arc::new(shuttle::sync::atomic::AtomicU64::new(0));
-            let handles: Vec<_> = (0..threads)
-                .map(|_| {
-                    let counter = Arc::clone(&counter);
-                    shuttle::thread::spawn(move || {
-                        counter.fetch_add(1, Ordering::SeqCst);
-                    })
+    shuttle::check_random_with_seed(counter_body(threads), 7, schedules);
+}
+
+/// shuttle's random scheduler, except that the main thread keeps running until it has spawned
+/// every thread, as crosscheck's harness does so that all of a scenario's threads start from the
+/// same point. Raw shuttle's own schedules mostly run each thread as soon as it is spawned, so few
+/// tasks are alive at any point; here all of them are, and shuttle's scheduler, which walks the
+/// live tasks at every point, does the same work per point as under crosscheck.
+struct StartTogether {
+    random: RandomScheduler,
+    threads: usize,
+}
+
+impl shuttle::scheduler::Scheduler for StartTogether {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        self.random.new_execution()
+    }
+
+    fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, is_yielding: bool) -> Option<TaskId> {
+        let main = TaskId::from(0);
+        // Until the last thread exists, main is at the scheduling point of its next spawn.
+        let spawned = runnable.iter().map(|t| usize::from(t.id())).max().unwrap_or(0);
+        if current == Some(main) && spawned < self.threads && runnable.iter().any(|t| t.id() == main) {
+            return Some(main);
+        }
+        self.random.next_task(runnable, current, is_yielding)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.random.next_u64()
+    }
+}
+
+fn counter_body(threads: usize) -> impl Fn() + Send + Sync + 'static {
+    move || {
+        let counter = Arc::new(shuttle::sync::atomic::AtomicU64::new(0));
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let counter = Arc::clone(&counter);
+                shuttle::thread::spawn(move || {
+                    counter.fetch_add(1, Ordering::SeqCst);
                 })
-                .collect();
-            for h in handles {
-                h.join().unwrap();
-            }
-            assert_eq!(counter.load(Ordering::SeqCst), threads as u64);
-        },
-        7,
-        schedules,
-    );
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(counter.load(Ordering::SeqCst), threads as u64);
+    }
+}
+
+fn shuttle_start_together(threads: usize, schedules: usize) {
+    let scheduler = StartTogether {
+        random: RandomScheduler::new_from_seed(7, schedules),
+        threads,
+    };
+    let mut config = shuttle::Config::new();
+    config.silence_warnings = true;
+    shuttle::Runner::new(scheduler, config).run(counter_body(threads));
 }
 
 fn wide_scenario(threads: usize) -> Scenario<CounterOp> {
@@ -168,23 +209,29 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn width_report() {
     println!("N threads x 1 Inc, post Get; AtomicCounter, Scheduler::Random; median of 7 alternating runs");
-    println!("| threads | raw shuttle | crosscheck | ratio |");
-    println!("|---|---|---|---|");
+    println!("raw shuttle: check_random; start-together: the same under shuttle's random scheduler with main");
+    println!("spawning every thread before any runs, the schedule shape crosscheck explores");
+    println!("| threads | raw shuttle | start-together | crosscheck | ratio to raw | ratio to start-together |");
+    println!("|---|---|---|---|---|---|");
     for (threads, schedules) in WIDTHS {
-        // Warm both up (stack pools, allocations), then alternate so both see the same load.
+        // Warm all three up (stack pools, allocations), then alternate so all see the same load.
         raw_shuttle_wide(threads, schedules / 10);
+        shuttle_start_together(threads, schedules / 10);
         crosscheck_wide(threads, schedules / 10);
-        let (mut raw, mut ours) = (Vec::new(), Vec::new());
+        let (mut raw, mut together, mut ours) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..7 {
             raw.push(wide_rate(raw_shuttle_wide, threads, schedules));
+            together.push(wide_rate(shuttle_start_together, threads, schedules));
             ours.push(wide_rate(crosscheck_wide, threads, schedules));
         }
-        let (raw, ours) = (median(raw), median(ours));
+        let (raw, together, ours) = (median(raw), median(together), median(ours));
         println!(
-            "| {threads} | {:.1}k/s | {:.1}k/s | {:.2} |",
+            "| {threads} | {:.1}k/s | {:.1}k/s | {:.1}k/s | {:.2} | {:.2} |",
             raw / 1e3,
+            together / 1e3,
             ours / 1e3,
-            ours / raw
+            ours / raw,
+            ours / together
         );
     }
 }

@@ -4,6 +4,8 @@
 //! ([`Threads`]), so shuttle and loom run exactly the same harness.
 
 use std::any::Any;
+use std::cell::RefCell;
+use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -29,6 +31,59 @@ pub(crate) trait Threads {
     fn resource_panic(payload: &(dyn Any + Send)) -> Option<String>;
 }
 
+/// Where the harness writes what it saw of an execution, for the driver to judge.
+pub(crate) trait Outcomes<R: Resource>: Send + Sync + 'static {
+    /// Runs `f` on the outcome. `f` never reaches a scheduling point.
+    fn with<T>(&self, f: impl FnOnce(&mut Outcome<R>) -> T) -> T;
+}
+
+impl<R: Resource> Outcomes<R> for Arc<Mutex<Outcome<R>>> {
+    fn with<T>(&self, f: impl FnOnce(&mut Outcome<R>) -> T) -> T {
+        f(&mut lock(self))
+    }
+}
+
+thread_local! {
+    static OUTCOME: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
+}
+
+/// The outcome of the shuttle execution running on this OS thread. Every execution of a run, and
+/// the driver that judges it, run on the OS thread that called the runner (see `runtime`), so the
+/// outcome can live in a thread-local, with no lock: a mutex cost two atomic read-modify-writes per
+/// operation of the scenario, a visible share of a short execution.
+pub(crate) struct ThreadOutcome<R>(PhantomData<fn() -> R>);
+
+impl<R> ThreadOutcome<R> {
+    pub(crate) fn new() -> Self {
+        ThreadOutcome(PhantomData)
+    }
+}
+
+impl<R> Clone for ThreadOutcome<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for ThreadOutcome<R> {}
+
+impl<R: Resource> Outcomes<R> for ThreadOutcome<R> {
+    fn with<T>(&self, f: impl FnOnce(&mut Outcome<R>) -> T) -> T {
+        OUTCOME.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            // The last run on this thread may have checked another resource.
+            if !slot.as_ref().is_some_and(|o| o.is::<Outcome<R>>()) {
+                *slot = Some(Box::new(Outcome::<R>::default()));
+            }
+            let outcome = slot
+                .as_mut()
+                .and_then(|o| o.downcast_mut::<Outcome<R>>())
+                .expect("an outcome of this resource is installed");
+            f(outcome)
+        })
+    }
+}
+
 /// Locks crosscheck's own mutex; a panic while it was held is crosscheck's bug, and the data is
 /// still usable.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -44,15 +99,28 @@ pub(crate) fn reset<R: Resource>(outcome: &mut Outcome<R>, scenario: &Arc<Scenar
     outcome.completed = false;
 }
 
+/// What the threads of one execution share, behind one reference count: each spawned thread
+/// costs one atomic increment and decrement, not one per part.
+struct Execution<R: Resource, O> {
+    resource: R,
+    shared: O,
+    scenario: Arc<Scenario<R::Op>>,
+}
+
 /// Runs one execution of `scenario`, writing what happened into `shared`.
-pub(crate) fn run<R: Resource, T: Threads>(shared: &Arc<Mutex<Outcome<R>>>, scenario: &Arc<Scenario<R::Op>>) {
-    let resource = match catch_unwind(R::new) {
-        Ok(r) => Arc::new(r),
+pub(crate) fn run<R: Resource, T: Threads>(shared: &(impl Outcomes<R> + Clone), scenario: &Arc<Scenario<R::Op>>) {
+    let execution = match catch_unwind(R::new) {
+        Ok(resource) => Arc::new(Execution {
+            resource,
+            shared: shared.clone(),
+            scenario: Arc::clone(scenario),
+        }),
         Err(payload) => return note_panic::<R, T>(shared, None, &*payload),
     };
+    let resource = &execution.resource;
     let mut index = 0;
     for op in &scenario.init {
-        if !run_op::<R, T>(shared, &*resource, index, op) {
+        if !run_op::<R, T>(shared, resource, index, op) {
             return;
         }
         index += 1;
@@ -60,13 +128,18 @@ pub(crate) fn run<R: Resource, T: Threads>(shared: &Arc<Mutex<Outcome<R>>>, scen
     let mut handles = Vec::with_capacity(scenario.threads.len());
     T::spawning(true);
     for t in 0..scenario.threads.len() {
-        let (shared, resource, scenario) = (Arc::clone(shared), Arc::clone(&resource), Arc::clone(scenario));
+        let execution = Arc::clone(&execution);
         let base = index;
         index += scenario.threads[t].len();
         handles.push(T::spawn(move || {
             runtime::with_record(|rec| rec.labels.push((rec.running, thread_name(t))));
+            let Execution {
+                resource,
+                shared,
+                scenario,
+            } = &*execution;
             for (k, op) in scenario.threads[t].iter().enumerate() {
-                if !run_op::<R, T>(&shared, &*resource, base + k, op) {
+                if !run_op::<R, T>(shared, resource, base + k, op) {
                     break;
                 }
             }
@@ -80,17 +153,16 @@ pub(crate) fn run<R: Resource, T: Threads>(shared: &Arc<Mutex<Outcome<R>>>, scen
         return;
     }
     for op in &scenario.post {
-        if !run_op::<R, T>(shared, &*resource, index, op) {
+        if !run_op::<R, T>(shared, resource, index, op) {
             return;
         }
         index += 1;
     }
     match catch_unwind(AssertUnwindSafe(|| resource.invariant())) {
-        Ok(result) => {
-            let mut s = lock(shared);
+        Ok(result) => shared.with(|s| {
             s.invariant = Some(result);
             s.completed = true;
-        }
+        }),
         Err(payload) => note_panic::<R, T>(shared, None, &*payload),
     }
 }
@@ -102,7 +174,7 @@ fn aborted() -> bool {
 
 /// Runs one operation, recording its begin and end; `false` if the thread must stop (it panicked,
 /// or the execution was stopped).
-fn run_op<R: Resource, T: Threads>(shared: &Mutex<Outcome<R>>, resource: &R, index: usize, op: &R::Op) -> bool {
+fn run_op<R: Resource, T: Threads>(shared: &impl Outcomes<R>, resource: &R, index: usize, op: &R::Op) -> bool {
     // Under shuttle the invocation is recorded at the operation's first shared access (see
     // runtime::steps): the strictest history of the same execution.
     let lazy = runtime::backend() == runtime::Backend::Shuttle;
@@ -119,7 +191,7 @@ fn run_op<R: Resource, T: Threads>(shared: &Mutex<Outcome<R>>, resource: &R, ind
     }));
     match result {
         Ok(output) => {
-            lock(shared).outputs[index] = Some(output);
+            shared.with(|s| s.outputs[index] = Some(output));
             true
         }
         Err(payload) => {
@@ -131,14 +203,16 @@ fn run_op<R: Resource, T: Threads>(shared: &Mutex<Outcome<R>>, resource: &R, ind
 }
 
 /// Keeps the first panic of the execution: later ones (a poisoned lock) are its consequences.
-fn note_panic<R: Resource, T: Threads>(shared: &Mutex<Outcome<R>>, op: Option<usize>, payload: &(dyn Any + Send)) {
+fn note_panic<R: Resource, T: Threads>(shared: &impl Outcomes<R>, op: Option<usize>, payload: &(dyn Any + Send)) {
     let Some(message) = T::resource_panic(payload) else {
         return;
     };
-    let mut s = lock(shared);
-    if s.panic.is_none() {
-        s.panic = Some((runtime::current_task(), op, message));
-    }
+    let task = runtime::current_task();
+    shared.with(|s| {
+        if s.panic.is_none() {
+            s.panic = Some((task, op, message));
+        }
+    });
 }
 
 /// Shuttle's threads (loom's are in `loom.rs`, with the rest of loom's sharp edges).

@@ -135,14 +135,16 @@ pub(crate) fn invariant_kind<R: Resource>(outcome: &Outcome<R>) -> Option<Failur
 ///
 /// `ops` and `groups` are the scenario's operations and their `Model::partition` keys by op index,
 /// flattened once per scenario: looking an operation up in the scenario walks its threads, which
-/// made this check quadratic in the number of threads.
+/// made this check quadratic in the number of threads. `models` is scratch space, reused so that
+/// the check allocates nothing.
 pub(crate) fn in_return_order<R: Resource>(
     events: &[Event],
     ops: &[R::Op],
     groups: &[Option<u64>],
     outputs: &[Option<R::Output>],
+    models: &mut Vec<(Option<u64>, R::Model)>,
 ) -> bool {
-    let mut models: Vec<(Option<u64>, R::Model)> = Vec::new();
+    models.clear();
     for e in events {
         let EventKind::OpEnd { op } = e.kind else { continue };
         let (Some(output), Some(operation), Some(&key)) =

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use shuttle::scheduler::{Schedule, Task, TaskId};
 
-use super::harness::{self, lock};
+use super::harness::{self, lock, Outcomes, ThreadOutcome};
 use super::judge::{self, Consistency, Judged, Outcome};
 use crate::linearizability::cache::FxHasher;
 use crate::plan::{Plan, StrategyFactory};
@@ -73,7 +73,7 @@ pub(crate) struct State<R: Resource> {
     pub failure: Option<Failure<R::Op>>,
     /// The scenario the next execution runs, and what the harness saw of the last one.
     scenario: NextScenario<R::Op>,
-    outcome: Arc<Mutex<Outcome<R>>>,
+    outcome: ThreadOutcome<R>,
     /// The last execution's record, emptied and reused so that recording does not allocate.
     spare: Option<Box<ExecutionRecord>>,
     /// Runnable task ids of the current scheduling point, reused.
@@ -93,6 +93,8 @@ pub(crate) struct State<R: Resource> {
     groups: Vec<Option<u64>>,
     /// The operations of the current scenario, by op index.
     ops: Vec<R::Op>,
+    /// The models of the return-order check, reused.
+    models: Vec<(Option<u64>, R::Model)>,
 }
 
 /// What each operation of a scenario returned (`None`: it did not return).
@@ -117,7 +119,7 @@ impl<R: Resource> State<R> {
             unknown: 0,
             failure: None,
             scenario: Arc::new(Mutex::new(None)),
-            outcome: Arc::new(Mutex::new(Outcome::default())),
+            outcome: ThreadOutcome::new(),
             spare: None,
             ids: Vec::new(),
             passed: HashMap::default(),
@@ -127,6 +129,7 @@ impl<R: Resource> State<R> {
             remaining: Vec::new(),
             groups: Vec::new(),
             ops: Vec::new(),
+            models: Vec::new(),
         }
     }
 
@@ -182,22 +185,24 @@ impl<R: Resource> State<R> {
             }
             break;
         }
+        let plan = &self.plans[self.plan.expect("a plan was picked")];
         if self.runs_here == 0 {
             self.scenarios_run += 1;
             crate::progress::scenario_started();
+            // The body reads the scenario from here; it changes with the plan only.
+            *lock(&self.scenario) = Some(Arc::clone(&plan.scenario));
         }
         self.runs_here += 1;
         self.runs += 1;
         crate::progress::executed();
-        let plan = &self.plans[self.plan.expect("a plan was picked")];
-        harness::reset(&mut lock(&self.outcome), &plan.scenario);
-        *lock(&self.scenario) = Some(Arc::clone(&plan.scenario));
+        self.outcome.with(|outcome| harness::reset(outcome, &plan.scenario));
         runtime::begin_execution(self.spare.take());
-        if self.strategy.as_ref().is_some_and(|s| s.wants_steps()) {
-            runtime::with_record(|rec| rec.track_steps = true);
-        }
+        let track_steps = self.strategy.as_ref().is_some_and(|s| s.wants_steps());
         let spurious = self.settings.spurious;
-        runtime::with_record(|rec| rec.surprises_on = spurious);
+        runtime::with_record(|rec| {
+            rec.track_steps = track_steps;
+            rec.surprises_on = spurious;
+        });
         true
     }
 
@@ -399,13 +404,30 @@ impl<R: Resource> State<R> {
         if let Some(message) = self.strategy.as_ref().and_then(|s| s.divergence()) {
             return Some(judge::replay_diverged(&message).into());
         }
-        let scenario = lock(&self.scenario).clone()?;
-        let outcome = lock(&self.outcome);
-        if let Some(kind) = judge::panic_kind::<R>(&record.labels, &scenario, &outcome) {
+        // The plan's scenario is the one that ran: no lock on the harness's copy needed.
+        let scenario = Arc::clone(&self.plans.get(self.plan?)?.scenario);
+        let outcome = self.outcome;
+        outcome.with(|outcome| self.judge_outcome(record, &scenario, outcome))
+    }
+
+    /// Judges an execution that ran to its end from what the harness saw of it.
+    fn judge_outcome(
+        &mut self,
+        record: &ExecutionRecord,
+        scenario: &Scenario<R::Op>,
+        outcome: &Outcome<R>,
+    ) -> Option<Judged> {
+        if let Some(kind) = judge::panic_kind::<R>(&record.labels, scenario, outcome) {
             return Some(kind.into());
         }
-        let invariant = || judge::invariant_kind(&outcome).map(Judged::from);
-        if judge::in_return_order::<R>(&record.events, &self.ops, &self.groups, &outcome.outputs) {
+        let invariant = || judge::invariant_kind(outcome).map(Judged::from);
+        if judge::in_return_order::<R>(
+            &record.events,
+            &self.ops,
+            &self.groups,
+            &outcome.outputs,
+            &mut self.models,
+        ) {
             return invariant();
         }
         let mut order = std::mem::take(&mut self.order);
@@ -427,8 +449,8 @@ impl<R: Resource> State<R> {
         let (judged, unknown) = judge::judge::<R>(
             &record.events,
             &record.labels,
-            &scenario,
-            &outcome,
+            scenario,
+            outcome,
             Consistency::Linearizable,
             self.settings.check_budget,
         );
@@ -473,13 +495,13 @@ impl<R: Resource> State<R> {
         let type_name = std::any::type_name::<R>();
         let plan = &self.plans[self.plan.unwrap_or(0).min(self.plans.len().saturating_sub(1))];
         let scenario = Arc::clone(&plan.scenario);
-        let outcome = lock(&self.outcome);
-        let (names, outputs) = report::op_texts::<R>(&scenario, &outcome.outputs);
+        let seen = self.outcome.with(|o| o.outputs.clone());
+        let (names, outputs) = report::op_texts::<R>(&scenario, &seen);
         let member = self.strategy.as_ref().and_then(|s| s.describe());
         let mut parts = report::report_parts::<R>(PartsInput {
             kind: &kind,
             scenario: &scenario,
-            outputs: &outcome.outputs,
+            outputs: &seen,
             interleaving: report::interleaving(&record.events, &record.labels, &record.objects, &names, &outputs),
             type_name,
             scheduler: match member {
@@ -490,13 +512,13 @@ impl<R: Resource> State<R> {
             preemptions: record.preemptions,
         });
         let page = kind.is_bug().then(|| {
-            let (history, index) = crate::history::from_record::<R>(&record.events, &scenario, &outcome.outputs);
+            let (history, index) = crate::history::from_record::<R>(&record.events, &scenario, &seen);
             Box::new(super::page::execution::<R>(super::page::ExecutionInput {
                 title: format!("crosscheck: {} in {}", kind.title(), short_name(type_name)),
                 summary: Vec::new(),
                 kind: &kind,
                 scenario: &scenario,
-                outputs: &outcome.outputs,
+                outputs: &seen,
                 events: &record.events,
                 labels: &record.labels,
                 objects: &record.objects,
@@ -505,7 +527,6 @@ impl<R: Resource> State<R> {
                 check_budget: self.settings.check_budget,
             }))
         });
-        drop(outcome);
         let token = kind
             .is_bug()
             .then(|| Token::new(type_name, plan.source.clone(), record.choices.clone(), None).encode());
@@ -566,7 +587,7 @@ pub(crate) fn run<R: Resource>(
     let state = Rc::new(RefCell::new(State::<R>::new(plans, settings, make_strategy)));
     let (scenario, outcome) = {
         let s = state.borrow();
-        (Arc::clone(&s.scenario), Arc::clone(&s.outcome))
+        (Arc::clone(&s.scenario), s.outcome)
     };
     let body = move || {
         let scenario = lock(&scenario)
