@@ -29,11 +29,19 @@
 //!
 //! Condition variables are not modelled: which waiter a notification wakes, and when a wait lets
 //! go of its lock, are not in the footprints. A scenario whose execution waits on or notifies one
-//! falls back to every interleaving (the unreduced search) from then on. Choice points that are
-//! not threads (the surprises std permits: a spurious wakeup, a weak-CAS failure) are not branches
-//! of this search yet: it always takes the unsurprising alternative, so its exhaustiveness covers
-//! thread interleavings only. `Scheduler::Bounded`, `Scheduler::DfsUnreduced` and the random
-//! schedulers explore the surprises.
+//! falls back to every interleaving (the unreduced search) from then on.
+//!
+//! # Choice points
+//!
+//! The surprises std permits (a spurious wakeup, a weak-CAS failure, an early return from `park`)
+//! are decisions of the running thread, not of which thread runs: each is a frame of its own on
+//! the path whose every alternative is explored, whatever the races say. A thread's choice
+//! changes only what that thread does next, so the race analysis of each branch stays as it is.
+//! What it does change is the step that made it: a sleep set remembers a thread by the step it
+//! took, and the same thread under the other alternative takes another step. A step that met a
+//! choice point therefore never puts its thread to sleep (see `Footprint::chose`): a little less
+//! reduction, never a lost class. Finite because `runtime::choose` never offers a thread two
+//! surprises of one kind in a row.
 
 use super::{Alternatives, Strategy};
 use crate::record::Footprint;
@@ -51,6 +59,9 @@ struct Frame {
     sleep: Vec<(usize, Footprint)>,
     /// The step the chosen thread took in the execution running now.
     step: Option<Footprint>,
+    /// A choice point's frame: `options` are its alternatives (all explored), and `sleep` is the
+    /// sleep set on arrival, restored when the search comes back for the next alternative.
+    choice: bool,
 }
 
 /// One step of the execution running now, and the frame it was chosen at (`None`: it was the only
@@ -188,11 +199,9 @@ impl Dpor {
             if !frame.done.iter().any(|(t, _)| *t == chosen) {
                 frame.done.push((chosen, step));
             }
-            let next = frame
-                .backtrack
-                .iter()
-                .copied()
-                .find(|q| !frame.done.iter().any(|(t, _)| t == q) && !frame.sleep.iter().any(|(t, _)| t == q));
+            let next = frame.backtrack.iter().copied().find(|q| {
+                !frame.done.iter().any(|(t, _)| t == q) && (frame.choice || !frame.sleep.iter().any(|(t, _)| t == q))
+            });
             if let Some(q) = next {
                 frame.chosen = q;
                 self.resume = self.path.len() - 1;
@@ -233,8 +242,13 @@ impl Strategy for Dpor {
             if f == self.resume && !self.full {
                 let frame = &self.path[f];
                 self.sleep = frame.sleep.clone();
-                self.sleep
-                    .extend(frame.done.iter().filter(|(t, _)| *t != frame.chosen).cloned());
+                self.sleep.extend(
+                    frame
+                        .done
+                        .iter()
+                        .filter(|(t, step)| *t != frame.chosen && !step.chose)
+                        .cloned(),
+                );
             }
             // The program is deterministic, so the same prefix offers the same threads; if it
             // does not, follow the recorded choice where it can run and fall back otherwise.
@@ -266,6 +280,7 @@ impl Strategy for Dpor {
                 done: Vec::new(),
                 sleep: self.sleep.clone(),
                 step: None,
+                choice: false,
             });
             chosen
         };
@@ -278,9 +293,32 @@ impl Strategy for Dpor {
         self.done
     }
 
-    fn choose(&mut self, _point: &Alternatives) -> Option<usize> {
-        // Surprises are not branches of the reduced search (see the module docs).
-        Some(0)
+    fn choose(&mut self, point: &Alternatives) -> Option<usize> {
+        let f = self.depth;
+        let alternative = if f < self.path.len() {
+            let frame = &self.path[f];
+            if f == self.resume && !self.full {
+                self.sleep = frame.sleep.clone();
+            }
+            if frame.choice && frame.chosen < point.count {
+                frame.chosen
+            } else {
+                0
+            }
+        } else {
+            self.path.push(Frame {
+                options: (0..point.count).collect(),
+                chosen: 0,
+                backtrack: (0..point.count).collect(),
+                done: Vec::new(),
+                sleep: self.sleep.clone(),
+                step: None,
+                choice: true,
+            });
+            0
+        };
+        self.depth += 1;
+        Some(alternative)
     }
 
     fn wants_steps(&self) -> bool {

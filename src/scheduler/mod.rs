@@ -81,9 +81,10 @@ pub enum Scheduler {
     /// order of independent steps, where steps are independent when their accesses do not conflict
     /// and they cannot change the real-time order of two operations the model checks together
     /// (see `Model::partition`). Stops after `max_iterations` schedules of one scenario if given
-    /// (the check's `iterations` budget applies too). It explores thread interleavings only: the
-    /// surprises std permits (spurious wakeups, weak-CAS failures) are not branches of the reduced
-    /// search yet; `Bounded` and the random schedulers explore them.
+    /// (the check's `iterations` budget applies too). The surprises std permits (spurious wakeups,
+    /// weak-CAS failures, early park returns) are branches of the search: every alternative of
+    /// every choice point is explored, and a thread is never offered two surprises of one kind in
+    /// a row, which keeps the search finite.
     Dfs {
         /// Caps the exhaustive search of one scenario.
         max_iterations: Option<usize>,
@@ -264,6 +265,8 @@ pub(crate) enum ChoiceKind {
     SpuriousWake,
     /// `compare_exchange_weak` whose value matched: 1 fails anyway.
     SpuriousCasFailure,
+    /// `thread::park` with no token: 1 returns without an unpark.
+    EarlyParkReturn,
 }
 
 /// A point where the execution can go one of `count` ways that are not about which thread runs.
