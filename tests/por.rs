@@ -365,6 +365,9 @@ fn against<R: Resource<Op = generated::Op>>(
     (buggy, small, large)
 }
 
+/// [`against`] for one resource type.
+type Search = fn(Scheduler, Scheduler, u64, usize, bool) -> (usize, usize, usize);
+
 /// The bounded search with bound 0, 1 and 2, reduced and unreduced, on every generated resource:
 /// the same verdicts, and fewer schedules in all.
 fn bounded_agree(count: usize) -> Vec<(usize, usize, usize)> {
@@ -377,7 +380,7 @@ fn bounded_agree(count: usize) -> Vec<(usize, usize, usize)> {
                 Scheduler::BoundedUnreduced { preemptions: bound },
             )
         };
-        let run = |f: fn(Scheduler, Scheduler, u64, usize, bool) -> (usize, usize, usize), seed: u64| {
+        let run = |f: Search, seed: u64| {
             let (r, u) = pair();
             f(r, u, seed + 10 * bound as u64, count, false)
         };
