@@ -30,6 +30,8 @@ pub(crate) enum ObjectKind {
     Condvar,
     Atomic,
     File,
+    /// A thread's park token (`thread::park`/`unpark`).
+    Parker,
 }
 
 impl ObjectKind {
@@ -40,6 +42,7 @@ impl ObjectKind {
             ObjectKind::Condvar => "condvar",
             ObjectKind::Atomic => "atomic",
             ObjectKind::File => "file",
+            ObjectKind::Parker => "park-token",
         }
     }
 }
@@ -112,6 +115,21 @@ pub(crate) enum EventKind {
     /// A condition variable's wait that returned without a notification: a surprise the scheduler
     /// chose. The thread releases the lock, and takes it again, as after a notification.
     WokeSpuriously {
+        obj: usize,
+    },
+    /// `thread::park` (or `park_timeout`) looked at the thread's token: it consumes the token if
+    /// present, and otherwise waits.
+    Park {
+        obj: usize,
+    },
+    /// `Thread::unpark` made the token available; `owner` is the thread it belongs to (`None`: a
+    /// spawned thread that has not started yet).
+    Unpark {
+        obj: usize,
+        owner: Option<usize>,
+    },
+    /// `thread::park` returned without an unpark: a surprise the scheduler chose.
+    ParkReturnedEarly {
         obj: usize,
     },
     FileWrite {
@@ -213,6 +231,9 @@ impl EventKind {
             LockAcquired { obj, shared: false } | LockReleased { obj } => (obj, AccessKind::Lock),
             Wait { obj }
             | WokeSpuriously { obj }
+            | Park { obj }
+            | Unpark { obj, .. }
+            | ParkReturnedEarly { obj }
             | Notify { obj, .. }
             | FileWrite { obj, .. }
             | FileRead { obj, .. } => (obj, AccessKind::Write),
@@ -238,9 +259,13 @@ pub(crate) struct Footprint {
     pub thread: usize,
     pub accesses: Vec<Access>,
     pub boundaries: Vec<Boundary>,
-    /// The step waited on or notified a condition variable, whose effects (which waiter wakes,
-    /// when the wait lets go of its lock) the footprint does not capture.
+    /// The step waited on or notified a condition variable, or parked or unparked a thread, whose
+    /// effects (which waiter wakes, when the wait lets go of its lock) the footprint does not
+    /// capture.
     pub opaque: bool,
+    /// The step met a choice point (a surprise was offered): under the other alternative the same
+    /// thread takes another step, so this one must not put its thread to sleep.
+    pub chose: bool,
 }
 
 impl Footprint {

@@ -133,6 +133,7 @@ pub(crate) fn explore<R: Resource>(
             Some(target) => target,
             None => (left / (plans.len() - i)).max(1),
         };
+        crate::progress::scenario_started();
         let shared = Arc::new(Mutex::new(Exploration::<R>::new(Arc::clone(&plan.scenario), limit)));
         let seen = Arc::new(Mutex::new(Outcome::<R>::default()));
         let body = body::<R>(
@@ -226,6 +227,7 @@ fn body<R: Resource>(
             }
             (s.executions, Arc::clone(&s.scenario))
         };
+        crate::progress::executed();
         harness::reset(&mut lock(&outcome), &scenario);
         runtime::begin_execution(None);
         runtime::with_record(|rec| {

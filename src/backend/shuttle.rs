@@ -221,11 +221,21 @@ impl<R: Resource> State<R> {
     /// ids, and not even that at the many points where nothing is chosen (one task can run, or the
     /// harness is spawning): those are most points of a wide scenario.
     fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, yielding: bool) -> Option<TaskId> {
-        let spawning = self.begin_step()?;
+        let (spawning, parked) = self.begin_step()?;
         let current = current.map(usize::from);
-        let forced = match runnable {
-            [only] => Some(usize::from(only.id())),
-            _ if spawning && runnable.iter().any(|t| usize::from(t.id()) == 0) => Some(0),
+        // A thread in `park_timeout` lets every other thread run before it returns (see
+        // `runtime::park`): it sits out this one decision when another thread can run.
+        let sits_out = |id: usize| runnable.len() > 1 && Some(id) == parked;
+        let eligible = || {
+            runnable
+                .iter()
+                .map(|t| usize::from(t.id()))
+                .filter(move |&id| !sits_out(id))
+        };
+        let mut first_two = eligible();
+        let forced = match (first_two.next(), first_two.next()) {
+            (Some(only), None) => Some(only),
+            _ if spawning && eligible().any(|id| id == 0) => Some(0),
             _ => None,
         };
         let (choice, preempted) = match forced {
@@ -233,7 +243,7 @@ impl<R: Resource> State<R> {
             None => {
                 let mut ids = std::mem::take(&mut self.ids);
                 ids.clear();
-                ids.extend(runnable.iter().map(|t| usize::from(t.id())));
+                ids.extend(eligible());
                 let choice = self.choose(&ids, current, yielding);
                 let preempted = choice.is_some_and(|c| is_preemption(&ids, current, yielding, c));
                 self.ids = ids;
@@ -245,26 +255,28 @@ impl<R: Resource> State<R> {
     }
 
     /// Counts the scheduling point and hands the step that ended to the strategy; `None` if the
-    /// execution must stop, else whether the harness is spawning its threads.
-    fn begin_step(&mut self) -> Option<bool> {
+    /// execution must stop, else whether the harness is spawning its threads, and the thread that
+    /// waits in `park_timeout`, if one does.
+    fn begin_step(&mut self) -> Option<(bool, Option<usize>)> {
         let max_steps = self.settings.max_steps;
-        let (proceed, spawning, ended) = runtime::with_record(|rec| {
+        let (proceed, spawning, parked, ended) = runtime::with_record(|rec| {
+            let parked = rec.timed_parker.take();
             if rec.abort.is_some() {
-                return (false, false, None);
+                return (false, false, parked, None);
             }
             rec.steps += 1;
             if rec.steps > max_steps {
                 rec.abort = Some(Abort::StepLimit { steps: max_steps });
-                return (false, false, None);
+                return (false, false, parked, None);
             }
-            (true, rec.spawning, rec.step.take())
+            (true, rec.spawning, parked, rec.step.take())
         })
-        .unwrap_or((true, false, None));
+        .unwrap_or((true, false, None, None));
         if !proceed {
             return None;
         }
         self.deliver_step(ended);
-        Some(spawning)
+        Some((spawning, parked))
     }
 
     /// Asks the strategy which of `ids` (more than one, none of them forced) runs next.

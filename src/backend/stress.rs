@@ -65,8 +65,13 @@ pub(crate) fn explore<R: Resource>(plans: &[Plan<R::Op>], settings: &StressSetti
     let mut report = Report::new(std::any::type_name::<R>(), settings.scheduler.clone(), started);
     for iteration in 0..settings.budget {
         let p = iteration % plans.len();
-        report.scenarios = report.scenarios.max(p + 1);
-        match run_once::<R>(&plans[p].scenario, settings) {
+        if p + 1 > report.scenarios {
+            report.scenarios = p + 1;
+            crate::progress::scenario_started();
+        }
+        let result = run_once::<R>(&plans[p].scenario, settings);
+        crate::progress::executed();
+        match result {
             Ok(unknown) => report.unknown += usize::from(unknown),
             Err(failure) => return Err((failure, iteration + 1, p)),
         }

@@ -59,7 +59,7 @@ pub(crate) const DEFAULT_CHECK_BUDGET: Duration = Duration::from_secs(10);
 /// | `shrink_budget` | `CROSSCHECK_SHRINK_BUDGET`, else 50,000 | schedules shrinking a failure may run |
 /// | `shrink_time_limit` | 30 s | wall-clock cap on shrinking |
 /// | `stress_timeout` | 10 s | under `Scheduler::Stress`, how long an iteration's threads may run before a suspected deadlock |
-/// | `spurious` | on | spurious wakeups and weak-CAS failures as scheduling choices (see [`Checker::spurious`]) |
+/// | `spurious` | on | spurious wakeups, weak-CAS failures and early park returns as scheduling choices (see [`Checker::spurious`]) |
 ///
 /// Environment (read in one place; an unknown `CROSSCHECK_*` variable gets a warning naming the
 /// known ones): `CROSSCHECK_SEED` sets the seed where `seed` is not called,
@@ -263,7 +263,8 @@ impl<R: Resource> Checker<R> {
 
     /// Whether the controlled schedulers may produce the surprises std permits: a condition
     /// variable's `wait` returning without a notification (a spurious wakeup), a
-    /// `compare_exchange_weak` failing although the value matched. On by default, since std
+    /// `compare_exchange_weak` failing although the value matched, `thread::park` returning without
+    /// an `unpark`. On by default, since std
     /// allows them and real machines produce them: correct code handles them (waits in a `while`
     /// loop, retries a weak CAS). Turn them off only for code that knowingly
     /// relies on a platform guarantee; reports then say they were off. Loom never produces them;
@@ -439,19 +440,9 @@ impl<R: Resource> Checker<R> {
             };
             return shuttle::run::<R>(vec![plan], make, settings);
         }
-        let unsplit = self.pinned.is_some() || matches!(self.scheduler, Scheduler::Loom { .. } | Scheduler::Stress);
-        if let Some(shard) = shard.filter(|s| unsplit && !s.runs_unsplit()) {
-            eprintln!(
-                "crosscheck: CROSSCHECK_SHARD={shard}: this check of {} is not split (a pinned scenario, loom or \
-                 stress); shard 1 runs it",
-                short_name(std::any::type_name::<R>())
-            );
-            let label = format!("{} (shard {shard}: run by shard 1)", self.scheduler.label());
-            return Ok(Report::new(
-                std::any::type_name::<R>(),
-                label,
-                std::time::Instant::now(),
-            ));
+        let unsplit = shard::unsplit(self.pinned.is_some(), &self.scheduler);
+        if let Some(skipped) = shard.and_then(|s| s.skips(unsplit, &self.scheduler, std::any::type_name::<R>())) {
+            return Ok(skipped);
         }
         let plans = match &self.pinned {
             Some(s) => vec![Plan {
@@ -490,17 +481,19 @@ impl<R: Resource> Checker<R> {
                 let label = if self.spurious {
                     other.label()
                 } else {
-                    format!("{}; spurious wakeups and weak-CAS failures off", other.label())
+                    format!(
+                        "{}; spurious wakeups, weak-CAS failures and early park returns off",
+                        other.label()
+                    )
                 };
                 let (plans, settings, make): (_, _, StrategyFactory) = match shard.filter(|_| !unsplit) {
                     Some(shard) => {
-                        let (plans, mine, ids) = shard.split(plans, self.iterations);
+                        let (plans, mine, make) = shard.split(plans, self.iterations, &strategies, seed);
                         let settings = RunSettings {
                             shares: Some(mine.clone()),
                             ..self.run_settings(mine.iter().sum(), format!("{label}, shard {shard}"), Some(seed))
                         };
-                        // Each scenario's scheduler is seeded by its index in the whole check.
-                        (plans, settings, Box::new(move |i| strategies.strategy(seed, ids[i])))
+                        (plans, settings, make)
                     }
                     None => {
                         let settings = self.run_settings(self.iterations, label, Some(seed));
