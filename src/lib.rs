@@ -164,7 +164,9 @@ mod token;
 /// into scope with `use crosscheck::arbitrary;` and `#[derive(arbitrary::Arbitrary)]` works (the
 /// derive names `arbitrary::`, which that `use` resolves).
 pub use arbitrary;
-pub use checker::{Checker, SizeRange, DEFAULT_ITERATIONS, DEFAULT_MAX_STEPS, DEFAULT_SEED, SCHEDULES_PER_SCENARIO};
+pub use checker::{
+    Checker, SizeRange, DEFAULT_ITERATIONS, DEFAULT_LIVELOCK_STEPS, DEFAULT_MAX_STEPS, DEFAULT_SEED, SCHEDULES_PER_SCENARIO,
+};
 pub use report::{Failure, FailureKind, Report};
 pub use resource::{Model, Resource};
 pub use scenario::Scenario;

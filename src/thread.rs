@@ -1,5 +1,5 @@
-//! Drop-in replacements for `std::thread`'s `spawn` and `yield_now`, following the backend of the
-//! current check like [`crate::sync`].
+//! Drop-in replacements for `std::thread`'s `spawn`, `yield_now` and `sleep`, following the backend
+//! of the current check like [`crate::sync`].
 
 use crate::runtime::{self, Backend};
 
@@ -63,5 +63,15 @@ pub fn yield_now() {
             runtime::loom_point();
             loom::thread::yield_now()
         }
+    }
+}
+
+/// Sleeps for `dur`: for real outside the controlled schedulers (std, stress). Under shuttle and
+/// loom time is logical, so a sleep is a yield: the thread lets the others run, which is what a
+/// back-off wants, and a check's duration never depends on the durations a resource sleeps.
+pub fn sleep(dur: std::time::Duration) {
+    match runtime::backend() {
+        Backend::Std => std::thread::sleep(dur),
+        Backend::Shuttle | Backend::Loom => yield_now(),
     }
 }

@@ -46,7 +46,7 @@ fn with_switches(events: &[Event]) -> (Vec<Event>, usize) {
 fn stale_reads(
     events: &[Event],
     labels: &[(usize, crate::runtime::Label)],
-    objects: &[runtime::ObjectKind],
+    objects: &[runtime::ObjectInfo],
 ) -> Vec<String> {
     let mut last: Vec<Option<(Value, usize)>> = Vec::new();
     let mut found = Vec::new();
@@ -65,10 +65,7 @@ fn stale_reads(
             (None, EventKind::Load { value, .. }) => {
                 if let Some((latest, writer)) = last[obj] {
                     if latest != *value {
-                        let name = match objects.get(obj) {
-                            Some(&k) => crate::record::ObjectName(k, obj).to_string(),
-                            None => format!("object#{obj}"),
-                        };
+                        let name = crate::record::ObjectName(objects, obj).to_string();
                         found.push(format!(
                             "{} loaded {name} -> {value} after {} had stored {latest}",
                             crate::record::thread_label(labels, e.thread),

@@ -32,6 +32,8 @@ use crate::token::{Token, TokenScenario};
 pub(crate) struct RunSettings {
     pub budget: usize,
     pub max_steps: usize,
+    /// Steps without a completed operation before the execution is examined for a livelock.
+    pub livelock_steps: usize,
     pub check_budget: Duration,
     pub scheduler: String,
     pub seed: Option<u64>,
@@ -178,20 +180,26 @@ impl<R: Resource> State<R> {
         let mut ids = std::mem::take(&mut self.ids);
         ids.clear();
         ids.extend(runnable.iter().map(|t| usize::from(t.id())));
+        if let Some(c) = current.map(usize::from).filter(|_| yielding && ids.len() > 1) {
+            // A yield (or a logical sleep) lets another thread run before the yielder goes on, as
+            // under loom: otherwise a back-off loop could be scheduled forever against a thread
+            // that holds what it waits for, an unfair schedule no real scheduler keeps up.
+            ids.retain(|&t| t != c);
+        }
         let choice = self.choose(&ids, current.map(usize::from), yielding);
         self.ids = ids;
         choice.map(TaskId::from)
     }
 
     fn choose(&mut self, ids: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
-        let max_steps = self.settings.max_steps;
+        let (max_steps, livelock_steps) = (self.settings.max_steps, self.settings.livelock_steps);
         let (proceed, spawning) = runtime::with_record(|rec| {
             if rec.abort.is_some() {
                 return (false, false);
             }
             rec.steps += 1;
-            if rec.steps > max_steps {
-                rec.abort = Some(Abort::StepLimit { steps: max_steps });
+            if let Some(abort) = runtime::stalled(rec, max_steps, livelock_steps) {
+                rec.abort = Some(abort);
                 return (false, false);
             }
             (true, rec.spawning)
@@ -268,6 +276,19 @@ impl<R: Resource> State<R> {
     }
 
     fn judge(&mut self, record: &ExecutionRecord) -> Option<FailureKind> {
+        if let Some(Abort::Livelock { steps, threads }) = &record.abort {
+            let shared = self.shared.lock().expect("crosscheck's own lock");
+            let names = shared
+                .scenario
+                .as_ref()
+                .map(|s| verdict::op_texts::<R>(s, &shared.outputs).0)
+                .unwrap_or_default();
+            let name = |op: usize| names.get(op).cloned().unwrap_or_else(|| format!("operation #{op}"));
+            return Some(FailureKind::Livelock {
+                steps: *steps,
+                threads: runtime::livelock::describe(threads, name),
+            });
+        }
         if let Some(abort) = &record.abort {
             return Some(verdict::abort_kind(abort));
         }

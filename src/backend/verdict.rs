@@ -26,6 +26,10 @@ pub(crate) fn abort_kind(abort: &Abort) -> FailureKind {
     match abort {
         Abort::Deadlock { cycle } => FailureKind::Deadlock { cycle: cycle.clone() },
         Abort::StepLimit { steps } => FailureKind::StepLimitExceeded { steps: *steps },
+        Abort::Livelock { steps, threads } => FailureKind::Livelock {
+            steps: *steps,
+            threads: crate::runtime::livelock::describe(threads, |op| format!("operation #{op}")),
+        },
         Abort::Diverged { message } => replay_diverged(message),
         Abort::Usage { message } => FailureKind::Usage {
             message: message.clone(),

@@ -37,6 +37,10 @@ pub const DEFAULT_SEED: u64 = 0;
 /// Scheduling steps one execution may take before it is reported as a spin loop or livelock.
 pub const DEFAULT_MAX_STEPS: usize = 50_000;
 
+/// Scheduling steps without a completed operation after which an execution is examined for a
+/// livelock (see [`Checker::livelock_steps`]).
+pub const DEFAULT_LIVELOCK_STEPS: usize = 5_000;
+
 /// A size setting: one number or an inclusive range to draw from.
 pub trait SizeRange {
     /// The range this setting means.
@@ -69,6 +73,8 @@ impl SizeRange for RangeInclusive<usize> {
 /// | `scenarios` | iterations / 100 | generated scenarios sharing them (at least 1) |
 /// | `seed` | `CROSSCHECK_SEED`, else 0 | the scenarios and the random schedulers' choices |
 /// | `max_steps` | 50,000 | scheduling steps per execution before `StepLimitExceeded` |
+/// | `livelock_steps` | 5,000 | steps without a completed operation before an execution is examined for a `Livelock` |
+/// | `lock_order` | on | the lock-order (lockdep) analysis that reports `LockOrderInversion` |
 /// | `check_budget` | 10 s | time the linearizability check of one history may take |
 /// | `shrink_budget` | `CROSSCHECK_SHRINK_BUDGET`, else 50,000 | schedules shrinking a failure may run |
 /// | `shrink_time_limit` | 30 s | wall-clock cap on shrinking |
@@ -84,6 +90,8 @@ pub struct Checker<R: Resource> {
     seed: Option<u64>,
     pinned: Option<Scenario<R::Op>>,
     max_steps: usize,
+    livelock_steps: usize,
+    lock_order: bool,
     check_budget: Duration,
     shrink_budget: Option<usize>,
     shrink_time: Duration,
@@ -102,6 +110,8 @@ impl<R: Resource> Clone for Checker<R> {
             seed: self.seed,
             pinned: self.pinned.clone(),
             max_steps: self.max_steps,
+            livelock_steps: self.livelock_steps,
+            lock_order: self.lock_order,
             check_budget: self.check_budget,
             shrink_budget: self.shrink_budget,
             shrink_time: self.shrink_time,
@@ -129,6 +139,8 @@ impl<R: Resource> Checker<R> {
             seed: None,
             pinned: None,
             max_steps: DEFAULT_MAX_STEPS,
+            livelock_steps: DEFAULT_LIVELOCK_STEPS,
+            lock_order: true,
             check_budget: Duration::from_secs(10),
             shrink_budget: None,
             shrink_time: DEFAULT_SHRINK_TIME,
@@ -197,6 +209,24 @@ impl<R: Resource> Checker<R> {
     /// Scheduling steps one execution may take before it fails with `StepLimitExceeded`.
     pub fn max_steps(mut self, steps: usize) -> Self {
         self.max_steps = steps;
+        self
+    }
+
+    /// Scheduling steps one execution may take without completing an operation before it is
+    /// examined for a livelock: if two or more threads are inside operations and one keeps taking
+    /// and releasing locks, the execution fails with [`FailureKind::Livelock`]; otherwise it goes on
+    /// (up to `max_steps`).
+    pub fn livelock_steps(mut self, steps: usize) -> Self {
+        self.livelock_steps = steps;
+        self
+    }
+
+    /// Turns the lock-order analysis on or off (on by default). While on, the order in which each
+    /// thread takes locks is noted across all executions, and a cycle in it (A before B in one
+    /// place, B before A in another) fails an otherwise passing check with
+    /// [`FailureKind::LockOrderInversion`], even when no schedule deadlocked.
+    pub fn lock_order(mut self, on: bool) -> Self {
+        self.lock_order = on;
         self
     }
 
@@ -437,6 +467,7 @@ impl<R: Resource> Checker<R> {
         let settings = RunSettings {
             budget,
             max_steps: self.max_steps,
+            livelock_steps: self.livelock_steps,
             check_budget: self.check_budget,
             scheduler: scheduler_name.clone(),
             seed,

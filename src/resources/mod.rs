@@ -8,14 +8,17 @@
 //! | log | [`TornLog`] | [`LockedLog`] | records written in pieces interleave into torn lines |
 //! | map | [`CheckThenInsertMap`] | [`LockedMap`] | check, unlock, insert: two threads both "win" |
 //! | bank | [`AbBaBank`] | [`OrderedBank`] | locks taken in argument order deadlock |
+//! | bank, back-off | [`KeepLockBackoffBank`] (deadlock), [`EagerBackoffBank`] (livelock) | [`BackoffBank`] | on timeout the first lock is kept, or the retry never backs off |
 //! | flag | [`RelaxedFlag`] | [`ReleaseAcquireFlag`] | a `Relaxed` flag lets a reader see stale data (weak memory only: `Scheduler::Loom`) |
 
+mod backoff;
 mod bank;
 mod counter;
 mod flag;
 mod log;
 mod map;
 
+pub use backoff::{BackoffBank, EagerBackoffBank, KeepLockBackoffBank};
 pub use bank::{AbBaBank, Account, BankModel, BankOp, OrderedBank};
 pub use counter::{AtomicCounter, CounterModel, CounterOp, LockedCounter, RacyCounter};
 pub use flag::{FlagModel, FlagOp, RelaxedFlag, ReleaseAcquireFlag, PUBLISHED};

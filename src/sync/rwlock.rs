@@ -1,8 +1,11 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::panic::Location;
+use std::time::Duration;
 
 use super::{map_result, map_try, LockResult, TryLockResult};
-use crate::runtime::{self, locks, Backend, ObjectKind};
+use crate::runtime::locks::{self, Acquire};
+use crate::runtime::{self, Backend, ObjectKind};
 
 /// A reader-writer lock: `std::sync::RwLock`'s API, scheduled and recorded under a check.
 pub struct RwLock<T> {
@@ -41,7 +44,9 @@ enum WriteInner<'a, T> {
 }
 
 impl<T> RwLock<T> {
-    /// A new unlocked lock holding `value`.
+    /// A new unlocked lock holding `value`. Reports name it by where it was created;
+    /// [`RwLock::named`] gives it a name as well.
+    #[track_caller]
     pub fn new(value: T) -> Self {
         match runtime::backend() {
             Backend::Std => RwLock {
@@ -49,18 +54,31 @@ impl<T> RwLock<T> {
                 inner: Inner::Std(std::sync::RwLock::new(value)),
             },
             Backend::Shuttle => RwLock {
-                id: runtime::new_object(ObjectKind::RwLock),
+                id: runtime::new_sited::<T>(ObjectKind::RwLock),
                 inner: Inner::Shuttle(shuttle::sync::RwLock::new(value)),
             },
             Backend::Loom => RwLock {
-                id: runtime::new_object(ObjectKind::RwLock),
+                id: runtime::new_sited::<T>(ObjectKind::RwLock),
                 inner: Inner::Loom(loom::sync::RwLock::new(value)),
             },
         }
     }
 
+    /// Gives the lock the name reports use for it: `rwlock "index" (src/map.rs:20)`.
+    pub fn named(self, name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        runtime::name_object(self.id, name.into());
+        self
+    }
+
     /// Takes shared access, blocking while a writer holds the lock.
+    ///
+    /// For the lock-order analysis a read acquisition orders locks like a write: std's `RwLock`
+    /// may make a reader wait behind a queued writer, so holding a read lock of A while taking B,
+    /// and elsewhere B while reading A, can deadlock. Re-reading a lock the thread already reads
+    /// adds no edge (it is one lock class).
+    #[track_caller]
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
+        let site = Location::caller();
         let id = self.id;
         match &self.inner {
             Inner::Std(l) => map_result(l.read(), |g| RwLockReadGuard {
@@ -70,7 +88,7 @@ impl<T> RwLock<T> {
             Inner::Shuttle(l) => {
                 locks::before_lock(id, true);
                 let result = l.read();
-                locks::acquired(id, true);
+                locks::acquired(id, true, site, Acquire::Blocking);
                 map_result(result, |g| RwLockReadGuard {
                     id,
                     inner: ReadInner::Shuttle(g),
@@ -79,7 +97,7 @@ impl<T> RwLock<T> {
             Inner::Loom(l) => {
                 locks::before_lock(id, true);
                 let result = l.read();
-                locks::acquired(id, true);
+                locks::acquired(id, true, site, Acquire::Blocking);
                 map_result(result, |g| RwLockReadGuard {
                     id,
                     inner: ReadInner::Loom(g),
@@ -89,7 +107,9 @@ impl<T> RwLock<T> {
     }
 
     /// Takes exclusive access, blocking while anyone holds the lock.
+    #[track_caller]
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
+        let site = Location::caller();
         let id = self.id;
         match &self.inner {
             Inner::Std(l) => map_result(l.write(), |g| RwLockWriteGuard {
@@ -99,7 +119,7 @@ impl<T> RwLock<T> {
             Inner::Shuttle(l) => {
                 locks::before_lock(id, false);
                 let result = l.write();
-                locks::acquired(id, false);
+                locks::acquired(id, false, site, Acquire::Blocking);
                 map_result(result, |g| RwLockWriteGuard {
                     id,
                     inner: WriteInner::Shuttle(g),
@@ -108,7 +128,7 @@ impl<T> RwLock<T> {
             Inner::Loom(l) => {
                 locks::before_lock(id, false);
                 let result = l.write();
-                locks::acquired(id, false);
+                locks::acquired(id, false, site, Acquire::Blocking);
                 map_result(result, |g| RwLockWriteGuard {
                     id,
                     inner: WriteInner::Loom(g),
@@ -118,7 +138,12 @@ impl<T> RwLock<T> {
     }
 
     /// Takes shared access if no writer holds the lock right now.
+    #[track_caller]
     pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
+        self.try_read_located(Location::caller())
+    }
+
+    fn try_read_located(&self, site: &'static Location<'static>) -> TryLockResult<RwLockReadGuard<'_, T>> {
         let id = self.id;
         match &self.inner {
             Inner::Std(l) => map_try(l.try_read(), |g| RwLockReadGuard {
@@ -128,7 +153,7 @@ impl<T> RwLock<T> {
             Inner::Shuttle(l) => {
                 let result = l.try_read();
                 if !matches!(result, Err(std::sync::TryLockError::WouldBlock)) {
-                    locks::acquired(id, true);
+                    locks::acquired(id, true, site, Acquire::Trying);
                 }
                 map_try(result, |g| RwLockReadGuard {
                     id,
@@ -139,7 +164,7 @@ impl<T> RwLock<T> {
                 runtime::loom_point();
                 let result = l.try_read();
                 if !matches!(result, Err(std::sync::TryLockError::WouldBlock)) {
-                    locks::acquired(id, true);
+                    locks::acquired(id, true, site, Acquire::Trying);
                 }
                 map_try(result, |g| RwLockReadGuard {
                     id,
@@ -150,7 +175,12 @@ impl<T> RwLock<T> {
     }
 
     /// Takes exclusive access if nobody holds the lock right now.
+    #[track_caller]
     pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
+        self.try_write_located(Location::caller())
+    }
+
+    fn try_write_located(&self, site: &'static Location<'static>) -> TryLockResult<RwLockWriteGuard<'_, T>> {
         let id = self.id;
         match &self.inner {
             Inner::Std(l) => map_try(l.try_write(), |g| RwLockWriteGuard {
@@ -160,7 +190,7 @@ impl<T> RwLock<T> {
             Inner::Shuttle(l) => {
                 let result = l.try_write();
                 if !matches!(result, Err(std::sync::TryLockError::WouldBlock)) {
-                    locks::acquired(id, false);
+                    locks::acquired(id, false, site, Acquire::Trying);
                 }
                 map_try(result, |g| RwLockWriteGuard {
                     id,
@@ -171,13 +201,50 @@ impl<T> RwLock<T> {
                 runtime::loom_point();
                 let result = l.try_write();
                 if !matches!(result, Err(std::sync::TryLockError::WouldBlock)) {
-                    locks::acquired(id, false);
+                    locks::acquired(id, false, site, Acquire::Trying);
                 }
                 map_try(result, |g| RwLockWriteGuard {
                     id,
                     inner: WriteInner::Loom(g),
                 })
             }
+        }
+    }
+
+    /// Takes shared access, waiting at most `timeout` (parking_lot's signature); `None` when the
+    /// time ran out. Logical time under the controlled schedulers, as in
+    /// [`Mutex::try_lock_for`](super::Mutex::try_lock_for); adds no lock-order edge.
+    #[track_caller]
+    pub fn try_read_for(&self, timeout: Duration) -> Option<RwLockReadGuard<'_, T>> {
+        let site = Location::caller();
+        timed(self.controlled(), self.id, timeout, || self.try_read_at(site))
+    }
+
+    /// Takes exclusive access, waiting at most `timeout`; `None` when the time ran out. See
+    /// [`RwLock::try_read_for`].
+    #[track_caller]
+    pub fn try_write_for(&self, timeout: Duration) -> Option<RwLockWriteGuard<'_, T>> {
+        let site = Location::caller();
+        timed(self.controlled(), self.id, timeout, || self.try_write_at(site))
+    }
+
+    fn controlled(&self) -> bool {
+        !matches!(self.inner, Inner::Std(_))
+    }
+
+    fn try_read_at(&self, site: &'static Location<'static>) -> Option<RwLockReadGuard<'_, T>> {
+        match self.try_read_located(site) {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    fn try_write_at(&self, site: &'static Location<'static>) -> Option<RwLockWriteGuard<'_, T>> {
+        match self.try_write_located(site) {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
         }
     }
 
@@ -200,7 +267,37 @@ impl<T> RwLock<T> {
     }
 }
 
+/// A timed acquisition: real time under std, else two attempts around a scheduling point (see
+/// [`Mutex::try_lock_for`](super::Mutex::try_lock_for)).
+fn timed<G>(
+    controlled: bool,
+    id: Option<usize>,
+    timeout: Duration,
+    mut attempt: impl FnMut() -> Option<G>,
+) -> Option<G> {
+    if !controlled {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(g) = attempt() {
+                return Some(g);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::yield_now();
+        }
+    }
+    for round in 0..2 {
+        if let Some(g) = attempt() {
+            return Some(g);
+        }
+        locks::timed_wait(id, round == 1);
+    }
+    None
+}
+
 impl<T: Default> Default for RwLock<T> {
+    #[track_caller]
     fn default() -> Self {
         RwLock::new(T::default())
     }
