@@ -149,6 +149,7 @@ pub mod thread;
 
 mod backend;
 mod checker;
+mod lock_order;
 mod plan;
 mod record;
 mod regressions;

@@ -23,7 +23,7 @@ impl fmt::Display for Value {
 }
 
 /// What kind of object an object id names, for its label in reports (`lock#0`, `atomic#1`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum ObjectKind {
     Mutex,
     RwLock,

@@ -23,6 +23,7 @@ fn keeping_the_first_lock_on_timeout_is_a_deadlock() {
 fn retrying_without_backing_off_is_a_livelock() {
     let failure = Checker::<EagerBackoffBank>::new().seed(1).run().unwrap_err();
     assert!(matches!(failure.kind(), FailureKind::Livelock { .. }), "{failure}");
+    println!("{failure}");
 }
 
 #[test]
@@ -37,4 +38,119 @@ fn logical_timeouts_replay_exactly() {
     let from_why = |text: String| text.split_once("why:").map(|(_, rest)| rest.to_string());
     assert_eq!(from_why(replayed.to_string()), from_why(failure.to_string()));
     assert!(failure.to_string().contains("(timed out)"), "{failure}");
+}
+
+#[path = "support/lockorder.rs"]
+mod lockorder;
+
+use crosscheck::Scenario;
+use lockorder::{LockOp, ThreeLocks, TwoRwLocks};
+
+/// One thread running `ops` in turn: nothing can deadlock.
+fn alone(ops: Vec<LockOp>) -> Scenario<LockOp> {
+    Scenario {
+        init: vec![],
+        threads: vec![ops],
+        post: vec![],
+    }
+}
+
+fn inversion_edges<R: crosscheck::Resource<Op = LockOp>>(checker: Checker<R>) -> Option<Vec<String>> {
+    match checker.run() {
+        Ok(_) => None,
+        Err(failure) => match failure.kind() {
+            FailureKind::LockOrderInversion { edges, deadlock } => {
+                assert!(deadlock.is_none(), "one thread cannot deadlock:\n{failure}");
+                Some(edges.clone())
+            }
+            _ => panic!("expected a lock-order inversion or a pass:\n{failure}"),
+        },
+    }
+}
+
+#[test]
+fn a_two_lock_inversion_is_found_without_a_deadlock() {
+    let checker = Checker::<ThreeLocks>::new()
+        .scenario(alone(vec![LockOp::Nest(0, 1), LockOp::Nest(1, 0)]))
+        .iterations(1);
+    let edges = inversion_edges(checker.clone()).expect("a -> b and b -> a is a cycle");
+    println!("{}", checker.run().unwrap_err());
+    assert_eq!(edges.len(), 2, "{edges:?}");
+    assert!(edges[0].contains("mutex \"a\"") && edges[0].contains("mutex \"b\""), "{edges:?}");
+    assert!(edges.iter().all(|e| e.contains("tests/support/lockorder.rs:")), "{edges:?}");
+}
+
+#[test]
+fn a_three_lock_cycle_is_found_from_one_execution() {
+    let checker = Checker::<ThreeLocks>::new()
+        .scenario(alone(vec![LockOp::Nest(0, 1), LockOp::Nest(1, 2), LockOp::Nest(2, 0)]))
+        .iterations(1);
+    let edges = inversion_edges(checker).expect("a -> b -> c -> a is a cycle");
+    assert_eq!(edges.len(), 3, "{edges:?}");
+}
+
+#[test]
+fn take_release_retake_and_try_locks_are_no_inversion() {
+    for ops in [
+        vec![LockOp::Nest(0, 1), LockOp::Apart(1, 0)],
+        vec![LockOp::Nest(0, 1), LockOp::TryNest(1, 0)],
+        vec![LockOp::Nest(0, 1), LockOp::Nest(0, 1), LockOp::Nest(1, 2)],
+    ] {
+        let checker = Checker::<ThreeLocks>::new().scenario(alone(ops.clone())).iterations(1);
+        assert_eq!(inversion_edges(checker), None, "{ops:?}");
+    }
+}
+
+#[test]
+fn nested_reads_follow_the_write_rules() {
+    let checker = Checker::<TwoRwLocks>::new()
+        .scenario(alone(vec![LockOp::ReadNest(0, 1), LockOp::ReadNest(1, 0)]))
+        .iterations(1);
+    assert!(inversion_edges(checker).is_some(), "a read can wait behind a writer");
+    let checker = Checker::<TwoRwLocks>::new()
+        .scenario(alone(vec![LockOp::ReadNest(0, 1), LockOp::TryNest(1, 0)]))
+        .iterations(1);
+    assert_eq!(inversion_edges(checker), None);
+}
+
+#[test]
+fn the_analysis_can_be_turned_off() {
+    let report = Checker::<ThreeLocks>::new()
+        .scenario(alone(vec![LockOp::Nest(0, 1), LockOp::Nest(1, 0)]))
+        .iterations(1)
+        .lock_order(false)
+        .run();
+    assert!(report.is_ok());
+}
+
+#[test]
+fn an_inversion_that_can_deadlock_carries_a_deadlocking_token() {
+    let two = Scenario {
+        init: vec![],
+        threads: vec![vec![LockOp::Nest(0, 1)], vec![LockOp::Nest(1, 0)]],
+        post: vec![],
+    };
+    // One schedule, run without preemption: no deadlock, but both orders are seen.
+    let failure = Checker::<ThreeLocks>::new()
+        .scenario(two.clone())
+        .scheduler(Scheduler::Bounded { preemptions: 0 })
+        .iterations(1)
+        .run()
+        .unwrap_err();
+    let FailureKind::LockOrderInversion { deadlock, .. } = failure.kind() else {
+        panic!("{failure}");
+    };
+    let token = deadlock.clone().expect("the search finds the deadlock");
+    let replayed = Checker::<ThreeLocks>::new()
+        .scenario(two)
+        .scheduler(Scheduler::Replay(token))
+        .run()
+        .unwrap_err();
+    assert!(matches!(replayed.kind(), FailureKind::Deadlock { .. }), "{replayed}");
+}
+
+#[test]
+fn correct_banks_show_no_inversion() {
+    Checker::<OrderedBank>::new().iterations(2_000).run().unwrap();
+    Checker::<BackoffBank>::new().iterations(2_000).run().unwrap();
 }

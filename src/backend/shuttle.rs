@@ -20,6 +20,7 @@ use shuttle::scheduler::{Schedule, Task, TaskId};
 pub(crate) use super::verdict::short_name;
 use super::verdict::{self, build_history, Outcome, PartsInput};
 use crate::linearizability::cache::FxHasher;
+use crate::lock_order::LockOrder;
 use crate::plan::{Plan, StrategyFactory};
 use crate::report::{self, Failure, FailureData, FailureKind};
 use crate::resource::Resource;
@@ -41,6 +42,8 @@ pub(crate) struct RunSettings {
     /// Keep running after a failure and keep the simplest failing schedule (fewest preemptions,
     /// then context switches, then steps) instead of the first: how shrinking polishes a schedule.
     pub keep_going: bool,
+    /// Run the lock-order analysis over the executions (see [`crate::lock_order`]).
+    pub lock_order: bool,
 }
 
 /// What the execution body writes while it runs (inside shuttle's tasks).
@@ -91,16 +94,24 @@ pub(crate) struct State<R: Resource> {
     passed: HashMap<Vec<u32>, Vec<Outputs<R>>, BuildHasherDefault<FxHasher>>,
     /// The order of op begins and ends of the execution being judged, reused.
     order: Vec<u32>,
+    /// The lock-order graph over every execution, when the analysis is on.
+    lock_order: Option<LockOrder>,
+    /// The report of the first lock-order cycle: the check's failure if nothing worse is found.
+    pub inversion: Option<Failure<R::Op>>,
 }
 
 /// What each operation of a scenario returned (`None`: it did not return).
 type Outputs<R> = Vec<Option<<R as Resource>::Output>>;
+
+/// Interleaving lines a livelock's report shows (the first and last half).
+const LIVELOCK_LINES: usize = 60;
 
 /// Distinct passed histories remembered per scenario.
 const PASSED_CACHE: usize = 4096;
 
 impl<R: Resource> State<R> {
     pub(crate) fn new(plans: Vec<Plan<R::Op>>, settings: RunSettings, make_strategy: StrategyFactory) -> Self {
+        let settings_lock_order = settings.lock_order;
         State {
             plans,
             settings,
@@ -119,6 +130,8 @@ impl<R: Resource> State<R> {
             ids: Vec::new(),
             passed: HashMap::default(),
             order: Vec::new(),
+            lock_order: settings_lock_order.then(LockOrder::default),
+            inversion: None,
         }
     }
 
@@ -249,10 +262,42 @@ impl<R: Resource> State<R> {
             return;
         };
         let kind = self.judge(&record);
+        self.note_lock_order(&record);
         match kind {
             Some(kind) => self.fail(kind, record),
             None => self.spare = Some(record),
         }
+    }
+
+    /// Adds the execution's lock-order edges to the check's graph; the first cycle they close is
+    /// kept as a failure, reported if the check finds nothing worse.
+    fn note_lock_order(&mut self, record: &ExecutionRecord) {
+        let Some(order) = self.lock_order.as_mut() else { return };
+        if record.locks.edges.is_empty() {
+            order.absorb(record, |_| String::new());
+            return;
+        }
+        let plan = &self.plans[self.plan.unwrap_or(0).min(self.plans.len().saturating_sub(1))];
+        let names = verdict::op_texts::<R>(&plan.scenario, &[]).0;
+        if !order.absorb(record, |op| names.get(op).cloned().unwrap_or_default()) {
+            return;
+        }
+        let Some(inversion) = order.inversion().cloned() else { return };
+        let kind = FailureKind::LockOrderInversion {
+            edges: inversion.edges,
+            deadlock: None,
+        };
+        let mut failure = self.build_failure(kind, record);
+        if !inversion.within_one_execution {
+            // The edges came from several executions: no single schedule shows them all.
+            let data = failure.data_mut();
+            data.token = None;
+            if let Some(parts) = data.parts.as_mut() {
+                parts.token = None;
+                parts.interleaving.clear();
+            }
+        }
+        self.inversion = Some(failure);
     }
 
     /// After a panic escaped the runner: turns it into a failure of the execution that ran.
@@ -347,31 +392,42 @@ impl<R: Resource> State<R> {
     }
 
     fn fail(&mut self, kind: FailureKind, record: ExecutionRecord) {
-        let switches = record
-            .events
-            .iter()
-            .filter(|e| matches!(e.kind, EventKind::SwitchedTo { from, .. } if from != 0 && e.thread != 0))
-            .count();
-        let cost = (record.preemptions, switches, record.steps);
+        let cost = (record.preemptions, switches(&record), record.steps);
         if let Some(best) = &self.failure {
             let data = best.data();
             if (data.preemptions, data.switches, data.steps) <= cost {
                 return;
             }
         }
+        self.failure = Some(self.build_failure(kind, &record));
+    }
+
+    /// The failure `kind` shown by the execution `record` describes.
+    fn build_failure(&self, kind: FailureKind, record: &ExecutionRecord) -> Failure<R::Op> {
+        let switches = switches(record);
         let plan = &self.plans[self.plan.unwrap_or(0).min(self.plans.len().saturating_sub(1))];
         let scenario = Arc::clone(&plan.scenario);
         let shared = self.shared.lock().expect("crosscheck's own lock");
         let (history, index) = build_history::<R>(&record.events, &scenario, &shared.outputs);
         let (names, outputs) = verdict::op_texts::<R>(&scenario, &shared.outputs);
         let member = self.strategy.as_ref().and_then(|s| s.describe());
+        let mut interleaving = report::interleaving(&record.events, &record.labels, &record.objects, &names, &outputs);
+        if matches!(kind, FailureKind::Livelock { .. }) && interleaving.len() > LIVELOCK_LINES {
+            // The livelock repeats itself: its start shows how it began, its end what repeats.
+            let skipped = interleaving.len() - LIVELOCK_LINES;
+            interleaving.drain(LIVELOCK_LINES / 2..LIVELOCK_LINES / 2 + skipped);
+            interleaving.insert(
+                LIVELOCK_LINES / 2,
+                format!("      ... {skipped} more lines like the ones around ..."),
+            );
+        }
         let mut parts = verdict::report_parts::<R>(PartsInput {
             kind: &kind,
             scenario: &scenario,
             outputs: &shared.outputs,
             history: &history,
             index: &index,
-            interleaving: report::interleaving(&record.events, &record.labels, &record.objects, &names, &outputs),
+            interleaving,
             type_name: self.settings.type_name,
             scheduler: match member {
                 Some(member) => format!("{}; {member} found it", self.settings.scheduler),
@@ -398,7 +454,7 @@ impl<R: Resource> State<R> {
         parts.note = matches!(plan.source, TokenScenario::Pinned(_)).then(|| {
             "this scenario was pinned with Checker::scenario: replay the token with the same .scenario(..)".to_string()
         });
-        self.failure = Some(Failure::new(FailureData {
+        Failure::new(FailureData {
             kind,
             scenario: (*scenario).clone(),
             token,
@@ -406,11 +462,20 @@ impl<R: Resource> State<R> {
             schedules: self.runs,
             parts: Some(parts),
             source: Some(plan.source.clone()),
-            choices: record.choices,
+            choices: record.choices.clone(),
             switches,
             steps: record.steps,
-        }));
+        })
     }
+}
+
+/// Context switches between scenario threads in an execution.
+fn switches(record: &ExecutionRecord) -> usize {
+    record
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::SwitchedTo { from, .. } if from != 0 && e.thread != 0))
+        .count()
 }
 
 /// The shuttle scheduler crosscheck hands the runner: a thin handle on the shared [`State`].

@@ -3,6 +3,7 @@
 //! [`Checker::check`], the edge that keeps regressions and panics with the report, is in `check.rs`.
 
 mod check;
+mod inversion;
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -20,7 +21,7 @@ use crate::backend::reproduce;
 use crate::backend::shuttle::{body, short_name, Driver, RunSettings, State};
 use crate::backend::stress::{StressSettings, DEFAULT_STRESS_TIMEOUT};
 use crate::plan::{Plan, StrategyFactory};
-use crate::report::{Failure, Report};
+use crate::report::{Failure, FailureKind, Report};
 use crate::resource::Resource;
 use crate::runtime::{panics, Backend, BackendGuard};
 use crate::scenario::{self, Scenario, Shape};
@@ -39,7 +40,7 @@ pub const DEFAULT_MAX_STEPS: usize = 50_000;
 
 /// Scheduling steps without a completed operation after which an execution is examined for a
 /// livelock (see [`Checker::livelock_steps`]).
-pub const DEFAULT_LIVELOCK_STEPS: usize = 5_000;
+pub const DEFAULT_LIVELOCK_STEPS: usize = 1_000;
 
 /// A size setting: one number or an inclusive range to draw from.
 pub trait SizeRange {
@@ -73,7 +74,7 @@ impl SizeRange for RangeInclusive<usize> {
 /// | `scenarios` | iterations / 100 | generated scenarios sharing them (at least 1) |
 /// | `seed` | `CROSSCHECK_SEED`, else 0 | the scenarios and the random schedulers' choices |
 /// | `max_steps` | 50,000 | scheduling steps per execution before `StepLimitExceeded` |
-/// | `livelock_steps` | 5,000 | steps without a completed operation before an execution is examined for a `Livelock` |
+/// | `livelock_steps` | 1,000 | steps without a completed operation before an execution is examined for a `Livelock` |
 /// | `lock_order` | on | the lock-order (lockdep) analysis that reports `LockOrderInversion` |
 /// | `check_budget` | 10 s | time the linearizability check of one history may take |
 /// | `shrink_budget` | `CROSSCHECK_SHRINK_BUDGET`, else 50,000 | schedules shrinking a failure may run |
@@ -425,6 +426,11 @@ impl<R: Resource> Checker<R> {
             scheduler_name,
             (!replaying).then_some(seed),
         ) {
+            // A lock-order cycle is not one execution's failure: nothing to shrink, but a schedule
+            // that deadlocks on it is worth a short search.
+            Err(failure) if matches!(failure.kind(), FailureKind::LockOrderInversion { .. }) => {
+                Err(if replaying { failure } else { self.seek_deadlock(failure, seed) })
+            }
             // A replay runs exactly what it was given; everything else is shrunk before it is shown.
             Err(failure) if !replaying => Err(shrink::shrink(
                 self,
@@ -473,6 +479,7 @@ impl<R: Resource> Checker<R> {
             seed,
             type_name,
             keep_going,
+            lock_order: self.lock_order && !keep_going,
         };
         let state = Rc::new(RefCell::new(State::<R>::new(plans, settings, make_strategy)));
         let body = body(&state.borrow());
@@ -497,6 +504,11 @@ impl<R: Resource> Checker<R> {
                 failure.data_mut().schedules = state.runs;
             }
             return Err(failure);
+        }
+        if let Some(mut inversion) = state.inversion.take() {
+            // Every schedule passed, but the locks were taken in orders that can deadlock.
+            inversion.data_mut().schedules = state.runs;
+            return Err(inversion);
         }
         Ok(Report {
             resource: short_name(type_name).to_string(),

@@ -21,6 +21,8 @@ pub(crate) struct OrderEdge {
     pub held_site: Site,
     pub took: usize,
     pub took_site: Site,
+    /// How many events the execution had recorded when the lock was taken.
+    pub event: usize,
 }
 
 /// One lock's contention in one execution, in scheduling steps.
@@ -196,15 +198,18 @@ pub(crate) fn acquired(obj: Option<usize>, shared: bool, site: Site, how: Acquir
             let already = rec.locks.held_by(task).iter().any(|&(o, _)| o == obj);
             for i in 0..rec.locks.held_by(task).len() {
                 let (held, held_site) = rec.locks.held[task][i];
-                let edge = OrderEdge {
-                    task,
-                    held,
-                    held_site,
-                    took: obj,
-                    took_site: site,
-                };
-                if held != obj && !already && !rec.locks.edges.contains(&edge) {
-                    rec.locks.edges.push(edge);
+                let seen = rec.locks.edges.iter().any(|e| {
+                    (e.task, e.held, e.held_site, e.took, e.took_site) == (task, held, held_site, obj, site)
+                });
+                if held != obj && !already && !seen {
+                    rec.locks.edges.push(OrderEdge {
+                        task,
+                        held,
+                        held_site,
+                        took: obj,
+                        took_site: site,
+                        event: rec.events.len(),
+                    });
                 }
             }
         }
