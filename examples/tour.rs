@@ -1,7 +1,8 @@
 //! The tour: every built-in resource under every scheduler. The buggy ones are caught and
 //! explained; the correct ones pass. Then the weak-memory pair under loom: `RelaxedFlag` is caught
 //! (and passes every shuttle scheduler, which are sequentially consistent), `ReleaseAcquireFlag`
-//! passes loom's exhaustive exploration.
+//! passes loom's exhaustive exploration. Last, the locks: back-off with timeouts and its two
+//! classic mistakes, and one coarse lock beside a lock per key, as contention figures.
 //!
 //! Run it with `cargo run --release --example tour`.
 
@@ -72,8 +73,38 @@ fn flag_tour<R: Resource>(name: &str) -> (bool, bool) {
     (loom_found, shuttle_found)
 }
 
+/// One coarse lock beside a lock per key: the same verdict, very different contention. Returns
+/// how many of the two failed (0 expected).
+fn contention() -> usize {
+    println!("\nminimize the critical section, use fine-grained locking: the same map behind one lock and");
+    println!("behind a lock per key (default portfolio, 4 threads x 3 ops, 10,000 schedules each)\n");
+    let mut failed = 0;
+    for (name, result) in [
+        ("LockedMap (one lock)", contended::<LockedMap>()),
+        ("ShardedMap (a lock per key)", contended::<ShardedMap>()),
+    ] {
+        match result {
+            Ok(report) => println!("{name}: {report:#}\n"),
+            Err(failure) => {
+                failed += 1;
+                println!("{name}: FAILED\n{failure}");
+            }
+        }
+    }
+    failed
+}
+
+fn contended<R: Resource>() -> Result<crosscheck::Report, crosscheck::Failure<R::Op>> {
+    Checker::<R>::new()
+        .threads(4)
+        .ops_per_thread(3)
+        .iterations(10_000)
+        .seed(1)
+        .run()
+}
+
 fn main() {
-    println!("crosscheck tour: four buggy resources must be caught, five correct ones must pass\n");
+    println!("crosscheck tour: six buggy resources must be caught, seven correct ones must pass\n");
     let mut missed = 0;
     let mut false_alarms = 0;
     missed += usize::from(tour::<RacyCounter>("RacyCounter", true) == 0);
@@ -85,6 +116,11 @@ fn main() {
     false_alarms += tour::<LockedLog>("LockedLog", false);
     false_alarms += tour::<LockedMap>("LockedMap", false);
     false_alarms += tour::<OrderedBank>("OrderedBank", false);
+    missed += usize::from(tour::<KeepLockBackoffBank>("KeepLockBackoffBank", true) == 0);
+    missed += usize::from(tour::<EagerBackoffBank>("EagerBackoffBank", true) == 0);
+    false_alarms += tour::<BackoffBank>("BackoffBank", false);
+    false_alarms += tour::<ShardedMap>("ShardedMap", false);
+    false_alarms += contention();
 
     println!("\nweak memory: RelaxedFlag must be caught by loom (and cannot be by shuttle's sequentially");
     println!("consistent schedulers); ReleaseAcquireFlag must pass loom's exhaustive exploration\n");

@@ -150,6 +150,7 @@ pub mod thread;
 mod backend;
 mod checker;
 mod lock_order;
+mod lock_stats;
 mod plan;
 mod record;
 mod regressions;
@@ -168,6 +169,7 @@ pub use arbitrary;
 pub use checker::{
     Checker, SizeRange, DEFAULT_ITERATIONS, DEFAULT_LIVELOCK_STEPS, DEFAULT_MAX_STEPS, DEFAULT_SEED, SCHEDULES_PER_SCENARIO,
 };
+pub use lock_stats::LockStats;
 pub use report::{Failure, FailureKind, Report};
 pub use resource::{Model, Resource};
 pub use scenario::Scenario;

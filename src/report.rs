@@ -23,7 +23,8 @@ pub enum FailureKind {
     },
     /// Threads waited for each other forever.
     Deadlock {
-        /// The wait-for cycle, one line per thread ("T1 holds mutex#0 and waits for mutex#1 ..."),
+        /// The wait-for cycle, one line per thread ("T1 holds mutex \"a\" (src/bank.rs:14) and waits
+        /// for mutex \"b\" (src/bank.rs:15) ..."),
         /// or what each blocked thread was doing when the cycle is not known.
         cycle: Vec<String>,
     },
@@ -214,6 +215,7 @@ pub struct Report {
     pub(crate) elapsed: Duration,
     /// For loom: why exploration stopped before it covered every interleaving (naming the bound).
     pub(crate) incomplete: Option<String>,
+    pub(crate) lock_stats: Vec<crate::lock_stats::LockStats>,
 }
 
 impl Report {
@@ -254,6 +256,14 @@ impl Report {
     pub fn incomplete(&self) -> Option<&str> {
         self.incomplete.as_deref()
     }
+
+    /// How contended each lock was, over every execution of the check (one entry per lock class:
+    /// creation site and name), in the order the locks were first taken. Counted in scheduling
+    /// steps under the controlled schedulers; empty under `Scheduler::Stress`, whose std locks
+    /// record nothing. `format!("{report:#}")` shows them as a table.
+    pub fn lock_stats(&self) -> &[crate::lock_stats::LockStats] {
+        &self.lock_stats
+    }
 }
 
 impl fmt::Display for Report {
@@ -282,6 +292,9 @@ impl fmt::Display for Report {
                 "\n  warning: {} histories were too large to check for linearizability in time (unknown, not passed)",
                 self.unknown
             )?;
+        }
+        if f.alternate() {
+            write!(f, "\nlock contention:\n{}", crate::lock_stats::Table(&self.lock_stats))?;
         }
         Ok(())
     }

@@ -154,3 +154,51 @@ fn correct_banks_show_no_inversion() {
     Checker::<OrderedBank>::new().iterations(2_000).run().unwrap();
     Checker::<BackoffBank>::new().iterations(2_000).run().unwrap();
 }
+
+/// Total acquisitions and contended acquisitions over every lock of a check.
+fn totals(report: &crosscheck::Report) -> (u64, u64, usize) {
+    let stats = report.lock_stats();
+    (
+        stats.iter().map(|s| s.acquisitions()).sum(),
+        stats.iter().map(|s| s.contended()).sum(),
+        stats.iter().map(|s| s.max_waiters()).max().unwrap_or(0),
+    )
+}
+
+#[test]
+fn contention_of_one_lock_and_a_lock_per_key() {
+    let check = |report: crosscheck::Report| {
+        println!("{report:#}");
+        report
+    };
+    let coarse = check(
+        Checker::<LockedMap>::new()
+            .threads(4)
+            .ops_per_thread(3)
+            .iterations(2_000)
+            .seed(1)
+            .run()
+            .unwrap(),
+    );
+    let sharded = check(
+        Checker::<ShardedMap>::new()
+            .threads(4)
+            .ops_per_thread(3)
+            .iterations(2_000)
+            .seed(1)
+            .run()
+            .unwrap(),
+    );
+    assert_eq!(coarse.lock_stats().len(), 1, "one lock class");
+    assert_eq!(sharded.lock_stats().len(), 1, "four locks, one creation site: one class");
+    let (coarse_taken, coarse_waited, coarse_waiters) = totals(&coarse);
+    let (sharded_taken, sharded_waited, sharded_waiters) = totals(&sharded);
+    assert_eq!(coarse_taken, sharded_taken, "the same operations take one lock each");
+    assert!(
+        coarse_waited > 2 * sharded_waited,
+        "a lock per key waits far less: {coarse_waited} vs {sharded_waited}"
+    );
+    assert!(coarse_waiters >= 3, "four threads pile up on one lock: {coarse_waiters}");
+    assert!(sharded_waiters <= coarse_waiters);
+    assert!(format!("{coarse:#}").contains("lock contention:"));
+}

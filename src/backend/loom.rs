@@ -38,6 +38,8 @@ use crate::checker::Checker;
 use crate::plan::Plan;
 use crate::report::{Failure, FailureKind, Report};
 use crate::resource::Resource;
+use crate::lock_order::LockOrder;
+use crate::lock_stats::Contention;
 use crate::runtime::{self, panics, Abort, Backend, BackendGuard, EventKind, ExecutionRecord, LoomStop};
 use crate::scenario::Scenario;
 use crate::token::LoomPath;
@@ -56,6 +58,8 @@ pub(crate) struct LoomSettings {
     pub seed: Option<u64>,
     /// A replay: judge only this execution (1-based) of the single plan.
     pub target: Option<usize>,
+    /// Run the lock-order analysis (see [`crate::lock_order`]).
+    pub lock_order: bool,
 }
 
 /// What the body of one scenario's exploration writes, shared with the checker.
@@ -72,6 +76,11 @@ struct Shared<R: Resource> {
     cut: bool,
     unknown: usize,
     failure: Option<Found<R>>,
+    /// The check-wide lock-order graph and contention figures, handed from plan to plan.
+    order: Option<LockOrder>,
+    contention: Contention,
+    /// The passing execution (its number and what it left) that closed the first lock-order cycle.
+    inversion: Option<(usize, Found<R>)>,
 }
 
 /// A failing execution: the verdict, what the model allows per op (if computed), the record, and
@@ -96,6 +105,9 @@ impl<R: Resource> Shared<R> {
             cut: false,
             unknown: 0,
             failure: None,
+            order: None,
+            contention: Contention::default(),
+            inversion: None,
         }
     }
 }
@@ -131,6 +143,7 @@ pub(crate) struct Explored {
     pub complete: usize,
     pub cut: usize,
     pub unknown: usize,
+    pub lock_stats: Vec<crate::lock_stats::LockStats>,
 }
 
 /// Explores each plan under loom, sharing `settings.budget` executions between them. Returns the
@@ -143,6 +156,9 @@ pub(crate) fn explore<R: Resource>(
     let _quiet = panics::Quiet::new();
     let _backend = BackendGuard::set(Backend::Loom);
     let mut explored = Explored::default();
+    let mut order = settings.lock_order.then(LockOrder::default);
+    let mut contention = Contention::default();
+    let mut inversion: Option<(usize, usize, Found<R>)> = None;
     for (i, plan) in plans.iter().enumerate() {
         let left = settings.budget.saturating_sub(explored.executions);
         if left == 0 {
@@ -152,11 +168,19 @@ pub(crate) fn explore<R: Resource>(
             Some(target) => target,
             None => (left / (plans.len() - i)).max(1),
         };
-        let shared = Arc::new(Mutex::new(Shared::<R>::new(Arc::clone(&plan.scenario), limit)));
+        let mut fresh = Shared::<R>::new(Arc::clone(&plan.scenario), limit);
+        fresh.order = order.take();
+        fresh.contention = std::mem::take(&mut contention);
+        let shared = Arc::new(Mutex::new(fresh));
         let body = body::<R>(Arc::clone(&shared), settings.max_steps, settings.target);
         panics::clear_seen();
         let outcome = catch_unwind(AssertUnwindSafe(|| builder.check(body)));
         let mut s = lock(&shared);
+        order = s.order.take();
+        contention = std::mem::take(&mut s.contention);
+        if let (None, Some((execution, found))) = (&inversion, s.inversion.take()) {
+            inversion = Some((i, execution, found));
+        }
         let ran = s.executions.min(limit);
         explored.executions += ran;
         explored.scenarios += 1;
@@ -193,6 +217,12 @@ pub(crate) fn explore<R: Resource>(
         } else if settings.target.is_none() {
             explored.complete += 1;
         }
+    }
+    explored.lock_stats = contention.into_stats();
+    if let Some((plan, execution, found)) = inversion {
+        // Every execution passed, but the locks were taken in orders that can deadlock.
+        let failure = loom_report::describe::<R>(&plans[plan], settings, found, execution, explored.executions);
+        return Err((failure, explored.executions));
     }
     Ok(explored)
 }
@@ -281,6 +311,22 @@ fn body<R: Resource>(
         if let Some((kind, expected)) = verdict {
             let outputs = std::mem::take(&mut s.outputs);
             s.failure = Some((kind, expected, record, outputs));
+        } else {
+            s.contention.absorb(&record);
+            let names = verdict::op_texts::<R>(&scenario, &[]).0;
+            let closed = s
+                .order
+                .as_mut()
+                .is_some_and(|order| order.absorb(&record, |op| names.get(op).cloned().unwrap_or_default()));
+            let inversion = closed.then(|| s.order.as_ref().and_then(|o| o.inversion().cloned())).flatten();
+            if let Some(inversion) = inversion {
+                let kind = FailureKind::LockOrderInversion {
+                    edges: inversion.edges,
+                    deadlock: None,
+                };
+                let outputs = s.outputs.clone();
+                s.inversion = Some((n, (kind, None, record, outputs)));
+            }
         }
         if s.failure.is_some() || target.is_some() {
             drop(s);
@@ -415,6 +461,7 @@ pub(crate) fn check<R: Resource>(
             regressions: 0,
             elapsed: started.elapsed(),
             incomplete: incomplete(&explored, &settings, plans.len()),
+            lock_stats: explored.lock_stats,
         }),
         Err((mut failure, _)) => {
             if settings.target.is_none() && failure.schedule().is_some() {
@@ -479,6 +526,7 @@ pub(crate) fn replay<R: Resource>(
                 regressions: 0,
                 elapsed: started.elapsed(),
                 incomplete: None,
+                lock_stats: Vec::new(),
             })
         }
         Err((mut failure, _)) => {

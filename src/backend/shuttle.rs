@@ -21,6 +21,7 @@ pub(crate) use super::verdict::short_name;
 use super::verdict::{self, build_history, Outcome, PartsInput};
 use crate::linearizability::cache::FxHasher;
 use crate::lock_order::LockOrder;
+use crate::lock_stats::Contention;
 use crate::plan::{Plan, StrategyFactory};
 use crate::report::{self, Failure, FailureData, FailureKind};
 use crate::resource::Resource;
@@ -96,6 +97,8 @@ pub(crate) struct State<R: Resource> {
     order: Vec<u32>,
     /// The lock-order graph over every execution, when the analysis is on.
     lock_order: Option<LockOrder>,
+    /// How contended each lock was, over every execution.
+    pub contention: Contention,
     /// The report of the first lock-order cycle: the check's failure if nothing worse is found.
     pub inversion: Option<Failure<R::Op>>,
 }
@@ -132,6 +135,7 @@ impl<R: Resource> State<R> {
             order: Vec::new(),
             lock_order: settings_lock_order.then(LockOrder::default),
             inversion: None,
+            contention: Contention::default(),
         }
     }
 
@@ -263,6 +267,7 @@ impl<R: Resource> State<R> {
         };
         let kind = self.judge(&record);
         self.note_lock_order(&record);
+        self.contention.absorb(&record);
         match kind {
             Some(kind) => self.fail(kind, record),
             None => self.spare = Some(record),

@@ -390,5 +390,6 @@ pub(crate) fn report<R: Resource>(
         regressions: 0,
         elapsed: started.elapsed(),
         incomplete: None,
+        lock_stats: Vec::new(),
     }
 }

@@ -169,6 +169,7 @@ impl<R: Resource> Checker<R> {
             regressions: 0,
             elapsed: Duration::ZERO,
             incomplete: None,
+            lock_stats: Vec::new(),
         }
     }
 }

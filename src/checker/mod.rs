@@ -520,6 +520,7 @@ impl<R: Resource> Checker<R> {
             regressions: 0,
             elapsed: started.elapsed(),
             incomplete: None,
+            lock_stats: std::mem::take(&mut state.contention).into_stats(),
         })
     }
 
@@ -535,6 +536,7 @@ impl<R: Resource> Checker<R> {
             },
             seed,
             target: None,
+            lock_order: self.lock_order,
         }
     }
 

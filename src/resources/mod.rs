@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | counter | [`RacyCounter`] | [`LockedCounter`], [`AtomicCounter`] | load then store loses an update |
 //! | log | [`TornLog`] | [`LockedLog`] | records written in pieces interleave into torn lines |
-//! | map | [`CheckThenInsertMap`] | [`LockedMap`] | check, unlock, insert: two threads both "win" |
+//! | map | [`CheckThenInsertMap`] | [`LockedMap`], [`ShardedMap`] (a lock per key) | check, unlock, insert: two threads both "win" |
 //! | bank | [`AbBaBank`] | [`OrderedBank`] | locks taken in argument order deadlock |
 //! | bank, back-off | [`KeepLockBackoffBank`] (deadlock), [`EagerBackoffBank`] (livelock) | [`BackoffBank`] | on timeout the first lock is kept, or the retry never backs off |
 //! | flag | [`RelaxedFlag`] | [`ReleaseAcquireFlag`] | a `Relaxed` flag lets a reader see stale data (weak memory only: `Scheduler::Loom`) |
@@ -23,4 +23,4 @@ pub use bank::{AbBaBank, Account, BankModel, BankOp, OrderedBank};
 pub use counter::{AtomicCounter, CounterModel, CounterOp, LockedCounter, RacyCounter};
 pub use flag::{FlagModel, FlagOp, RelaxedFlag, ReleaseAcquireFlag, PUBLISHED};
 pub use log::{LockedLog, LogModel, LogOp, TornLog};
-pub use map::{CheckThenInsertMap, Key, LockedMap, MapModel, MapOp};
+pub use map::{CheckThenInsertMap, Key, LockedMap, MapModel, MapOp, ShardedMap};
