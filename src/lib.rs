@@ -167,7 +167,8 @@ mod token;
 /// derive names `arbitrary::`, which that `use` resolves).
 pub use arbitrary;
 pub use checker::{
-    Checker, SizeRange, DEFAULT_ITERATIONS, DEFAULT_LIVELOCK_STEPS, DEFAULT_MAX_STEPS, DEFAULT_SEED, SCHEDULES_PER_SCENARIO,
+    Checker, SizeRange, DEFAULT_ITERATIONS, DEFAULT_LIVELOCK_STEPS, DEFAULT_MAX_STEPS, DEFAULT_SEED,
+    SCHEDULES_PER_SCENARIO,
 };
 pub use lock_stats::LockStats;
 pub use report::{Failure, FailureKind, Report};

@@ -35,11 +35,11 @@ use std::time::{Duration, Instant};
 use super::loom_report;
 use super::verdict::{self, short_name, Outcome};
 use crate::checker::Checker;
+use crate::lock_order::LockOrder;
+use crate::lock_stats::Contention;
 use crate::plan::Plan;
 use crate::report::{Failure, FailureKind, Report};
 use crate::resource::Resource;
-use crate::lock_order::LockOrder;
-use crate::lock_stats::Contention;
 use crate::runtime::{self, panics, Abort, Backend, BackendGuard, EventKind, ExecutionRecord, LoomStop};
 use crate::scenario::Scenario;
 use crate::token::LoomPath;
@@ -318,7 +318,9 @@ fn body<R: Resource>(
                 .order
                 .as_mut()
                 .is_some_and(|order| order.absorb(&record, |op| names.get(op).cloned().unwrap_or_default()));
-            let inversion = closed.then(|| s.order.as_ref().and_then(|o| o.inversion().cloned())).flatten();
+            let inversion = closed
+                .then(|| s.order.as_ref().and_then(|o| o.inversion().cloned()))
+                .flatten();
             if let Some(inversion) = inversion {
                 let kind = FailureKind::LockOrderInversion {
                     edges: inversion.edges,

@@ -215,6 +215,7 @@ impl<R: Resource> State<R> {
                 return (false, false);
             }
             rec.steps += 1;
+            runtime::locks::note_blocked(rec, ids);
             if let Some(abort) = runtime::stalled(rec, max_steps, livelock_steps) {
                 rec.abort = Some(abort);
                 return (false, false);
@@ -287,7 +288,9 @@ impl<R: Resource> State<R> {
         if !order.absorb(record, |op| names.get(op).cloned().unwrap_or_default()) {
             return;
         }
-        let Some(inversion) = order.inversion().cloned() else { return };
+        let Some(inversion) = order.inversion().cloned() else {
+            return;
+        };
         let kind = FailureKind::LockOrderInversion {
             edges: inversion.edges,
             deadlock: None,

@@ -30,12 +30,17 @@ impl<R: Resource> Checker<R> {
         };
         let portfolio = Scheduler::recommended();
         let make = move |i: usize| portfolio.strategy(seed, i);
-        let found = self
-            .clone()
-            .lock_order(false)
-            .execute(vec![plan], SEARCH_BUDGET, Box::new(make), "default portfolio".into(), Some(seed));
+        let found = self.clone().lock_order(false).execute(
+            vec![plan],
+            SEARCH_BUDGET,
+            Box::new(make),
+            "default portfolio".into(),
+            Some(seed),
+        );
         let token = match found {
-            Err(deadlock) if matches!(deadlock.kind(), FailureKind::Deadlock { .. }) => deadlock.schedule().map(String::from),
+            Err(deadlock) if matches!(deadlock.kind(), FailureKind::Deadlock { .. }) => {
+                deadlock.schedule().map(String::from)
+            }
             _ => None,
         };
         if let (Some(token), FailureKind::LockOrderInversion { deadlock, .. }) = (token, &mut failure.data_mut().kind) {

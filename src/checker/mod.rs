@@ -428,9 +428,11 @@ impl<R: Resource> Checker<R> {
         ) {
             // A lock-order cycle is not one execution's failure: nothing to shrink, but a schedule
             // that deadlocks on it is worth a short search.
-            Err(failure) if matches!(failure.kind(), FailureKind::LockOrderInversion { .. }) => {
-                Err(if replaying { failure } else { self.seek_deadlock(failure, seed) })
-            }
+            Err(failure) if matches!(failure.kind(), FailureKind::LockOrderInversion { .. }) => Err(if replaying {
+                failure
+            } else {
+                self.seek_deadlock(failure, seed)
+            }),
             // A replay runs exactly what it was given; everything else is shrunk before it is shown.
             Err(failure) if !replaying => Err(shrink::shrink(
                 self,

@@ -89,11 +89,7 @@ pub(crate) fn describe(threads: &[LiveThread], op_name: impl Fn(usize) -> String
             if t.churn.is_empty() {
                 format!("{} is in {op}{held}, and cannot finish", t.label)
             } else {
-                let churn: Vec<String> = t
-                    .churn
-                    .iter()
-                    .map(|(name, n)| format!("{name} ({n} times)"))
-                    .collect();
+                let churn: Vec<String> = t.churn.iter().map(|(name, n)| format!("{name} ({n} times)")).collect();
                 format!(
                     "{} is in {op} and keeps taking and releasing {}{held}",
                     t.label,

@@ -44,6 +44,8 @@ pub(crate) struct LockTable {
     holders: Vec<Vec<(usize, bool, usize)>>,
     /// task -> (lock id, shared?, step it started waiting at) it is waiting for.
     waiting: Vec<Option<(usize, bool, usize)>>,
+    /// task -> whether its current wait found the lock taken (it was blocked at some point).
+    blocked: Vec<bool>,
     /// task -> the locks it holds, in the order it took them, with where.
     held: Vec<Vec<(usize, Site)>>,
     /// The lock-order edges this execution showed, each once.
@@ -63,6 +65,7 @@ impl LockTable {
     pub(crate) fn clear(&mut self) {
         self.holders.iter_mut().for_each(Vec::clear);
         self.waiting.iter_mut().for_each(|w| *w = None);
+        self.blocked.iter_mut().for_each(|b| *b = false);
         self.held.iter_mut().for_each(Vec::clear);
         self.edges.clear();
         self.figures.clear();
@@ -144,6 +147,7 @@ pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
         let blockers = rec.locks.blockers(obj, task, shared);
         let steps = rec.steps;
         *slot(&mut rec.locks.waiting, task) = Some((obj, shared, steps));
+        *slot(&mut rec.locks.blocked, task) = !blockers.is_empty();
         if blockers.is_empty() {
             return None;
         }
@@ -161,7 +165,6 @@ pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
             .filter(|w| w.is_some_and(|(o, _, _)| o == obj))
             .count();
         let figures = slot(&mut rec.locks.figures, obj);
-        figures.contended += 1;
         figures.max_waiters = figures.max_waiters.max(waiters);
         rec.locks.cycle_from(task, obj, shared)
     })
@@ -189,18 +192,20 @@ pub(crate) fn acquired(obj: Option<usize>, shared: bool, site: Site, how: Acquir
     super::with_record(|rec| {
         let task = rec.running;
         let steps = rec.steps;
+        let blocked = std::mem::take(slot(&mut rec.locks.blocked, task));
         let waited = slot(&mut rec.locks.waiting, task)
             .take()
-            .filter(|&(o, _, _)| o == obj)
+            .filter(|&(o, _, _)| o == obj && blocked)
             .map(|(_, _, since)| steps.saturating_sub(since));
         slot(&mut rec.locks.holders, obj).push((task, shared, steps));
         if how == Acquire::Blocking {
             let already = rec.locks.held_by(task).iter().any(|&(o, _)| o == obj);
             for i in 0..rec.locks.held_by(task).len() {
                 let (held, held_site) = rec.locks.held[task][i];
-                let seen = rec.locks.edges.iter().any(|e| {
-                    (e.task, e.held, e.held_site, e.took, e.took_site) == (task, held, held_site, obj, site)
-                });
+                let seen =
+                    rec.locks.edges.iter().any(|e| {
+                        (e.task, e.held, e.held_site, e.took, e.took_site) == (task, held, held_site, obj, site)
+                    });
                 if held != obj && !already && !seen {
                     rec.locks.edges.push(OrderEdge {
                         task,
@@ -216,12 +221,45 @@ pub(crate) fn acquired(obj: Option<usize>, shared: bool, site: Site, how: Acquir
         slot(&mut rec.locks.held, task).push((obj, site));
         let figures = slot(&mut rec.locks.figures, obj);
         figures.acquisitions += 1;
+        figures.contended += u64::from(waited.is_some());
         figures.longest_wait = figures.longest_wait.max(waited.unwrap_or(0) as u64);
         rec.events.push(super::Event {
             thread: task,
             kind: EventKind::LockAcquired { obj, shared },
         });
     });
+}
+
+/// Called at each scheduling point under shuttle with the threads that can run: a thread waiting
+/// for a lock that cannot run is blocked on it. The facade records a release just before the
+/// release's own scheduling point, so the table alone cannot see that a thread preempted there
+/// still holds the lock; the scheduler's runnable set can.
+pub(crate) fn note_blocked(rec: &mut ExecutionRecord, runnable: &[usize]) {
+    let table = &mut rec.locks;
+    let mut changed = false;
+    for (task, wait) in table.waiting.iter().enumerate() {
+        if wait.is_some() && !runnable.contains(&task) && !table.blocked.get(task).copied().unwrap_or(false) {
+            *slot(&mut table.blocked, task) = true;
+            changed = true;
+        }
+    }
+    if !changed {
+        return;
+    }
+    for (task, wait) in table.waiting.iter().enumerate() {
+        let Some((obj, _, _)) = *wait else { continue };
+        if !table.blocked.get(task).copied().unwrap_or(false) {
+            continue;
+        }
+        let waiters = table
+            .waiting
+            .iter()
+            .enumerate()
+            .filter(|&(t, w)| w.is_some_and(|(o, _, _)| o == obj) && table.blocked.get(t).copied().unwrap_or(false))
+            .count();
+        let figures = slot(&mut table.figures, obj);
+        figures.max_waiters = figures.max_waiters.max(waiters);
+    }
 }
 
 /// Called when a timed acquisition of `obj` found it taken: it counts as contended; `gave_up`
