@@ -38,9 +38,7 @@ pub const DEFAULT_SEED: u64 = 0;
 /// Scheduling steps one execution may take before it is reported as a spin loop or livelock.
 pub const DEFAULT_MAX_STEPS: usize = 50_000;
 
-/// Scheduling steps without a completed operation after which an execution is examined for a
-/// livelock (see [`Checker::livelock_steps`]).
-pub const DEFAULT_LIVELOCK_STEPS: usize = 1_000;
+pub use inversion::DEFAULT_LIVELOCK_STEPS;
 
 /// A size setting: one number or an inclusive range to draw from.
 pub trait SizeRange {
@@ -210,24 +208,6 @@ impl<R: Resource> Checker<R> {
     /// Scheduling steps one execution may take before it fails with `StepLimitExceeded`.
     pub fn max_steps(mut self, steps: usize) -> Self {
         self.max_steps = steps;
-        self
-    }
-
-    /// Scheduling steps one execution may take without completing an operation before it is
-    /// examined for a livelock: if two or more threads are inside operations and one keeps taking
-    /// and releasing locks, the execution fails with [`FailureKind::Livelock`]; otherwise it goes on
-    /// (up to `max_steps`).
-    pub fn livelock_steps(mut self, steps: usize) -> Self {
-        self.livelock_steps = steps;
-        self
-    }
-
-    /// Turns the lock-order analysis on or off (on by default). While on, the order in which each
-    /// thread takes locks is noted across all executions, and a cycle in it (A before B in one
-    /// place, B before A in another) fails an otherwise passing check with
-    /// [`FailureKind::LockOrderInversion`], even when no schedule deadlocked.
-    pub fn lock_order(mut self, on: bool) -> Self {
-        self.lock_order = on;
         self
     }
 
@@ -426,13 +406,10 @@ impl<R: Resource> Checker<R> {
             scheduler_name,
             (!replaying).then_some(seed),
         ) {
-            // A lock-order cycle is not one execution's failure: nothing to shrink, but a schedule
-            // that deadlocks on it is worth a short search.
-            Err(failure) if matches!(failure.kind(), FailureKind::LockOrderInversion { .. }) => Err(if replaying {
-                failure
-            } else {
-                self.seek_deadlock(failure, seed)
-            }),
+            // A lock-order cycle is not one execution's failure: nothing to shrink (see inversion.rs).
+            Err(f) if matches!(f.kind(), FailureKind::LockOrderInversion { .. }) => {
+                Err(self.seek_deadlock(f, seed, replaying))
+            }
             // A replay runs exactly what it was given; everything else is shrunk before it is shown.
             Err(failure) if !replaying => Err(shrink::shrink(
                 self,
