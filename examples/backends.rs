@@ -3,7 +3,7 @@
 //! stress needs on real threads, and loom's executions and completion.
 //!
 //! Run it with `cargo run --release --example backends` (a few minutes on 2 cores; pass `quick`
-//! for fewer seeds).
+//! for fewer seeds, `portfolio` for the schedules-to-find table alone).
 
 use std::time::Instant;
 
@@ -57,6 +57,8 @@ fn portfolio_table(seeds: u64) {
         println!("   {}", row::<TornLog>("TornLog", s, seeds));
         println!("   {}", row::<CheckThenInsertMap>("CheckThenInsertMap", s, seeds));
         println!("   {}", row::<AbBaBank>("AbBaBank", s, seeds));
+        println!("   {}", row::<IfWaitMailbox>("IfWaitMailbox", s, seeds));
+        println!("   {}", row::<WeakClaim>("WeakClaim", s, seeds));
     }
 }
 
@@ -141,6 +143,9 @@ fn loom<R: Resource>(name: &str, bound: Option<usize>) {
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
     let seeds = if quick { 5 } else { 20 };
+    if std::env::args().any(|a| a == "portfolio") {
+        return portfolio_table(seeds);
+    }
     println!("== loom (2 threads x 1-2 ops, post 1, 20,000 executions at most)");
     for bound in [Some(1), Some(2), None] {
         loom::<RacyCounter>("RacyCounter", bound);

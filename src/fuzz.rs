@@ -13,7 +13,7 @@
 //! fuzzer, `cargo test` (through [`check`]) and `./fuzz.sh repro` read an input the same way.
 //!
 //! [`run`] decodes the bytes into a [`FuzzInput`] (a scenario and a schedule), runs that one
-//! execution under shuttle, checks it exactly as [`Checker`] does, and on failure prints
+//! execution under shuttle, checks it exactly as [`Checker`](crate::Checker) does, and on failure prints
 //! crosscheck's report (with a replay token) to stderr and aborts, so that libFuzzer saves the
 //! input as a crash. The token replays with [`Scheduler::Replay`](crate::Scheduler::Replay) in a
 //! normal `cargo test`.
@@ -37,13 +37,13 @@ use std::sync::Arc;
 
 use arbitrary::{Arbitrary, Unstructured};
 
-use crate::backend::shuttle::short_name;
-use crate::checker::Checker;
+use crate::backend::shuttle::{self, RunSettings};
 use crate::plan::{Plan, StrategyFactory};
+use crate::record::short_name;
 use crate::report::{Failure, FailureKind};
 use crate::resource::Resource;
 use crate::runtime::panics;
-use crate::scenario::{self, Scenario, LAYOUT_VERSION};
+use crate::scenario::{self, Chunks, Scenario};
 use crate::scheduler::{FuzzSchedule, Strategy};
 use crate::token::TokenScenario;
 
@@ -150,16 +150,14 @@ impl<Op> FuzzInput<Op> {
     /// Fuzz bytes that [`FuzzInput::decode`] (under limits that admit this scenario) reads back to
     /// this input, with every padding byte written out: for writing corpus files.
     pub fn encode(&self) -> Vec<u8> {
-        let header = 3 + self.scenario.threads.len() + 1;
-        let (counts, mut ops) = (&self.scenario_bytes[..header], &self.scenario_bytes[header..]);
-        let (init, threads, post) = (counts[1], counts[2], counts[header - 1]);
-        let mut bytes = vec![threads.saturating_sub(1)];
-        bytes.extend(counts[3..header - 1].iter().map(|n| n.saturating_sub(1)));
-        bytes.extend([init, post]);
-        while let Some((&len, rest)) = ops.split_first() {
-            let (chunk, rest) = rest.split_at(usize::from(len).min(rest.len()));
+        // The scenario bytes were laid out from this input, so they parse.
+        let chunks = Chunks::parse(&self.scenario_bytes).expect("a decoded input's own layout");
+        let mut bytes = vec![(chunks.threads.len() as u8).saturating_sub(1)];
+        bytes.extend(chunks.threads.iter().map(|t| (t.len() as u8).saturating_sub(1)));
+        bytes.extend([chunks.init.len() as u8, chunks.post.len() as u8]);
+        let ops = chunks.init.iter().chain(chunks.threads.iter().flatten());
+        for chunk in ops.chain(chunks.post.iter()) {
             bytes.extend_from_slice(chunk);
-            ops = rest;
         }
         bytes.extend_from_slice(&self.schedule);
         bytes
@@ -192,17 +190,9 @@ fn read_scenario<Op: for<'a> Arbitrary<'a>>(
     let init = byte() % (limits.max_init.min(255) + 1);
     let post = byte() % (limits.max_post.min(255) + 1);
 
-    let mut bytes = vec![LAYOUT_VERSION, init as u8, threads as u8];
-    bytes.extend(per_thread.iter().map(|&n| n as u8));
-    bytes.push(post as u8);
-    let chunk = scenario::chunk_len::<Op>();
-    let ops = init + per_thread.iter().sum::<usize>() + post;
-    for _ in 0..ops {
-        bytes.push(chunk as u8);
-        let start = bytes.len();
-        bytes.resize(start + chunk, 0);
-        let _ = u.fill_buffer(&mut bytes[start..]);
-    }
+    let bytes = scenario::lay_out(init, &per_thread, post, scenario::chunk_len::<Op>(), |chunk| {
+        let _ = u.fill_buffer(chunk);
+    });
     let scenario = scenario::decode::<Op>(&bytes).map_err(|e| DecodeError(e.to_string()))?;
     Ok((scenario, bytes))
 }
@@ -230,7 +220,7 @@ impl<'a, Op: for<'b> Arbitrary<'b>> Arbitrary<'a> for FuzzInput<Op> {
     }
 }
 
-/// Runs one fuzz input of `R` (default [`FuzzLimits`]) and checks it as [`Checker`] does.
+/// Runs one fuzz input of `R` (default [`FuzzLimits`]) and checks it as [`Checker`](crate::Checker) does.
 /// Bytes that do not decode are uninteresting and pass; only a failure of the resource (or of
 /// crosscheck itself) is an `Err`, with the full report and a replay token.
 ///
@@ -273,17 +263,12 @@ pub fn explain_with<R: Resource>(data: &[u8], limits: &FuzzLimits) -> Result<(),
         Ok(()) => return Ok(()),
         Err(failure) => failure,
     };
-    let checker = Checker::<R>::new();
-    let budget = checker
-        .effective_shrink_budget()
-        .unwrap_or(crate::shrink::DEFAULT_SHRINK_BUDGET);
-    Err(crate::shrink::shrink(
-        &checker,
+    let settings = crate::Checker::<R>::new().shrink_settings()?;
+    Err(crate::shrink::shrink::<R>(
         failure,
         &crate::Scheduler::Random,
         0,
-        budget,
-        crate::shrink::DEFAULT_SHRINK_TIME,
+        &settings,
     ))
 }
 
@@ -300,12 +285,21 @@ fn execute<R: Resource>(input: FuzzInput<R::Op>) -> Result<(), Failure<R::Op>> {
     };
     let make: StrategyFactory =
         Box::new(move |_| -> Box<dyn Strategy> { Box::new(FuzzSchedule::new(schedule.clone())) });
-    // One execution is judged on its own: the lock-order analysis, which reports what a set of
-    // executions shows, is for checks.
-    Checker::<R>::new()
-        .lock_order(false)
-        .execute(vec![plan], 1, make, "fuzz".to_string(), None)
-        .map(|_| ())
+    let settings = RunSettings {
+        budget: 1,
+        max_steps: crate::DEFAULT_MAX_STEPS,
+        livelock_steps: crate::DEFAULT_LIVELOCK_STEPS,
+        // One execution is judged on its own: the lock-order analysis, which reports what a set
+        // of executions shows, is for checks.
+        lock_order: false,
+        check_budget: crate::checker::DEFAULT_CHECK_BUDGET,
+        scheduler: "fuzz".to_string(),
+        seed: None,
+        keep_going: false,
+        shares: None,
+        spurious: true,
+    };
+    shuttle::run::<R>(vec![plan], make, settings).map(|_| ())
 }
 
 /// The fuzz target's body: [`check`], and on failure print the report to stderr and abort the
@@ -328,7 +322,7 @@ pub fn run_with<R: Resource>(data: &[u8], limits: &FuzzLimits) {
         Err(payload) => format!(
             "crosscheck itself panicked while running a fuzz input of {} (a bug in crosscheck): {}\n",
             short_name(std::any::type_name::<R>()),
-            panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload))
+            panics::message(&*payload)
         ),
     };
     drop(quiet);

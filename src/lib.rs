@@ -26,27 +26,34 @@
 //! model, the resource's invariant holds, no deadlock, no panic. The same bug now shows up every
 //! time, explained:
 //!
-//! ```should_panic
+//! ```
 //! use crosscheck::resources::RacyCounter;
-//! use crosscheck::{Checker, Scheduler};
+//! use crosscheck::{Checker, FailureKind, Scheduler};
 //!
-//! Checker::<RacyCounter>::new()
+//! let failure = Checker::<RacyCounter>::new()
 //!     .scheduler(Scheduler::Pct { depth: 2 })
 //!     .iterations(10_000)
-//!     .check(); // panics: "crosscheck found a bug in RacyCounter: not linearizable ..."
+//!     .run() // `.check()` panics with the report instead: "crosscheck found a bug in RacyCounter: ..."
+//!     .unwrap_err();
+//! assert!(matches!(failure.kind(), FailureKind::NotLinearizable { .. }));
+//! assert_eq!(failure.scenario().threads.len(), 2); // shrunk: two increments and a final read
+//! println!("{failure}"); // the scenario, the interleaving, and a token that replays it
 //! ```
 //!
 //! A bug that only weak memory shows needs loom:
 //!
-//! ```should_panic
+//! ```
 //! use crosscheck::resources::RelaxedFlag;
-//! use crosscheck::{Checker, Scheduler};
+//! use crosscheck::{Checker, FailureKind, Scheduler};
 //!
-//! Checker::<RelaxedFlag>::new()
+//! let failure = Checker::<RelaxedFlag>::new()
 //!     .threads(2)
 //!     .ops_per_thread(1)
 //!     .scheduler(Scheduler::Loom { preemption_bound: Some(2) })
-//!     .check(); // panics: "... T2 Read returned Some(0) ... NEEDS WEAK MEMORY ..."
+//!     .run()
+//!     .unwrap_err();
+//! assert!(matches!(failure.kind(), FailureKind::NotLinearizable { .. }));
+//! assert!(failure.to_string().contains("NEEDS WEAK MEMORY"));
 //! ```
 //!
 //! ## Your own resource
@@ -139,19 +146,26 @@
 //!   a loop that spins without touching them cannot be interrupted.
 //! - Objects pick their backend when created: create them in [`Resource::new`], not in statics.
 
+#![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
+
 pub mod fs;
 pub mod fuzz;
 pub mod history;
 pub mod linearizability;
+pub mod proptest;
 pub mod resources;
 pub mod sync;
 pub mod thread;
 
 mod backend;
 mod checker;
+mod env;
+mod html;
 mod lock_order;
 mod lock_stats;
 mod plan;
+mod progress;
 mod record;
 mod regressions;
 mod report;
@@ -171,7 +185,7 @@ pub use checker::{
     SCHEDULES_PER_SCENARIO,
 };
 pub use lock_stats::LockStats;
-pub use report::{Failure, FailureKind, Report};
+pub use report::{Failure, FailureKind, Fault, Report, VerdictOp};
 pub use resource::{Model, Resource};
 pub use scenario::Scenario;
 pub use scheduler::Scheduler;

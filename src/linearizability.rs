@@ -6,7 +6,9 @@
 //! porcupine, applied separately to each partition given by [`Model::partition`].
 
 pub(crate) mod cache;
+mod page;
 mod search;
+mod sequential;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,7 +18,11 @@ use std::time::{Duration, Instant};
 
 use crate::history::{History, OpId};
 use crate::Model;
+pub(crate) use page::placement;
+pub use page::{page, write_page};
 use search::{Limits, Outcome};
+
+pub use sequential::check_sequential;
 
 /// Bound on the number of memo table entries per partition, to bound memory.
 const MAX_CACHE_ENTRIES: usize = 4_000_000;
@@ -208,21 +214,11 @@ fn write_ids(f: &mut fmt::Formatter<'_>, ids: &[OpId]) -> fmt::Result {
 /// }
 /// ```
 pub fn check<M: Model>(history: &History<M::Op, M::Output>, budget: Duration) -> Verdict {
-    if budget.is_zero() && !history.is_empty() {
-        // No time at all: nothing can be decided, however small the history.
-        return Verdict::Unknown(Unknown {
-            reason: "the time budget is zero".to_string(),
-        });
+    if let Some(nothing) = zero_budget(history, budget) {
+        return nothing;
     }
     let deadline = Instant::now().checked_add(budget);
-    let mut groups: BTreeMap<Option<u64>, Vec<usize>> = BTreeMap::new();
-    for operation in history.operations() {
-        groups
-            .entry(M::partition(&operation.op))
-            .or_default()
-            .push(operation.id.0);
-    }
-    let groups: Vec<(Option<u64>, Vec<usize>)> = groups.into_iter().collect();
+    let groups = partitions::<M>(history, |_| true);
     let parallel = groups.len() > 1 && history.len() >= PARALLEL_MIN_OPS;
 
     // With several groups, a hard but linearizable group (or a hard failing one) must not delay
@@ -272,6 +268,30 @@ pub fn check<M: Model>(history: &History<M::Op, M::Output>, budget: Duration) ->
         }
     }
     Verdict::Linearizable(merge_orders(history, orders))
+}
+
+/// With no time at all, nothing can be decided, however small the history.
+fn zero_budget<Op, Out>(history: &History<Op, Out>, budget: Duration) -> Option<Verdict> {
+    (budget.is_zero() && !history.is_empty()).then(|| {
+        Verdict::Unknown(Unknown {
+            reason: "the time budget is zero".to_string(),
+        })
+    })
+}
+
+/// The ids of the operations `keep` keeps, grouped by [`Model::partition`], in key order.
+fn partitions<M: Model>(
+    history: &History<M::Op, M::Output>,
+    keep: impl Fn(&crate::history::Operation<M::Op, M::Output>) -> bool,
+) -> Vec<(Option<u64>, Vec<usize>)> {
+    let mut groups: BTreeMap<Option<u64>, Vec<usize>> = BTreeMap::new();
+    for operation in history.operations().iter().filter(|o| keep(o)) {
+        groups
+            .entry(M::partition(&operation.op))
+            .or_default()
+            .push(operation.id.0);
+    }
+    groups.into_iter().collect()
 }
 
 fn limits(deadline: Option<Instant>, cancelled: &(dyn Fn() -> bool + Sync), max_steps: u64) -> Limits<'_> {

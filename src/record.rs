@@ -179,6 +179,17 @@ pub(crate) enum EventKind {
         obj: usize,
         current: Value,
     },
+    /// A `compare_exchange_weak` that failed although the value matched: a surprise the scheduler
+    /// chose.
+    CasFailedSpuriously {
+        obj: usize,
+        current: Value,
+    },
+    /// A condition variable's wait that returned without a notification: a surprise the scheduler
+    /// chose. The thread releases the lock, and takes it again, as after a notification.
+    WokeSpuriously {
+        obj: usize,
+    },
     FileWrite {
         obj: usize,
         bytes: Vec<u8>,
@@ -220,4 +231,114 @@ pub(crate) fn thread_label(labels: &[(usize, Label)], task: usize) -> String {
         .find(|(t, _)| *t == task)
         .map(|(_, l)| l.to_string())
         .unwrap_or_else(|| format!("task {task}"))
+}
+
+/// "crosscheck::resources::counter::RacyCounter" -> "RacyCounter": how reports and tokens name a
+/// resource type.
+pub(crate) fn short_name(type_name: &str) -> &str {
+    let base = type_name.split('<').next().unwrap_or(type_name);
+    base.rsplit("::").next().unwrap_or(base)
+}
+
+/// How a thread is about to touch a shared object, announced by the facade before the scheduling
+/// point that precedes the access (shuttle's engine only sees which tasks can run, not what they
+/// will do): what the event-aware schedulers and the partial-order reduction reason about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum AccessKind {
+    /// A load, or anything else that changes nothing.
+    Read,
+    /// A store, a read-modify-write, a failed compare-exchange (it orders like a write under a
+    /// sequentially consistent engine), a wait or notify.
+    Write,
+    /// Taking a lock exclusively.
+    Lock,
+    /// Taking a read lock.
+    SharedLock,
+}
+
+/// One access to a shared object (an object id of the execution's record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Access {
+    pub obj: usize,
+    pub kind: AccessKind,
+}
+
+impl Access {
+    /// Whether the order of the two accesses can matter: same object, and not both reads (of a
+    /// value, or of a read lock).
+    pub(crate) fn conflicts(&self, other: &Access) -> bool {
+        use AccessKind::*;
+        self.obj == other.obj && !matches!((self.kind, other.kind), (Read, Read) | (SharedLock, SharedLock))
+    }
+}
+
+impl EventKind {
+    /// The access to a shared object this event is, if it is one (op boundaries, switches and
+    /// blocked attempts are not).
+    pub(crate) fn access(&self) -> Option<Access> {
+        use EventKind::*;
+        let (obj, kind) = match *self {
+            Load { obj, .. } => (obj, AccessKind::Read),
+            Store { obj, .. } | Rmw { obj, .. } | CasFailed { obj, .. } | CasFailedSpuriously { obj, .. } => {
+                (obj, AccessKind::Write)
+            }
+            LockAcquired { obj, shared: true } => (obj, AccessKind::SharedLock),
+            // A timed acquisition that gave up saw the lock taken: ordered against its holder.
+            LockAcquired { obj, shared: false } | LockReleased { obj } | LockTimedOut { obj } => {
+                (obj, AccessKind::Lock)
+            }
+            // A timed wait that ran out saw no notification: ordered against the notifiers.
+            WaitTimedOut { obj } => (obj, AccessKind::Write),
+            Wait { obj }
+            | WokeSpuriously { obj }
+            | Notify { obj, .. }
+            | FileWrite { obj, .. }
+            | FileRead { obj, .. } => (obj, AccessKind::Write),
+            SwitchedTo { .. } | OpBegin { .. } | OpEnd { .. } | LockBlocked { .. } => return None,
+        };
+        Some(Access { obj, kind })
+    }
+}
+
+/// An operation's invocation or response inside a step, with the `Model::partition` group of the
+/// operation (filled in by the driver, which knows the model).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Boundary {
+    pub op: usize,
+    pub end: bool,
+    pub group: Option<u64>,
+}
+
+/// What one scheduling step (a thread running from one scheduling point to the next) did to shared
+/// state: the partial-order reduction's unit of independence.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Footprint {
+    pub thread: usize,
+    pub accesses: Vec<Access>,
+    pub boundaries: Vec<Boundary>,
+    /// The step waited on or notified a condition variable, whose effects (which waiter wakes,
+    /// when the wait lets go of its lock) the footprint does not capture.
+    pub opaque: bool,
+}
+
+impl Footprint {
+    /// Whether running the two steps in the other order can change the verdict: steps of one
+    /// thread, conflicting accesses, or a response in one and an invocation in the other of two
+    /// operations whose groups may be checked together (their real-time order is in the history).
+    pub(crate) fn depends(&self, other: &Footprint) -> bool {
+        if self.thread == other.thread {
+            return true;
+        }
+        let conflict = self
+            .accesses
+            .iter()
+            .any(|a| other.accesses.iter().any(|b| a.conflicts(b)));
+        conflict
+            || self.boundaries.iter().any(|a| {
+                other
+                    .boundaries
+                    .iter()
+                    .any(|b| a.end != b.end && (a.group.is_none() || b.group.is_none() || a.group == b.group))
+            })
+    }
 }

@@ -16,6 +16,8 @@ const HEADER: &str = "\
 # Each line is a replay token and a summary of what it found. crosscheck replays these first on
 # every run, so a bug once found stays checked after it is fixed. Commit this file; delete a line
 # to forget it. Set CROSSCHECK_REGRESSIONS=off to stop crosscheck from adding lines.
+# Tokens are keyed by the resource type's name without its module path: moving the type to another
+# module keeps them working; renaming the type retires them.
 ";
 
 /// One saved failure.
@@ -119,14 +121,6 @@ impl RegressionFile {
     }
 }
 
-/// Whether `CROSSCHECK_REGRESSIONS` turns writing off.
-pub(crate) fn writing_enabled() -> bool {
-    !matches!(
-        std::env::var("CROSSCHECK_REGRESSIONS").as_deref().map(str::trim),
-        Ok("off" | "0" | "false" | "no")
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,7 +130,7 @@ mod tests {
             type_name: "X".into(),
             type_hash: 1,
             scenario: crate::token::TokenScenario::Bytes(vec![1, 0, 1, 1, 0, 1, 7]),
-            schedule: vec![1, 2],
+            schedule: vec![crate::scheduler::Choice::Thread(1), crate::scheduler::Choice::Thread(2)],
             loom: None,
         }
         .encode()

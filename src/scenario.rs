@@ -43,6 +43,26 @@ impl<Op> Default for Scenario<Op> {
 }
 
 impl<Op> Scenario<Op> {
+    /// The operation at `index`, counting the init part, then each thread in order, then the post
+    /// part (the numbering histories and reports use).
+    ///
+    /// # Panics
+    /// If `index` is not below [`Scenario::len`].
+    pub fn op(&self, index: usize) -> &Op {
+        let mut i = index;
+        if i < self.init.len() {
+            return &self.init[i];
+        }
+        i -= self.init.len();
+        for thread in &self.threads {
+            if i < thread.len() {
+                return &thread[i];
+            }
+            i -= thread.len();
+        }
+        &self.post[i]
+    }
+
     /// How many operations the scenario has in all.
     pub fn len(&self) -> usize {
         self.init.len() + self.threads.iter().map(Vec::len).sum::<usize>() + self.post.len()
@@ -138,15 +158,32 @@ pub(crate) fn generate(rng: &mut impl RngCore, shape: &Shape, chunk: usize) -> V
     let threads = pick(&shape.threads);
     let per_thread: Vec<usize> = (0..threads).map(|_| pick(&shape.ops_per_thread)).collect();
     let post = pick(&shape.post);
-    let mut bytes = vec![LAYOUT_VERSION, init as u8, threads as u8];
-    bytes.extend(per_thread.iter().map(|&n| n as u8));
-    bytes.push(post as u8);
-    let ops = init + per_thread.iter().sum::<usize>() + post;
+    lay_out(init, &per_thread, post, chunk, |bytes| rng.fill_bytes(bytes))
+}
+
+/// The one writer of the scenario layout: the header of counts, then one `chunk`-byte chunk per
+/// operation (init, each thread, post), each filled by `fill`. Counts are capped at 255.
+pub(crate) fn lay_out(
+    init: usize,
+    per_thread: &[usize],
+    post: usize,
+    chunk: usize,
+    mut fill: impl FnMut(&mut [u8]),
+) -> Vec<u8> {
+    let cap = |n: usize| n.min(255) as u8;
+    let per_thread = &per_thread[..per_thread.len().min(255)];
+    let mut bytes = vec![LAYOUT_VERSION, cap(init), cap(per_thread.len())];
+    bytes.extend(per_thread.iter().map(|&n| cap(n)));
+    bytes.push(cap(post));
+    let ops = usize::from(cap(init))
+        + per_thread.iter().map(|&n| usize::from(cap(n))).sum::<usize>()
+        + usize::from(cap(post));
+    let chunk = chunk.min(255);
     for _ in 0..ops {
         bytes.push(chunk as u8);
         let start = bytes.len();
         bytes.resize(start + chunk, 0);
-        rng.fill_bytes(&mut bytes[start..]);
+        fill(&mut bytes[start..]);
     }
     bytes
 }

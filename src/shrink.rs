@@ -10,12 +10,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::checker::Checker;
+use crate::backend::shuttle::{self, RunSettings};
 use crate::plan::{Plan, StrategyFactory};
 use crate::report::{Failure, FailureKind};
 use crate::resource::Resource;
 use crate::scenario::Chunks;
-use crate::scheduler::{self, Scheduler};
+use crate::scheduler::{self, Choice, Scheduler};
 use crate::token::TokenScenario;
 
 /// The schedules shrinking may run when neither `shrink_budget` nor `CROSSCHECK_SHRINK_BUDGET`
@@ -24,8 +24,26 @@ pub const DEFAULT_SHRINK_BUDGET: usize = 50_000;
 /// The wall-clock cap on shrinking, for slow machines.
 pub const DEFAULT_SHRINK_TIME: Duration = Duration::from_secs(30);
 
+/// What shrinking may spend, and the limits each of its executions runs under.
+#[derive(Clone, Debug)]
+pub(crate) struct ShrinkSettings {
+    /// Schedules in all (0 turns shrinking off).
+    pub budget: usize,
+    /// Wall-clock cap.
+    pub time: Duration,
+    pub max_steps: usize,
+    pub livelock_steps: usize,
+    pub check_budget: Duration,
+    /// Whether the scenario may be shrunk: not a pinned one (`Checker::scenario`, or a proptest
+    /// case, which proptest shrinks), only its schedule.
+    pub scenario: bool,
+    /// Whether the surprises std permits are choices (as in the check that found the failure).
+    pub spurious: bool,
+}
+
 struct Shrinker<'a, R: Resource> {
-    checker: &'a Checker<R>,
+    settings: &'a ShrinkSettings,
+    _resource: std::marker::PhantomData<fn() -> R>,
     scheduler: Scheduler,
     seed: u64,
     budget: usize,
@@ -67,14 +85,20 @@ impl<R: Resource> Shrinker<'_, R> {
         keep_going: bool,
     ) -> Option<Failure<R::Op>> {
         let budget = budget.min(self.budget.saturating_sub(self.used)).max(1);
-        let plan = Plan {
-            scenario: Arc::clone(&plan.scenario),
-            source: plan.source.clone(),
+        let settings = RunSettings {
+            budget,
+            max_steps: self.settings.max_steps,
+            livelock_steps: self.settings.livelock_steps,
+            // Shrinking looks for the failure it was given, not for lock orders.
+            lock_order: false,
+            check_budget: self.settings.check_budget,
+            scheduler: String::new(),
+            seed: None,
+            keep_going,
+            shares: None,
+            spurious: self.settings.spurious,
         };
-        match self
-            .checker
-            .execute_with(vec![plan], budget, make, String::new(), None, keep_going)
-        {
+        match shuttle::run::<R>(vec![plan.clone()], make, settings) {
             Ok(report) => {
                 self.used += report.schedules();
                 None
@@ -88,7 +112,7 @@ impl<R: Resource> Shrinker<'_, R> {
 
     /// Looks for a failing schedule of `plan`: the old schedule carried over first, then a brief
     /// bounded search, then a few schedules of the scheduler that found the bug.
-    fn attempt(&mut self, plan: &Plan<R::Op>, choices: &[usize], want: &FailureKind) -> Option<Failure<R::Op>> {
+    fn attempt(&mut self, plan: &Plan<R::Op>, choices: &[Choice], want: &FailureKind) -> Option<Failure<R::Op>> {
         let old = choices.to_vec();
         let replay: StrategyFactory = Box::new(move |_| Box::new(scheduler::Replay::lenient(old.clone())));
         if let Some(f) = self.run(plan, replay, 1, want) {
@@ -112,8 +136,18 @@ impl<R: Resource> Shrinker<'_, R> {
     }
 }
 
-/// Every scenario one edit smaller than `c`, most promising first.
-fn candidates(c: &Chunks) -> Vec<Chunks> {
+/// A scenario's layout with any kind of item per operation: bytes here, value trees in
+/// `crosscheck::proptest`, which shrinks with the same structural edits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Parts<T> {
+    pub init: Vec<T>,
+    pub threads: Vec<Vec<T>>,
+    pub post: Vec<T>,
+}
+
+/// Every layout one structural edit smaller than `c`, most promising first: a thread dropped, an
+/// operation dropped, an operation moved out of the parallel part.
+pub(crate) fn structural<T: Clone>(c: &Parts<T>) -> Vec<Parts<T>> {
     let mut out = Vec::new();
     // Fewer threads.
     for t in 0..c.threads.len() {
@@ -144,6 +178,9 @@ fn candidates(c: &Chunks) -> Vec<Chunks> {
     }
     // Less in parallel: a thread's first operation into init, its last into post.
     for t in 0..c.threads.len() {
+        if c.threads[t].is_empty() {
+            continue;
+        }
         let mut n = c.clone();
         let op = n.threads[t].remove(0);
         n.init.push(op);
@@ -152,13 +189,31 @@ fn candidates(c: &Chunks) -> Vec<Chunks> {
         }
         out.push(n);
         let mut n = c.clone();
-        let op = n.threads[t].pop().expect("threads are never empty");
+        let op = n.threads[t].pop().expect("checked non-empty");
         n.post.insert(0, op);
         if n.threads[t].is_empty() {
             n.threads.remove(t);
         }
         out.push(n);
     }
+    out
+}
+
+/// Every scenario one edit smaller than `c`, most promising first.
+pub(crate) fn candidates(c: &Chunks) -> Vec<Chunks> {
+    let parts = Parts {
+        init: c.init.clone(),
+        threads: c.threads.clone(),
+        post: c.post.clone(),
+    };
+    let mut out: Vec<Chunks> = structural(&parts)
+        .into_iter()
+        .map(|p| Chunks {
+            init: p.init,
+            threads: p.threads,
+            post: p.post,
+        })
+        .collect();
     // Simpler values: each operation's bytes zeroed, halved in length, one shorter, halved.
     let places: Vec<(usize, usize)> = (0..c.init.len())
         .map(|i| (0, i))
@@ -197,41 +252,45 @@ fn candidates(c: &Chunks) -> Vec<Chunks> {
     out
 }
 
-/// Adapts a schedule to a scenario without thread `t` (task `t + 1`): its choices go, later
-/// threads' task ids move down by one.
-fn without_thread(choices: &[usize], t: usize) -> Vec<usize> {
+/// Adapts a schedule to a scenario without thread `t` (task `t + 1`): its thread choices go, later
+/// threads' task ids move down by one. Alternatives stay: the lenient replay drops the ones that no
+/// longer fit.
+fn without_thread(choices: &[Choice], t: usize) -> Vec<Choice> {
     let gone = t + 1;
     choices
         .iter()
-        .filter(|&&c| c != gone)
-        .map(|&c| if c > gone { c - 1 } else { c })
+        .filter(|&&c| c != Choice::Thread(gone))
+        .map(|&c| match c {
+            Choice::Thread(c) if c > gone => Choice::Thread(c - 1),
+            other => other,
+        })
         .collect()
 }
 
 /// Shrinks `failure`, found by `scheduler` with `seed`, to the smallest scenario and schedule that
-/// still fail the same way, within the checker's shrink budget.
+/// still fail the same way, within the settings' budget.
 pub(crate) fn shrink<R: Resource>(
-    checker: &Checker<R>,
     failure: Failure<R::Op>,
     scheduler: &Scheduler,
     seed: u64,
-    budget: usize,
-    time: Duration,
+    settings: &ShrinkSettings,
 ) -> Failure<R::Op> {
+    let (budget, time) = (settings.budget, settings.time);
     let started = Instant::now();
     let data = failure.data();
     let (Some(source), Some(_)) = (data.source.clone(), data.parts.as_ref()) else {
         return failure;
     };
-    if matches!(data.kind, FailureKind::Usage { .. } | FailureKind::Internal { .. }) || budget == 0 {
+    if !data.kind.is_bug() || budget == 0 {
         return failure;
     }
     let want = data.kind.clone();
     let (from_shape, from_preemptions, found_after) =
         (failure.scenario().shape(), failure.preemptions(), data.schedules);
     let original_parts = data.parts.clone().expect("checked above");
-    let mut s = Shrinker {
-        checker,
+    let mut s = Shrinker::<R> {
+        settings,
+        _resource: std::marker::PhantomData,
         scheduler: scheduler.clone(),
         seed,
         budget,
@@ -249,7 +308,7 @@ pub(crate) fn shrink<R: Resource>(
     };
 
     // 1. The scenario (only a generated one: a pinned scenario has no byte form to edit).
-    if let TokenScenario::Bytes(bytes) = &source {
+    if let (TokenScenario::Bytes(bytes), true) = (&source, settings.scenario) {
         if let Ok(mut chunks) = Chunks::parse(bytes) {
             'improve: while !s.out_of_budget() {
                 for candidate in candidates(&chunks) {
@@ -272,6 +331,7 @@ pub(crate) fn shrink<R: Resource>(
                         None => best.data().choices.clone(),
                     };
                     if let Some(f) = s.attempt(&plan, &choices, &want) {
+                        crate::progress::shrinking(f.scenario().shape());
                         best = f;
                         chunks = candidate;
                         continue 'improve;
@@ -282,20 +342,24 @@ pub(crate) fn shrink<R: Resource>(
         }
     }
 
-    // 2. The schedule: the fewest preemptions that still show the bug (a bounded search with bound
-    // 0, 1, 2, ... proves the minimum), then among those the fewest context switches and steps.
+    // 2. The schedule: the fewest preemptions and surprises that still show the bug (a bounded search
+    // with bound 0, 1, 2, ... proves the minimum, counting a surprise like a preemption), then among
+    // those the fewest preemptions, context switches and steps.
     let source = best.data().source.clone().expect("a failure from a run has a source");
     let plan = Plan {
         scenario: Arc::new(best.scenario().clone()),
         source,
     };
-    for bound in 0..=best.preemptions() {
+    for bound in 0..=best.preemptions() + best.data().surprises {
         if s.out_of_budget() {
             break;
         }
         let bounded: StrategyFactory = Box::new(move |_| Box::new(scheduler::Dfs::new(Some(bound))));
         if let Some(f) = s.run_with(&plan, bounded, 2_000, &want, true) {
-            let cost = |f: &Failure<R::Op>| (f.preemptions(), f.data().switches, f.data().steps);
+            let cost = |f: &Failure<R::Op>| {
+                let d = f.data();
+                (d.preemptions + d.surprises, d.preemptions, d.switches, d.steps)
+            };
             if cost(&f) <= cost(&best) && f.kind().same_bug(&want) {
                 best = f;
             }
@@ -350,6 +414,11 @@ mod tests {
 
     #[test]
     fn dropping_a_thread_renumbers_later_threads() {
-        assert_eq!(without_thread(&[1, 2, 3, 2, 1], 1), vec![1, 2, 1]);
+        let t = Choice::Thread;
+        let a = Choice::Alternative;
+        assert_eq!(
+            without_thread(&[t(1), a(2), t(2), t(3), t(2), a(1), t(1)], 1),
+            vec![t(1), a(2), t(2), a(1), t(1)]
+        );
     }
 }

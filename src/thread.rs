@@ -67,11 +67,16 @@ pub fn yield_now() {
 }
 
 /// Sleeps for `dur`: for real outside the controlled schedulers (std, stress). Under shuttle and
-/// loom time is logical, so a sleep is a yield: the thread lets the others run, which is what a
-/// back-off wants, and a check's duration never depends on the durations a resource sleeps.
+/// loom time is logical, so a sleep is a yield after which another runnable thread runs first
+/// (what a back-off wants, and what any real sleep allows), and a check's duration never depends
+/// on the durations a resource sleeps.
 pub fn sleep(dur: std::time::Duration) {
     match runtime::backend() {
         Backend::Std => std::thread::sleep(dur),
-        Backend::Shuttle | Backend::Loom => yield_now(),
+        Backend::Shuttle => {
+            runtime::locks::note_sleep();
+            yield_now()
+        }
+        Backend::Loom => yield_now(),
     }
 }

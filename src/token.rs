@@ -1,16 +1,23 @@
 //! Replay tokens: one printable string that reruns exactly one execution.
 //!
 //! A token is self-contained: it holds the scenario (its bytes, see [`crate::scenario`]) and the
-//! schedule (the thread chosen at each point where several could run), plus the resource type it
+//! schedule (the thread chosen at each point where several could run, and the alternative taken at
+//! each choice point such as a possible spurious wakeup), plus the resource type it
 //! was recorded for and a checksum. It does not depend on the generator's seed or settings, so it
 //! still replays after the user changes them.
 //!
 //! Layout, before base64url: version, type hash (4 bytes), type name (length-prefixed), scenario
-//! (a tag, then bytes or a fingerprint), schedule (length-prefixed), for a loom failure an `L`
-//! section (preemption bound + 1 or 0, execution number), FNV-1a checksum (4 bytes). Tokens without
-//! the loom section are byte-for-byte those of earlier releases.
+//! (a tag, then bytes or a fingerprint), schedule (length-prefixed), if the schedule has choice
+//! points an `S` section (their count, then their positions in the schedule, each as the gap from
+//! the previous one), for a loom failure an `L` section (preemption bound + 1 or 0, execution
+//! number), FNV-1a checksum (4 bytes). Tokens without the two sections are byte-for-byte those of
+//! earlier releases; a token without an `S` section replays with the surprises off, as it was
+//! recorded (it met no choice point).
 
 use std::fmt;
+
+use crate::record::short_name;
+use crate::scheduler::Choice;
 
 const PREFIX: &str = "cc1_";
 const VERSION: u8 = 1;
@@ -39,7 +46,7 @@ pub(crate) struct Token {
     pub type_name: String,
     pub type_hash: u32,
     pub scenario: TokenScenario,
-    pub schedule: Vec<usize>,
+    pub schedule: Vec<Choice>,
     /// Set for a failure found under loom: replay it under loom, not shuttle.
     pub loom: Option<LoomPath>,
 }
@@ -100,6 +107,25 @@ fn push_varint(out: &mut Vec<u8>, mut n: usize) {
 }
 
 impl Token {
+    /// A token for resource type `type_name` (its full path, from `std::any::type_name`).
+    pub(crate) fn new(type_name: &str, scenario: TokenScenario, schedule: Vec<Choice>, loom: Option<LoomPath>) -> Self {
+        Token {
+            type_name: short_name(type_name).to_string(),
+            type_hash: fnv32(type_name.as_bytes()),
+            scenario,
+            schedule,
+            loom,
+        }
+    }
+
+    /// Whether this token was recorded for resource type `type_name` (its full path). Tokens are
+    /// keyed by the type's name without its module path, so that moving the type to another
+    /// module, or renaming the crate, keeps saved tokens (and regression files) working; a type
+    /// renamed outright needs new tokens.
+    pub(crate) fn is_for(&self, type_name: &str) -> bool {
+        self.type_name == short_name(type_name)
+    }
+
     pub(crate) fn encode(&self) -> String {
         let mut out = vec![VERSION];
         out.extend_from_slice(&self.type_hash.to_le_bytes());
@@ -120,7 +146,25 @@ impl Token {
         }
         push_varint(&mut out, self.schedule.len());
         for &c in &self.schedule {
-            push_varint(&mut out, c);
+            push_varint(
+                &mut out,
+                match c {
+                    Choice::Thread(t) => t,
+                    Choice::Alternative(k) => k,
+                },
+            );
+        }
+        let points: Vec<usize> = (0..self.schedule.len())
+            .filter(|&i| matches!(self.schedule[i], Choice::Alternative(_)))
+            .collect();
+        if !points.is_empty() {
+            out.push(b'S');
+            push_varint(&mut out, points.len());
+            let mut previous = 0;
+            for p in points {
+                push_varint(&mut out, p - previous);
+                previous = p;
+            }
         }
         if let Some(path) = self.loom {
             out.push(b'L');
@@ -164,7 +208,24 @@ impl Token {
         let count = r.varint()?;
         let mut schedule = Vec::with_capacity(count.min(1 << 16));
         for _ in 0..count {
-            schedule.push(r.varint()?);
+            schedule.push(Choice::Thread(r.varint()?));
+        }
+        if r.0.first() == Some(&b'S') {
+            r.byte()?;
+            let points = r.varint()?;
+            let mut at = 0;
+            for _ in 0..points {
+                at += r.varint()?;
+                let slot = schedule
+                    .get_mut(at)
+                    .ok_or_else(|| TokenError::Malformed("a choice point outside the schedule".into()))?;
+                match *slot {
+                    Choice::Thread(k) => *slot = Choice::Alternative(k),
+                    Choice::Alternative(_) => {
+                        return Err(TokenError::Malformed("a choice point listed twice".into()));
+                    }
+                }
+            }
         }
         let loom = if r.0.first() == Some(&b'L') {
             r.byte()?;
@@ -265,7 +326,7 @@ mod tests {
             type_name: "RacyCounter".into(),
             type_hash: 0xdead_beef,
             scenario: TokenScenario::Bytes(vec![1, 0, 2, 1, 1, 0, 4, 1, 2, 3, 4, 4, 5, 6, 7, 8]),
-            schedule: vec![1, 2, 2, 1, 300],
+            schedule: [1, 2, 2, 1, 300].map(Choice::Thread).to_vec(),
             loom: None,
         }
     }
@@ -287,6 +348,17 @@ mod tests {
             ..sample()
         };
         assert_eq!(Token::decode(&loom.encode()), Ok(loom));
+        let surprises = Token {
+            schedule: vec![
+                Choice::Alternative(1),
+                Choice::Thread(2),
+                Choice::Alternative(0),
+                Choice::Alternative(1),
+                Choice::Thread(1),
+            ],
+            ..sample()
+        };
+        assert_eq!(Token::decode(&surprises.encode()), Ok(surprises));
         for n in 0..10 {
             let bytes: Vec<u8> = (0..n).collect();
             assert_eq!(base64::decode(&base64::encode(&bytes)), Some(bytes));

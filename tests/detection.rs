@@ -28,7 +28,7 @@ fn caught<R: Resource>(accept: fn(&FailureKind) -> bool) {
             "{scheduler:?}: wrong kind of failure:\n{failure}"
         );
         assert!(failure.schedules() <= 10_000);
-        assert!(failure.schedule().is_some(), "a found bug has a replay token");
+        assert!(failure.token().is_some(), "a found bug has a replay token");
     }
 }
 

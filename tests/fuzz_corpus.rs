@@ -52,7 +52,7 @@ where
         let failure: Failure<Buggy::Op> = fuzz::check::<Buggy>(&data)
             .err()
             .unwrap_or_else(|| panic!("{} no longer fails on the `{target}` target", path.display()));
-        let token = failure.schedule().expect("a fuzz failure has a replay token");
+        let token = failure.token().expect("a fuzz failure has a replay token");
         let replayed = Checker::<Buggy>::new()
             .scheduler(Scheduler::Replay(token.to_string()))
             .run()
@@ -186,14 +186,14 @@ fn same_input_same_report_and_token_replays<R: Resource>(seed: u64) {
         failure.to_string(),
         "the same input gives the same report"
     );
-    let token = failure.schedule().expect("a replay token").to_string();
+    let token = failure.token().expect("a replay token").to_string();
     let replayed = Checker::<R>::new()
         .scheduler(Scheduler::Replay(token.clone()))
         .run()
         .expect_err("the token replays the failure");
     assert_eq!(replayed.kind(), failure.kind());
     assert_eq!(replayed.scenario().len(), failure.scenario().len());
-    assert_eq!(replayed.schedule(), Some(token.as_str()));
+    assert_eq!(replayed.token(), Some(token.as_str()));
     assert!(
         !matches!(failure.kind(), FailureKind::Usage { .. } | FailureKind::Internal { .. }),
         "{failure}"
@@ -219,7 +219,7 @@ fn explain_shrinks_a_saved_crash_to_its_minimum() {
         assert_eq!(s.threads.len(), 2, "{}:\n{failure}", path.display());
         assert!(s.threads.iter().all(|t| t.len() == 1), "{}:\n{failure}", path.display());
         assert_eq!(failure.preemptions(), 1, "{}:\n{failure}", path.display());
-        let token = failure.schedule().expect("a token").to_string();
+        let token = failure.token().expect("a token").to_string();
         let replayed = crosscheck::Checker::<RacyCounter>::new()
             .scheduler(crosscheck::Scheduler::Replay(token))
             .run()

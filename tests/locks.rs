@@ -29,7 +29,7 @@ fn retrying_without_backing_off_is_a_livelock() {
 #[test]
 fn logical_timeouts_replay_exactly() {
     let failure = Checker::<KeepLockBackoffBank>::new().seed(2).run().unwrap_err();
-    let token = failure.schedule().expect("a deadlock has a token").to_string();
+    let token = failure.token().expect("a deadlock has a token").to_string();
     let replayed = Checker::<KeepLockBackoffBank>::new()
         .scheduler(Scheduler::Replay(token))
         .run()

@@ -34,10 +34,7 @@ fn caught<R: Resource>(accept: fn(&FailureKind) -> bool) -> Failure<R::Op> {
         Err(f) => f,
     };
     assert!(accept(failure.kind()), "wrong kind of failure:\n{failure}");
-    let token = failure
-        .schedule()
-        .expect("a loom failure has a replay token")
-        .to_string();
+    let token = failure.token().expect("a loom failure has a replay token").to_string();
     let text = failure.to_string();
     assert!(text.contains("found by loom in execution"), "{text}");
     assert!(
@@ -116,7 +113,16 @@ fn shuttle_schedulers_cannot_see_the_relaxed_flag_bug() {
             .iterations(3_000)
             .run()
             .unwrap_or_else(|f| panic!("{scheduler:?} flagged a bug that needs weak memory:\n{f}"));
-        assert_eq!(report.schedules(), 3_000);
+        // Every schedule ran; the reduced exhaustive search may finish scenarios early and leave
+        // some of the budget unspent.
+        if matches!(scheduler, Scheduler::Dfs { .. }) {
+            assert!(
+                report.schedules() <= 3_000 && report.exhausted_scenarios() > 0,
+                "{report}"
+            );
+        } else {
+            assert_eq!(report.schedules(), 3_000, "{report}");
+        }
     }
 }
 

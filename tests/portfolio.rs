@@ -15,7 +15,7 @@ fn the_default_is_the_recommended_portfolio() {
         Scheduler::Bounded { preemptions: 0 },
         Scheduler::Bounded { preemptions: 1 },
         Scheduler::Bounded { preemptions: 2 },
-        Scheduler::Pct { depth: 1 },
+        Scheduler::Rff,
         Scheduler::Pct { depth: 2 },
         Scheduler::Pct { depth: 3 },
         Scheduler::Random,
@@ -37,7 +37,7 @@ fn caught<R: Resource>(accept: fn(&FailureKind) -> bool) {
             text.contains("default portfolio; "),
             "the member that found it is named:\n{text}"
         );
-        let token = failure.schedule().expect("a token").to_string();
+        let token = failure.token().expect("a token").to_string();
         let replayed = Checker::<R>::new()
             .scheduler(Scheduler::Replay(token))
             .run()

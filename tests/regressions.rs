@@ -64,7 +64,7 @@ fn other_resource_types_skip_the_saved_tokens() {
     let token = Checker::<RacyCounter>::new()
         .run()
         .unwrap_err()
-        .schedule()
+        .token()
         .unwrap()
         .to_string();
     std::fs::write(&path, format!("{token} # a racy counter's bug\n")).unwrap();

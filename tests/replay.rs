@@ -21,7 +21,7 @@ fn same_failure_twice<R: Resource>(scheduler: Scheduler) {
         without_timing(&b.to_string()),
         "same seed, same report"
     );
-    assert_eq!(a.schedule(), b.schedule());
+    assert_eq!(a.token(), b.token());
     assert_eq!(format!("{:?}", a.scenario()), format!("{:?}", b.scenario()));
     assert_eq!(a.schedules(), b.schedules());
 }
@@ -47,7 +47,7 @@ fn token_replays<R: Resource>(scheduler: Scheduler, seed: u64) {
         .shrink_budget(0)
         .run()
         .unwrap_err();
-    let token = original.schedule().expect("a token").to_string();
+    let token = original.token().expect("a token").to_string();
     // Different settings on purpose: the token alone decides what runs.
     let replayed = Checker::<R>::new()
         .threads(7)
@@ -60,7 +60,7 @@ fn token_replays<R: Resource>(scheduler: Scheduler, seed: u64) {
         format!("{:?}", replayed.scenario()),
         format!("{:?}", original.scenario())
     );
-    assert_eq!(replayed.schedule(), Some(token.as_str()));
+    assert_eq!(replayed.token(), Some(token.as_str()));
     assert_eq!(replayed.preemptions(), original.preemptions());
     assert_eq!(replayed.schedules(), 1);
 }
@@ -92,7 +92,7 @@ fn a_pinned_scenario_replays_with_the_same_scenario() {
         .scenario(scenario.clone())
         .run()
         .unwrap_err();
-    let token = failure.schedule().unwrap().to_string();
+    let token = failure.token().unwrap().to_string();
     let again = Checker::<RacyCounter>::new()
         .scenario(scenario)
         .scheduler(Scheduler::Replay(token.clone()))
@@ -124,7 +124,7 @@ fn bad_tokens_get_clear_errors() {
     let good = Checker::<RacyCounter>::new()
         .run()
         .unwrap_err()
-        .schedule()
+        .token()
         .unwrap()
         .to_string();
     assert!(usage_message::<RacyCounter>("not a token").contains("not a crosscheck replay token"));
@@ -137,10 +137,63 @@ fn bad_tokens_get_clear_errors() {
     );
 }
 
+/// The racy counter after its bug was fixed, in a module of its own: the same name (tokens are
+/// keyed by the type's name, not its module path), the same operations, other behaviour.
+mod fixed {
+    use crosscheck::resources::{CounterModel, CounterOp, LockedCounter};
+    use crosscheck::Resource;
+
+    pub struct RacyCounter(LockedCounter);
+
+    impl Resource for RacyCounter {
+        type Op = CounterOp;
+        type Output = Option<u64>;
+        type Model = CounterModel;
+        fn new() -> Self {
+            RacyCounter(LockedCounter::new())
+        }
+        fn apply(&self, op: &CounterOp) -> Option<u64> {
+            self.0.apply(op)
+        }
+    }
+}
+
 #[test]
 fn a_token_that_no_longer_fits_the_resource_says_so() {
-    // The same operations, but the resource has no race any more: the recorded schedule asks for
-    // thread switches the new code never offers.
+    let failure = Checker::<RacyCounter>::new().run().unwrap_err();
+    let token = failure.token().unwrap();
+    // The token names `RacyCounter`, so it applies to the moved and fixed type; its schedule asks
+    // for thread switches at points the fixed code no longer reaches in that order.
+    let message = usage_message::<fixed::RacyCounter>(token);
+    assert!(
+        message.contains("no longer matches the resource's behaviour"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_token_still_replays_after_its_type_moved_module() {
+    mod moved {
+        pub use crosscheck::resources::RacyCounter;
+    }
+    let failure = Checker::<RacyCounter>::new().run().unwrap_err();
+    let replayed = Checker::<moved::RacyCounter>::new()
+        .scheduler(Scheduler::Replay(failure.token().unwrap().into()))
+        .run()
+        .unwrap_err();
+    assert_eq!(replayed.kind(), failure.kind());
+}
+
+#[test]
+#[allow(deprecated)]
+fn the_old_name_of_the_token_accessor_still_works() {
+    let failure = Checker::<RacyCounter>::new().run().unwrap_err();
+    assert_eq!(failure.schedule(), failure.token());
+    assert!(failure.token().is_some());
+}
+
+#[test]
+fn a_step_limit_stops_a_replay_early() {
     let failure = Checker::<RacyCounter>::new()
         .scenario(Scenario {
             init: vec![],
@@ -149,9 +202,7 @@ fn a_token_that_no_longer_fits_the_resource_says_so() {
         })
         .run()
         .unwrap_err();
-    let token = failure.schedule().unwrap();
-    // Retarget the token at a type with other behaviour by re-encoding is not possible from
-    // outside, so replay it under a different max_steps that stops the execution early instead.
+    let token = failure.token().unwrap();
     let stopped = Checker::<RacyCounter>::new()
         .scenario(failure.scenario().clone())
         .max_steps(2)

@@ -41,7 +41,7 @@ fn child(test: &str, token: &str) -> std::process::Output {
 fn the_printed_command_replays_the_failure() {
     let failure = Checker::<RacyCounter>::new().run().unwrap_err();
     assert!(matches!(failure.kind(), FailureKind::NotLinearizable { .. }));
-    let token = failure.schedule().unwrap();
+    let token = failure.token().unwrap();
     assert!(failure
         .to_string()
         .contains(&format!("CROSSCHECK_REPLAY={token} cargo test")));

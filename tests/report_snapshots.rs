@@ -6,11 +6,11 @@
 mod text;
 use crosscheck::resources::*;
 use crosscheck::{Checker, Resource};
-use text::without_timing;
+use text::{without_page_dir, without_timing};
 
 fn report<R: Resource>() -> String {
     let failure = Checker::<R>::new().seed(1).run().expect_err("the bug is found");
-    without_timing(&failure.to_string())
+    without_page_dir(&without_timing(&failure.to_string()))
 }
 
 #[test]

@@ -131,7 +131,7 @@ fn usage<R: Resource>(checker: Checker<R>) -> String {
         Err(f) => match f.kind() {
             FailureKind::Usage { message } => {
                 assert!(f.scenario().is_empty());
-                assert!(f.schedule().is_none());
+                assert!(f.token().is_none());
                 message.clone()
             }
             other => panic!("expected a usage error, got {other:?}"),

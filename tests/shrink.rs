@@ -30,7 +30,7 @@ fn shrunk<R: Resource>(seed: u64) -> Failure<R::Op> {
         failure.to_string().contains("shrunk from"),
         "the report says what shrinking did"
     );
-    let token = failure.schedule().expect("a token").to_string();
+    let token = failure.token().expect("a token").to_string();
     let replayed = Checker::<R>::new()
         .scheduler(Scheduler::Replay(token))
         .run()
@@ -122,7 +122,7 @@ fn shrinking_is_deterministic_and_can_be_turned_off() {
         .seed(9)
         .run()
         .unwrap_err();
-    assert_eq!(a.schedule(), b.schedule());
+    assert_eq!(a.token(), b.token());
     let raw = Checker::<RacyCounter>::new()
         .threads(3)
         .ops_per_thread(3)

@@ -36,10 +36,7 @@ fn caught<R: Resource>(post: usize) {
     assert!(text.contains("found by Stress on real threads"), "{text}");
     // shuttle reproduced it: the report is the shrunk one, with a token that replays it.
     assert!(text.contains("shrunk from"), "{text}");
-    let token = failure
-        .schedule()
-        .expect("shuttle's reproduction has a token")
-        .to_string();
+    let token = failure.token().expect("shuttle's reproduction has a token").to_string();
     let replayed = Checker::<R>::new().scheduler(Scheduler::Replay(token)).run();
     assert!(replayed.is_err(), "the token replays the failure");
     assert_eq!(failure.scenario().threads.len(), 2);
@@ -143,7 +140,7 @@ fn a_failure_shuttle_cannot_reproduce_says_it_cannot_be_replayed() {
         matches!(failure.kind(), FailureKind::InvariantViolated { .. }),
         "{failure}"
     );
-    assert_eq!(failure.schedule(), None);
+    assert_eq!(failure.token(), None);
     let text = failure.to_string();
     assert!(text.contains("cannot be replayed exactly"), "{text}");
     assert!(!text.contains("replay this exact execution"), "{text}");

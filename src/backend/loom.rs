@@ -32,15 +32,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::harness::{self, lock, Threads};
+use super::judge::{self, Consistency, Judged, Outcome};
+use super::locks::LockWatch;
 use super::loom_report;
-use super::verdict::{self, short_name, Outcome};
-use crate::checker::Checker;
-use crate::lock_order::LockOrder;
-use crate::lock_stats::Contention;
 use crate::plan::Plan;
 use crate::report::{Failure, FailureKind, Report};
 use crate::resource::Resource;
-use crate::runtime::{self, panics, Abort, Backend, BackendGuard, EventKind, ExecutionRecord, LoomStop};
+use crate::runtime::{self, panics, Abort, Backend, BackendGuard, ExecutionRecord, LoomStop};
 use crate::scenario::Scenario;
 use crate::token::LoomPath;
 
@@ -62,13 +61,9 @@ pub(crate) struct LoomSettings {
     pub lock_order: bool,
 }
 
-/// What the body of one scenario's exploration writes, shared with the checker.
-struct Shared<R: Resource> {
+/// Where one scenario's exploration stands, shared between loom's executions and the explorer.
+struct Exploration<R: Resource> {
     scenario: Arc<Scenario<R::Op>>,
-    outputs: Vec<Option<R::Output>>,
-    panic: Option<(usize, Option<usize>, String)>,
-    invariant: Option<Result<(), String>>,
-    completed: bool,
     /// Executions begun, the one in progress included.
     executions: usize,
     limit: usize,
@@ -77,44 +72,27 @@ struct Shared<R: Resource> {
     unknown: usize,
     failure: Option<Found<R>>,
     /// The check-wide lock-order graph and contention figures, handed from plan to plan.
-    order: Option<LockOrder>,
-    contention: Contention,
+    watch: LockWatch,
     /// The passing execution (its number and what it left) that closed the first lock-order cycle.
     inversion: Option<(usize, Found<R>)>,
 }
 
-/// A failing execution: the verdict, what the model allows per op (if computed), the record, and
-/// the outputs.
-pub(super) type Found<R> = (
-    FailureKind,
-    Option<Vec<Option<String>>>,
-    ExecutionRecord,
-    Vec<Option<<R as Resource>::Output>>,
-);
+/// A failing execution: the verdict, the record, and the outputs.
+pub(super) type Found<R> = (Judged, ExecutionRecord, Vec<Option<<R as Resource>::Output>>);
 
-impl<R: Resource> Shared<R> {
+impl<R: Resource> Exploration<R> {
     fn new(scenario: Arc<Scenario<R::Op>>, limit: usize) -> Self {
-        Shared {
+        Exploration {
             scenario,
-            outputs: Vec::new(),
-            panic: None,
-            invariant: None,
-            completed: false,
             executions: 0,
             limit,
             cut: false,
             unknown: 0,
             failure: None,
-            order: None,
-            contention: Contention::default(),
+            watch: LockWatch::default(),
             inversion: None,
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while crosscheck holds its own lock is crosscheck's bug; the data is still usable.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Loom's builder with crosscheck's settings, or a usage error for a `LOOM_*` variable that loom
@@ -122,7 +100,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn builder(settings: &LoomSettings) -> Result<loom::model::Builder, String> {
     let _quiet = panics::Quiet::new();
     let mut b = catch_unwind(loom::model::Builder::new).map_err(|payload| {
-        let message = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
+        let message = panics::message(&*payload);
         format!("loom could not read its LOOM_* environment variables: {message}")
     })?;
     b.max_threads = loom::MAX_THREADS;
@@ -156,8 +134,7 @@ pub(crate) fn explore<R: Resource>(
     let _quiet = panics::Quiet::new();
     let _backend = BackendGuard::set(Backend::Loom);
     let mut explored = Explored::default();
-    let mut order = settings.lock_order.then(LockOrder::default);
-    let mut contention = Contention::default();
+    let mut watch = LockWatch::new(settings.lock_order);
     let mut inversion: Option<(usize, usize, Found<R>)> = None;
     for (i, plan) in plans.iter().enumerate() {
         let left = settings.budget.saturating_sub(explored.executions);
@@ -168,16 +145,21 @@ pub(crate) fn explore<R: Resource>(
             Some(target) => target,
             None => (left / (plans.len() - i)).max(1),
         };
-        let mut fresh = Shared::<R>::new(Arc::clone(&plan.scenario), limit);
-        fresh.order = order.take();
-        fresh.contention = std::mem::take(&mut contention);
+        let mut fresh = Exploration::<R>::new(Arc::clone(&plan.scenario), limit);
+        fresh.watch = std::mem::take(&mut watch);
         let shared = Arc::new(Mutex::new(fresh));
-        let body = body::<R>(Arc::clone(&shared), settings.max_steps, settings.target);
+        let seen = Arc::new(Mutex::new(Outcome::<R>::default()));
+        let body = body::<R>(
+            Arc::clone(&shared),
+            Arc::clone(&seen),
+            settings.max_steps,
+            settings.check_budget,
+            settings.target,
+        );
         panics::clear_seen();
         let outcome = catch_unwind(AssertUnwindSafe(|| builder.check(body)));
         let mut s = lock(&shared);
-        order = s.order.take();
-        contention = std::mem::take(&mut s.contention);
+        watch = std::mem::take(&mut s.watch);
         if let (None, Some((execution, found))) = (&inversion, s.inversion.take()) {
             inversion = Some((i, execution, found));
         }
@@ -189,7 +171,7 @@ pub(crate) fn explore<R: Resource>(
             if !payload.is::<StopExploration>() {
                 // Loom itself panicked (its deadlock report, an internal limit): judge the execution
                 // that was running from what was recorded of it.
-                let last = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
+                let last = panics::message(&*payload);
                 // The first of loom's panics says what happened; later ones are its consequences.
                 let message = panics::seen()
                     .into_iter()
@@ -197,18 +179,17 @@ pub(crate) fn explore<R: Resource>(
                     .unwrap_or(last);
                 let record = runtime::take_record().unwrap_or_default();
                 let kind = match &record.abort {
-                    Some(abort) => verdict::abort_kind(abort),
+                    Some(abort) => judge::abort_kind(abort),
                     None => loom_panic_kind(&message),
                 };
-                let outputs = std::mem::take(&mut s.outputs);
-                s.failure = Some((kind, None, record, outputs));
+                let outputs = std::mem::take(&mut lock(&seen).outputs);
+                s.failure = Some((kind.into(), record, outputs));
             }
         }
-        if let Some((kind, expected, record, outputs)) = s.failure.take() {
+        if let Some(found) = s.failure.take() {
             let execution = s.executions;
             let schedules = explored.executions;
             drop(s);
-            let found = (kind, expected, record, outputs);
             let failure = loom_report::describe::<R>(plan, settings, found, execution, schedules);
             return Err((failure, schedules));
         }
@@ -218,7 +199,7 @@ pub(crate) fn explore<R: Resource>(
             explored.complete += 1;
         }
     }
-    explored.lock_stats = contention.into_stats();
+    explored.lock_stats = watch.stats();
     if let Some((plan, execution, found)) = inversion {
         // Every execution passed, but the locks were taken in orders that can deadlock.
         let failure = loom_report::describe::<R>(&plans[plan], settings, found, execution, explored.executions);
@@ -247,12 +228,13 @@ fn loom_panic_kind(message: &str) -> FailureKind {
     }
 }
 
-/// The body loom runs for every execution: the same harness as under shuttle (create, init, one
-/// thread per scenario thread, join, post, invariant), judged at its end, inside the model, while
-/// the execution's loom objects still exist.
+/// The body loom runs for every execution: the same harness as under shuttle, judged at its end,
+/// inside the model, while the execution's loom objects still exist.
 fn body<R: Resource>(
-    shared: Arc<Mutex<Shared<R>>>,
+    shared: Arc<Mutex<Exploration<R>>>,
+    outcome: Arc<Mutex<Outcome<R>>>,
     max_steps: usize,
+    check_budget: Duration,
     target: Option<usize>,
 ) -> impl Fn() + Send + Sync + 'static {
     move || {
@@ -266,14 +248,9 @@ fn body<R: Resource>(
                 drop(s);
                 std::panic::resume_unwind(Box::new(StopExploration));
             }
-            let len = s.scenario.len();
-            s.outputs.clear();
-            s.outputs.resize(len, None);
-            s.panic = None;
-            s.invariant = None;
-            s.completed = false;
             (s.executions, Arc::clone(&s.scenario))
         };
+        harness::reset(&mut lock(&outcome), &scenario);
         runtime::begin_execution(None);
         runtime::with_record(|rec| {
             rec.in_loom = true;
@@ -284,7 +261,7 @@ fn body<R: Resource>(
         });
         // Main is the first loom thread the record sees: index 0, as under shuttle.
         runtime::with_record(|_| ());
-        harness::<R>(&shared, &scenario);
+        harness::run::<R, LoomThreads>(&outcome, &scenario);
         runtime::with_record(|rec| {
             rec.in_loom = false;
             // A loom object must not outlive its execution.
@@ -295,40 +272,28 @@ fn body<R: Resource>(
             return;
         }
         let mut s = lock(&shared);
-        let verdict = match &record.abort {
-            Some(abort) => Some((verdict::abort_kind(abort), None)),
+        let judged = match &record.abort {
+            Some(abort) => Some(judge::abort_kind_named(abort, &crate::report::op_texts::<R>(&scenario, &[]).0).into()),
             None => {
-                let outcome = Outcome::<R> {
-                    scenario: &scenario,
-                    outputs: &s.outputs,
-                    panic: s.panic.as_ref(),
-                    invariant: s.invariant.as_ref(),
-                    completed: s.completed,
-                };
-                verdict::judge_loom(&record.labels, &outcome)
+                let outcome = lock(&outcome);
+                let (judged, unknown) = judge::judge::<R>(
+                    &record.events,
+                    &record.labels,
+                    &scenario,
+                    &outcome,
+                    Consistency::Sequential,
+                    check_budget,
+                );
+                s.unknown += usize::from(unknown);
+                judged
             }
         };
-        if let Some((kind, expected)) = verdict {
-            let outputs = std::mem::take(&mut s.outputs);
-            s.failure = Some((kind, expected, record, outputs));
-        } else {
-            s.contention.absorb(&record);
-            let names = verdict::op_texts::<R>(&scenario, &[]).0;
-            let closed = s
-                .order
-                .as_mut()
-                .is_some_and(|order| order.absorb(&record, |op| names.get(op).cloned().unwrap_or_default()));
-            let inversion = closed
-                .then(|| s.order.as_ref().and_then(|o| o.inversion().cloned()))
-                .flatten();
-            if let Some(inversion) = inversion {
-                let kind = FailureKind::LockOrderInversion {
-                    edges: inversion.edges,
-                    deadlock: None,
-                };
-                let outputs = s.outputs.clone();
-                s.inversion = Some((n, (kind, None, record, outputs)));
-            }
+        if let Some(judged) = judged {
+            let outputs = std::mem::take(&mut lock(&outcome).outputs);
+            s.failure = Some((judged, record, outputs));
+        } else if let Some(closed) = s.watch.absorb::<R>(&record, &scenario) {
+            let outputs = lock(&outcome).outputs.clone();
+            s.inversion = Some((n, (closed.kind.into(), record, outputs)));
         }
         if s.failure.is_some() || target.is_some() {
             drop(s);
@@ -338,140 +303,52 @@ fn body<R: Resource>(
     }
 }
 
-fn harness<R: Resource>(shared: &Arc<Mutex<Shared<R>>>, scenario: &Arc<Scenario<R::Op>>) {
-    let resource = match catch_unwind(R::new) {
-        Ok(r) => Arc::new(r),
-        Err(payload) => return note_panic(shared, None, &*payload),
-    };
-    let mut index = 0;
-    for op in &scenario.init {
-        if !run_op(shared, &*resource, index, op) {
-            return;
-        }
-        index += 1;
-    }
-    let mut handles = Vec::with_capacity(scenario.threads.len());
-    for t in 0..scenario.threads.len() {
-        let (shared, resource, scenario) = (Arc::clone(shared), Arc::clone(&resource), Arc::clone(scenario));
-        let base = index;
-        index += scenario.threads[t].len();
+/// Loom's threads, for the harness.
+struct LoomThreads;
+
+impl Threads for LoomThreads {
+    type Handle = loom::thread::JoinHandle<()>;
+
+    fn spawn(f: impl FnOnce() + Send + 'static) -> Self::Handle {
         runtime::loom_spawning();
-        handles.push(loom::thread::spawn(move || {
-            let me = runtime::current_task();
-            runtime::with_record(|rec| rec.labels.push((me, runtime::thread_name(t))));
-            for (k, op) in scenario.threads[t].iter().enumerate() {
-                if !run_op(&shared, &*resource, base + k, op) {
-                    break;
-                }
-            }
-        }));
+        loom::thread::spawn(f)
     }
-    for h in handles {
-        // Workers catch their own panics, so a join error cannot carry a resource's panic.
-        let _ = h.join();
+
+    fn join(handle: Self::Handle) {
+        let _ = handle.join();
     }
-    if aborted() {
-        return;
-    }
-    for op in &scenario.post {
-        if !run_op(shared, &*resource, index, op) {
-            return;
+
+    fn resource_panic(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+        if payload.is::<LoomStop>() {
+            return None;
         }
-        index += 1;
-    }
-    match catch_unwind(AssertUnwindSafe(|| resource.invariant())) {
-        Ok(result) => {
-            let mut s = lock(shared);
-            s.invariant = Some(result);
-            s.completed = true;
+        let message = panics::message(payload);
+        let kind = loom_panic_kind(&message);
+        if matches!(kind, FailureKind::Internal { .. }) {
+            return Some(message);
         }
-        Err(payload) => note_panic(shared, None, &*payload),
+        // Loom's own report surfaced inside the resource: not the resource's panic.
+        let abort = match kind {
+            FailureKind::Deadlock { cycle } => Abort::Deadlock { cycle },
+            _ => Abort::StepLimit { steps: 0 },
+        };
+        runtime::with_record(|rec| rec.abort.get_or_insert(abort).clone());
+        None
     }
 }
 
-fn aborted() -> bool {
-    runtime::with_record(|rec| rec.abort.is_some()).unwrap_or(false)
-}
-
-/// Runs one operation, recording its begin and end; `false` if the thread must stop (it panicked,
-/// or the execution was aborted).
-fn run_op<R: Resource>(shared: &Mutex<Shared<R>>, resource: &R, index: usize, op: &R::Op) -> bool {
-    if aborted() {
-        return false;
-    }
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        runtime::record(EventKind::OpBegin { op: index });
-        let output = resource.apply(op);
-        runtime::record(EventKind::OpEnd { op: index });
-        output
-    }));
-    match result {
-        Ok(output) => {
-            lock(shared).outputs[index] = Some(output);
-            true
-        }
-        Err(payload) if payload.is::<LoomStop>() => false,
-        Err(payload) => {
-            let message = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
-            let kind = loom_panic_kind(&message);
-            if !matches!(kind, FailureKind::Internal { .. }) {
-                // Loom's own report surfaced inside the resource: not the resource's panic.
-                let abort = match kind {
-                    FailureKind::Deadlock { cycle } => Abort::Deadlock { cycle },
-                    _ => Abort::StepLimit { steps: 0 },
-                };
-                runtime::with_record(|rec| rec.abort.get_or_insert(abort).clone());
-                return false;
-            }
-            let mut s = lock(shared);
-            if s.panic.is_none() {
-                s.panic = Some((runtime::current_task(), Some(index), message));
-            }
-            false
-        }
-    }
-}
-
-fn note_panic<R: Resource>(shared: &Mutex<Shared<R>>, op: Option<usize>, payload: &(dyn std::any::Any + Send)) {
-    if payload.is::<LoomStop>() {
-        return;
-    }
-    let message = panics::take_last().unwrap_or_else(|| panics::payload_message(payload));
-    let mut s = lock(shared);
-    if s.panic.is_none() {
-        s.panic = Some((runtime::current_task(), op, message));
-    }
-}
-
-/// Runs a loom check for `checker`: explores, and for a failure, asks shuttle whether a
-/// sequentially consistent interleaving of the same scenario shows it too, so the report can say
-/// whether the bug needs weak memory (and then replays only under loom).
-pub(crate) fn check<R: Resource>(
-    checker: &Checker<R>,
-    plans: Vec<Plan<R::Op>>,
-    settings: LoomSettings,
-) -> Result<Report, Failure<R::Op>> {
+/// Runs a loom check: explores the plans, sharing `settings.budget` executions between them.
+pub(crate) fn check<R: Resource>(plans: Vec<Plan<R::Op>>, settings: LoomSettings) -> Result<Report, Failure<R::Op>> {
     let started = Instant::now();
-    match explore::<R>(&plans, &settings) {
-        Ok(explored) => Ok(Report {
-            resource: short_name(std::any::type_name::<R>()).to_string(),
-            scheduler: settings.scheduler.clone(),
-            scenarios: explored.scenarios,
-            schedules: explored.executions,
-            exhausted: explored.complete,
-            unknown: explored.unknown,
-            regressions: 0,
-            elapsed: started.elapsed(),
-            incomplete: incomplete(&explored, &settings, plans.len()),
-            lock_stats: explored.lock_stats,
-        }),
-        Err((mut failure, _)) => {
-            if settings.target.is_none() && failure.schedule().is_some() {
-                loom_report::cross_check(checker, &mut failure);
-            }
-            Err(failure)
-        }
-    }
+    let explored = explore::<R>(&plans, &settings).map_err(|(failure, _)| failure)?;
+    let mut report = Report::new(std::any::type_name::<R>(), settings.scheduler.clone(), started);
+    report.scenarios = explored.scenarios;
+    report.schedules = explored.executions;
+    report.exhausted = explored.complete;
+    report.unknown = explored.unknown;
+    report.incomplete = incomplete(&explored, &settings, plans.len());
+    report.lock_stats = explored.lock_stats;
+    Ok(report)
 }
 
 /// Why exploration was incomplete, naming the bound, or `None` when loom finished every scenario.
@@ -518,18 +395,11 @@ pub(crate) fn replay<R: Resource>(
                     path.execution, explored.executions
                 )));
             }
-            Ok(Report {
-                resource: short_name(std::any::type_name::<R>()).to_string(),
-                scheduler: settings.scheduler,
-                scenarios: 1,
-                schedules: 1,
-                exhausted: 0,
-                unknown: explored.unknown,
-                regressions: 0,
-                elapsed: started.elapsed(),
-                incomplete: None,
-                lock_stats: Vec::new(),
-            })
+            let mut report = Report::new(std::any::type_name::<R>(), settings.scheduler, started);
+            report.scenarios = 1;
+            report.schedules = 1;
+            report.unknown = explored.unknown;
+            Ok(report)
         }
         Err((mut failure, _)) => {
             failure.data_mut().schedules = 1;

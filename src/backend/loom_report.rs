@@ -1,17 +1,14 @@
-//! The report of a loom failure: the interleaving with loom's switches marked, the loads that
-//! only weak memory explains, and whether a sequentially consistent interleaving (shuttle) shows
-//! the same failure, which decides whether the bug replays anywhere or only under loom.
+//! The report of a loom failure: the interleaving with loom's switches marked and the loads that
+//! only weak memory explains. (Whether a sequentially consistent interleaving shows the same
+//! failure is asked of shuttle by the checker, which knows both backends.)
 
-use std::sync::Arc;
-
+use super::judge::Judged;
 use super::loom::{Found, LoomSettings};
-use super::verdict::{self, build_history, short_name, PartsInput};
-use crate::checker::Checker;
-use crate::plan::{Plan, StrategyFactory};
-use crate::report::{self, Failure, FailureData, FailureKind};
+use super::shuttle::PINNED_NOTE;
+use crate::plan::Plan;
+use crate::record::{thread_label, Event, EventKind, Label, ObjectInfo, ObjectName, Value};
+use crate::report::{self, Failure, FailureData, PartsInput};
 use crate::resource::Resource;
-use crate::runtime::{self, Event, EventKind, Value};
-use crate::scheduler;
 use crate::token::{LoomPath, Token, TokenScenario};
 
 /// The events with a switch marked wherever the running thread changes, and the preemptions among
@@ -43,11 +40,7 @@ fn with_switches(events: &[Event]) -> (Vec<Event>, usize) {
 
 /// Loads that returned a value other than the last one stored to that atomic in the recorded
 /// order: values only weak memory allows (a sequentially consistent run reads the latest store).
-fn stale_reads(
-    events: &[Event],
-    labels: &[(usize, crate::runtime::Label)],
-    objects: &[runtime::ObjectInfo],
-) -> Vec<String> {
+fn stale_reads(events: &[Event], labels: &[(usize, Label)], objects: &[ObjectInfo]) -> Vec<String> {
     let mut last: Vec<Option<(Value, usize)>> = Vec::new();
     let mut found = Vec::new();
     for e in events {
@@ -65,11 +58,11 @@ fn stale_reads(
             (None, EventKind::Load { value, .. }) => {
                 if let Some((latest, writer)) = last[obj] {
                     if latest != *value {
-                        let name = crate::record::ObjectName(objects, obj).to_string();
+                        let name = ObjectName(objects, obj).to_string();
                         found.push(format!(
                             "{} loaded {name} -> {value} after {} had stored {latest}",
-                            crate::record::thread_label(labels, e.thread),
-                            crate::record::thread_label(labels, writer)
+                            thread_label(labels, e.thread),
+                            thread_label(labels, writer)
                         ));
                     }
                 }
@@ -88,40 +81,45 @@ pub(super) fn describe<R: Resource>(
     execution: usize,
     schedules: usize,
 ) -> Failure<R::Op> {
-    let (kind, expected, record, outputs) = found;
-    let outputs = &outputs[..];
+    let (Judged { kind, evidence }, record, outputs) = found;
     let type_name = std::any::type_name::<R>();
     let scenario = &plan.scenario;
-    let (history, index) = build_history::<R>(&record.events, scenario, outputs);
-    let (names, texts) = verdict::op_texts::<R>(scenario, outputs);
+    let (names, texts) = report::op_texts::<R>(scenario, &outputs);
     let (events, preemptions) = with_switches(&record.events);
-    let mut parts = verdict::report_parts::<R>(PartsInput {
+    let mut parts = report::report_parts::<R>(PartsInput {
         kind: &kind,
         scenario,
-        outputs,
-        history: &history,
-        index: &index,
+        outputs: &outputs,
         interleaving: report::interleaving(&events, &record.labels, &record.objects, &names, &texts),
         type_name,
         scheduler: settings.scheduler.clone(),
         seed: settings.seed,
         preemptions,
-        check_budget: settings.check_budget,
-        expected,
     });
-    let replayable = !matches!(kind, FailureKind::Usage { .. } | FailureKind::Internal { .. });
-    let token = replayable.then(|| {
-        Token {
-            type_name: short_name(type_name).to_string(),
-            type_hash: crate::token::fnv32(type_name.as_bytes()),
-            scenario: plan.source.clone(),
-            schedule: Vec::new(),
-            loom: Some(LoomPath {
-                preemption_bound: settings.preemption_bound,
-                execution,
-            }),
-        }
-        .encode()
+    let (history, index) = crate::history::from_record::<R>(&record.events, scenario, &outputs);
+    let page = Box::new(super::page::execution::<R>(super::page::ExecutionInput {
+        title: format!(
+            "crosscheck: {} in {} (loom)",
+            kind.title(),
+            crate::record::short_name(type_name)
+        ),
+        summary: Vec::new(),
+        kind: &kind,
+        scenario,
+        outputs: &outputs,
+        events: &events,
+        labels: &record.labels,
+        objects: &record.objects,
+        history: &history,
+        index: &index,
+        check_budget: settings.check_budget,
+    }));
+    let token = kind.is_bug().then(|| {
+        let path = LoomPath {
+            preemption_bound: settings.preemption_bound,
+            execution,
+        };
+        Token::new(type_name, plan.source.clone(), Vec::new(), Some(path)).encode()
     });
     parts.token = token.clone();
     let stale = stale_reads(&record.events, &record.labels, &record.objects);
@@ -136,64 +134,16 @@ pub(super) fn describe<R: Resource>(
         );
     }
     if matches!(plan.source, TokenScenario::Pinned(_)) {
-        note += "\nthis scenario was pinned with Checker::scenario: replay the token with the same .scenario(..)";
+        note += &format!("\n{PINNED_NOTE}");
     }
     parts.note = Some(note);
-    Failure::new(FailureData {
-        kind,
-        scenario: (**scenario).clone(),
-        token,
-        preemptions,
-        schedules,
-        parts: Some(parts),
-        source: Some(plan.source.clone()),
-        choices: Vec::new(),
-        switches: 0,
-        steps: 0,
-    })
-}
-
-/// Schedules shuttle may spend looking for a sequentially consistent reproduction.
-const SC_BUDGET: usize = 5_000;
-
-/// Reruns the failing scenario under shuttle (every interleaving, up to [`SC_BUDGET`]) and notes in
-/// the report whether it needs weak memory.
-pub(super) fn cross_check<R: Resource>(checker: &Checker<R>, failure: &mut Failure<R::Op>) {
-    let Some(source) = failure.data().source.clone() else {
-        return;
-    };
-    let plan = Plan {
-        scenario: Arc::new(failure.scenario().clone()),
-        source,
-    };
-    let want = failure.kind().clone();
-    let dfs: StrategyFactory =
-        Box::new(|_| Box::new(scheduler::Capped::new(scheduler::Dfs::new(None), Some(SC_BUDGET))));
-    let name = "Dfs (sequentially consistent cross-check)".to_string();
-    let note = match checker.execute(vec![plan], SC_BUDGET, dfs, name, None) {
-        Err(sc) if sc.kind().same_bug(&want) => match sc.schedule() {
-            Some(token) => format!(
-                "needs no weak memory: shuttle reproduces this failure on the same scenario with a sequentially \
-                 consistent interleaving ({} preemption(s)); replay it anywhere with \
-                 Scheduler::Replay(\"{token}\".into())",
-                sc.preemptions()
-            ),
-            None => "needs no weak memory: shuttle reproduces this failure on the same scenario".to_string(),
-        },
-        Ok(report) if report.exhausted_scenarios() > 0 => format!(
-            "NEEDS WEAK MEMORY: none of the {} sequentially consistent interleavings of this scenario shows this \
-             failure (shuttle explored them all), so it only replays under loom, with the token below",
-            report.schedules()
-        ),
-        _ => format!(
-            "probably needs weak memory: none of the first {SC_BUDGET} sequentially consistent interleavings of \
-             this scenario shows this failure under shuttle, so replay it under loom, with the token below"
-        ),
-    };
-    if let Some(parts) = failure.data_mut().parts.as_mut() {
-        parts.note = Some(match parts.note.take() {
-            Some(old) => format!("{old}\n{note}"),
-            None => note,
-        });
-    }
+    let mut data = FailureData::new(kind, (**scenario).clone());
+    data.token = token;
+    data.preemptions = preemptions;
+    data.schedules = schedules;
+    data.parts = Some(parts);
+    data.evidence = evidence;
+    data.source = Some(plan.source.clone());
+    data.page = Some(page);
+    Failure::new(data)
 }

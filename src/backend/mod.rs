@@ -1,9 +1,11 @@
 //! Backends run a scenario's executions and hand back what happened. One file per backend, plus
-//! what they share: the verdict on an execution, and the shuttle reproduction of a stress failure.
+//! what they share: the harness every controlled execution runs, and the judge of an execution.
 
+mod harness;
+mod judge;
 pub(crate) mod loom;
+mod locks;
 mod loom_report;
-pub(crate) mod reproduce;
+pub(crate) mod page;
 pub(crate) mod shuttle;
 pub(crate) mod stress;
-pub(crate) mod verdict;

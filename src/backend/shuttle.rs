@@ -1,11 +1,13 @@
 //! Runs scenarios under shuttle's execution engine, with crosscheck's own strategies choosing the
-//! threads, and evaluates each execution as it ends.
+//! threads, and judges each execution as it ends.
 //!
-//! One `shuttle::Runner` runs every scenario of a check (a runner per execution is ~7x slower).
-//! The [`Driver`] is the runner's scheduler: it picks the scenario for each execution, records the
+//! One `shuttle::Runner` runs every scenario of a run (a runner per execution is ~7x slower). The
+//! [`Driver`] is the runner's scheduler: it picks the scenario for each execution, records the
 //! schedule, counts preemptions, enforces the step limit, and stops the runner at the first
 //! failure. Failures never travel as panics through shuttle, except shuttle's own deadlock report
-//! for waits crosscheck does not track (condition variables, joins), which the caller catches.
+//! for waits crosscheck does not track (condition variables, joins), which [`run`] catches.
+//! [`run`] is the one way anything runs under shuttle: checks, replays, shrinking, the
+//! reproduction of loom and stress failures, and fuzzing all come through it.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -13,22 +15,28 @@ use std::hash::BuildHasherDefault;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use shuttle::scheduler::{Schedule, Task, TaskId};
 
-pub(crate) use super::verdict::short_name;
-use super::verdict::{self, build_history, Outcome, PartsInput};
+use super::harness::{self, lock};
+use super::judge::{self, Consistency, Judged, Outcome};
+use super::locks::LockWatch;
 use crate::linearizability::cache::FxHasher;
-use crate::lock_order::LockOrder;
-use crate::lock_stats::Contention;
 use crate::plan::{Plan, StrategyFactory};
-use crate::report::{self, Failure, FailureData, FailureKind};
-use crate::resource::Resource;
-use crate::runtime::{self, panics, Abort, EventKind, ExecutionRecord};
+use crate::record::{short_name, Access, Event, EventKind, Footprint};
+use crate::report::{self, Failure, FailureData, FailureKind, PartsInput, Report};
+use crate::resource::{Model, Resource};
+use crate::runtime::{self, panics, Abort, Backend, BackendGuard, ExecutionRecord};
 use crate::scenario::Scenario;
-use crate::scheduler::{is_preemption, Strategy};
+use crate::scheduler::{is_preemption, Choice, Strategy, Upcoming};
 use crate::token::{Token, TokenScenario};
+
+/// The scenario the next execution runs: set by the driver, read by the execution's body.
+type NextScenario<Op> = Arc<Mutex<Option<Arc<Scenario<Op>>>>>;
+
+/// Coroutine stack of each shuttle task.
+const STACK_SIZE: usize = 0x20000;
 
 /// Settings the driver needs from the checker.
 pub(crate) struct RunSettings {
@@ -36,37 +44,20 @@ pub(crate) struct RunSettings {
     pub max_steps: usize,
     /// Steps without a completed operation before the execution is examined for a livelock.
     pub livelock_steps: usize,
+    /// Run the lock-order analysis over the executions (see [`crate::lock_order`]).
+    pub lock_order: bool,
     pub check_budget: Duration,
     pub scheduler: String,
     pub seed: Option<u64>,
-    pub type_name: &'static str,
     /// Keep running after a failure and keep the simplest failing schedule (fewest preemptions,
     /// then context switches, then steps) instead of the first: how shrinking polishes a schedule.
     pub keep_going: bool,
-    /// Run the lock-order analysis over the executions (see [`crate::lock_order`]).
-    pub lock_order: bool,
-}
-
-/// What the execution body writes while it runs (inside shuttle's tasks).
-pub(crate) struct Shared<R: Resource> {
-    scenario: Option<Arc<Scenario<R::Op>>>,
-    outputs: Vec<Option<R::Output>>,
-    /// The first panic: (task, op index or None for `Resource::new`/`invariant`, message).
-    panic: Option<(usize, Option<usize>, String)>,
-    invariant: Option<Result<(), String>>,
-    completed: bool,
-}
-
-impl<R: Resource> Default for Shared<R> {
-    fn default() -> Self {
-        Shared {
-            scenario: None,
-            outputs: Vec::new(),
-            panic: None,
-            invariant: None,
-            completed: false,
-        }
-    }
+    /// Each plan's share of the budget, fixed in advance (a shard of a check, see
+    /// `CROSSCHECK_SHARD`); `None`: an equal part of what is left when the plan starts.
+    pub shares: Option<Vec<usize>>,
+    /// Offer the surprises std permits (spurious wakeups, spurious weak-CAS failures, early park
+    /// returns) as choices.
+    pub spurious: bool,
 }
 
 /// Everything the driver keeps, shared with the checker so that it survives a panic out of the
@@ -85,7 +76,9 @@ pub(crate) struct State<R: Resource> {
     pub exhausted: usize,
     pub unknown: usize,
     pub failure: Option<Failure<R::Op>>,
-    shared: Arc<Mutex<Shared<R>>>,
+    /// The scenario the next execution runs, and what the harness saw of the last one.
+    scenario: NextScenario<R::Op>,
+    outcome: Arc<Mutex<Outcome<R>>>,
     /// The last execution's record, emptied and reused so that recording does not allocate.
     spare: Option<ExecutionRecord>,
     /// Runnable task ids of the current scheduling point, reused.
@@ -95,27 +88,31 @@ pub(crate) struct State<R: Resource> {
     passed: HashMap<Vec<u32>, Vec<Outputs<R>>, BuildHasherDefault<FxHasher>>,
     /// The order of op begins and ends of the execution being judged, reused.
     order: Vec<u32>,
-    /// The lock-order graph over every execution, when the analysis is on.
-    lock_order: Option<LockOrder>,
-    /// How contended each lock was, over every execution.
-    pub contention: Contention,
-    /// The report of the first lock-order cycle: the check's failure if nothing worse is found.
-    pub inversion: Option<Failure<R::Op>>,
+    /// By task id: the accesses each task made in the last execution of the current scenario,
+    /// from which event-aware strategies estimate what a thread will do before it announces it.
+    profile: Vec<Vec<Access>>,
+    /// The upcoming accesses and remaining counts of the current scheduling point, reused.
+    next_accesses: Vec<Option<Access>>,
+    remaining: Vec<usize>,
+    /// The `Model::partition` group of each operation of the current scenario, by op index.
+    groups: Vec<Option<u64>>,
+    /// The lock-order graph and the contention figures over every execution.
+    watch: LockWatch,
+    /// The report of the first lock-order cycle: the run's failure if nothing worse is found.
+    inversion: Option<Failure<R::Op>>,
 }
 
 /// What each operation of a scenario returned (`None`: it did not return).
 type Outputs<R> = Vec<Option<<R as Resource>::Output>>;
-
-/// Interleaving lines a livelock's report shows (the first and last half).
-const LIVELOCK_LINES: usize = 60;
 
 /// Distinct passed histories remembered per scenario.
 const PASSED_CACHE: usize = 4096;
 
 impl<R: Resource> State<R> {
     pub(crate) fn new(plans: Vec<Plan<R::Op>>, settings: RunSettings, make_strategy: StrategyFactory) -> Self {
-        let settings_lock_order = settings.lock_order;
         State {
+            watch: LockWatch::new(settings.lock_order),
+            inversion: None,
             plans,
             settings,
             make_strategy,
@@ -128,14 +125,16 @@ impl<R: Resource> State<R> {
             exhausted: 0,
             unknown: 0,
             failure: None,
-            shared: Arc::new(Mutex::new(Shared::default())),
+            scenario: Arc::new(Mutex::new(None)),
+            outcome: Arc::new(Mutex::new(Outcome::default())),
             spare: None,
             ids: Vec::new(),
             passed: HashMap::default(),
             order: Vec::new(),
-            lock_order: settings_lock_order.then(LockOrder::default),
-            inversion: None,
-            contention: Contention::default(),
+            profile: Vec::new(),
+            next_accesses: Vec::new(),
+            remaining: Vec::new(),
+            groups: Vec::new(),
         }
     }
 
@@ -161,9 +160,23 @@ impl<R: Resource> State<R> {
                 // Each scenario gets an equal part of what is left, so budget a systematic search
                 // did not need flows to the scenarios after it.
                 let left = self.settings.budget - self.runs;
-                self.share = (left / (self.plans.len() - next)).max(1);
+                self.share = match &self.settings.shares {
+                    Some(shares) => shares[next],
+                    None => (left / (self.plans.len() - next)).max(1),
+                };
                 self.strategy = Some((self.make_strategy)(next));
                 self.passed.clear();
+                self.profile.iter_mut().for_each(Vec::clear);
+                let scenario = &self.plans[next].scenario;
+                self.groups.clear();
+                self.groups.extend(
+                    scenario
+                        .init
+                        .iter()
+                        .chain(scenario.threads.iter().flatten())
+                        .chain(&scenario.post)
+                        .map(<R::Model as Model>::partition),
+                );
             }
             let strategy = self.strategy.as_mut().expect("a plan has a strategy");
             if !strategy.new_execution() {
@@ -177,32 +190,39 @@ impl<R: Resource> State<R> {
         }
         if self.runs_here == 0 {
             self.scenarios_run += 1;
+            crate::progress::scenario_started();
         }
         self.runs_here += 1;
         self.runs += 1;
+        crate::progress::executed();
         let plan = &self.plans[self.plan.expect("a plan was picked")];
-        let mut shared = self.shared.lock().expect("crosscheck's own lock");
-        shared.outputs.clear();
-        shared.outputs.resize(plan.scenario.len(), None);
-        shared.scenario = Some(Arc::clone(&plan.scenario));
-        shared.panic = None;
-        shared.invariant = None;
-        shared.completed = false;
-        drop(shared);
+        harness::reset(&mut lock(&self.outcome), &plan.scenario);
+        *lock(&self.scenario) = Some(Arc::clone(&plan.scenario));
         runtime::begin_execution(self.spare.take());
+        if self.strategy.as_ref().is_some_and(|s| s.wants_steps()) {
+            runtime::with_record(|rec| rec.track_steps = true);
+        }
+        let spurious = self.settings.spurious;
+        runtime::with_record(|rec| rec.surprises_on = spurious);
         true
+    }
+
+    /// Hands the step that just ended to the strategy, if it keeps footprints.
+    fn deliver_step(&mut self, step: Option<Footprint>) {
+        let (Some(mut step), Some(strategy)) = (step, self.strategy.as_mut()) else {
+            return;
+        };
+        for b in &mut step.boundaries {
+            b.group = self.groups.get(b.op).copied().flatten();
+        }
+        strategy.stepped(&step);
     }
 
     fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, yielding: bool) -> Option<TaskId> {
         let mut ids = std::mem::take(&mut self.ids);
         ids.clear();
         ids.extend(runnable.iter().map(|t| usize::from(t.id())));
-        if let Some(c) = current.map(usize::from).filter(|_| yielding && ids.len() > 1) {
-            // A yield (or a logical sleep) lets another thread run before the yielder goes on, as
-            // under loom: otherwise a back-off loop could be scheduled forever against a thread
-            // that holds what it waits for, an unfair schedule no real scheduler keeps up.
-            ids.retain(|&t| t != c);
-        }
+        runtime::locks::after_sleep(&mut ids, current.map(usize::from));
         let choice = self.choose(&ids, current.map(usize::from), yielding);
         self.ids = ids;
         choice.map(TaskId::from)
@@ -226,12 +246,33 @@ impl<R: Resource> State<R> {
         if !proceed {
             return None;
         }
+        let ended = runtime::with_record(|rec| rec.step.take()).flatten();
+        self.deliver_step(ended);
         let choice = if ids.len() == 1 {
             ids[0]
         } else if spawning && ids.contains(&0) {
             0
         } else {
             let strategy = self.strategy.as_mut().expect("a plan has a strategy");
+            if strategy.wants_upcoming() {
+                self.next_accesses.clear();
+                self.remaining.clear();
+                let profile = &self.profile;
+                let (accesses, remaining) = (&mut self.next_accesses, &mut self.remaining);
+                runtime::with_record(|rec| {
+                    for &t in ids {
+                        let done = rec.accesses.get(t).map_or(0, Vec::len);
+                        let announced = rec.upcoming.get(t).copied().flatten();
+                        let expected = profile.get(t).map_or(&[][..], Vec::as_slice);
+                        accesses.push(announced);
+                        remaining.push(expected.len().saturating_sub(done) + usize::from(announced.is_some()));
+                    }
+                });
+                strategy.upcoming(&Upcoming {
+                    accesses: &self.next_accesses,
+                    remaining: &self.remaining,
+                });
+            }
             match strategy.next(ids, current, yielding) {
                 Some(c) => c,
                 None => {
@@ -243,16 +284,27 @@ impl<R: Resource> State<R> {
         };
         let chose = ids.len() > 1 && !(spawning && choice == 0);
         let preempted = chose && is_preemption(ids, current, yielding, choice);
+        if let Some(strategy) = self.strategy.as_mut().filter(|s| s.wants_upcoming()) {
+            let step = runtime::with_record(|rec| {
+                let access = rec.upcoming.get(choice).copied().flatten()?;
+                Some((access, rec.accesses[choice].len() - 1))
+            })
+            .flatten();
+            strategy.ran(choice, step);
+        }
         runtime::with_record(|rec| {
+            if rec.track_steps {
+                runtime::steps::open(rec, choice);
+            }
             rec.running = choice;
             if chose {
-                rec.choices.push(choice);
+                rec.choices.push(Choice::Thread(choice));
             }
             if preempted {
                 rec.preemptions += 1;
             }
             if let Some(from) = current.filter(|&c| c != choice) {
-                rec.events.push(runtime::Event {
+                rec.events.push(Event {
                     thread: choice,
                     kind: EventKind::SwitchedTo { from, preempted },
                 });
@@ -261,51 +313,72 @@ impl<R: Resource> State<R> {
         Some(choice)
     }
 
-    /// Evaluates the execution that just ended, if one did.
-    fn evaluate_finished(&mut self) {
-        let Some(record) = runtime::take_record() else {
+    /// Answers the facade's pending choice point (see [`runtime::choose`]): asks the strategy and
+    /// records the answer in the schedule.
+    fn choose_alternative(&mut self) {
+        let Some(point) = runtime::with_record(|rec| rec.pending.take()).flatten() else {
             return;
         };
-        let kind = self.judge(&record);
-        self.note_lock_order(&record);
-        self.contention.absorb(&record);
-        match kind {
-            Some(kind) => self.fail(kind, record),
+        let strategy = self.strategy.as_mut().expect("a plan has a strategy");
+        match strategy.choose(&point) {
+            Some(k) => {
+                let k = k.min(point.count - 1);
+                runtime::with_record(|rec| {
+                    rec.choices.push(Choice::Alternative(k));
+                    rec.surprises += usize::from(k != 0);
+                    rec.answer = Some(k);
+                });
+            }
+            None => {
+                let message = strategy.divergence().unwrap_or_else(|| "the scheduler stopped".into());
+                runtime::with_record(|rec| {
+                    if rec.abort.is_none() {
+                        rec.abort = Some(Abort::Diverged { message });
+                    }
+                });
+            }
+        }
+    }
+
+    /// Evaluates the execution that just ended, if one did.
+    fn evaluate_finished(&mut self) {
+        let Some(mut record) = runtime::take_record() else {
+            return;
+        };
+        let last = record.step.take();
+        self.deliver_step(last);
+        if record.abort.is_none() && self.strategy.as_ref().is_some_and(|s| s.wants_upcoming()) {
+            if self.profile.len() < record.accesses.len() {
+                self.profile.resize_with(record.accesses.len(), Vec::new);
+            }
+            for (kept, made) in self.profile.iter_mut().zip(&record.accesses) {
+                kept.clone_from(made);
+            }
+        }
+        let judged = self.judge(&record);
+        if judged.is_none() {
+            self.note_lock_order(&record);
+        }
+        match judged {
+            Some(judged) => self.fail(judged, record),
             None => self.spare = Some(record),
         }
     }
 
-    /// Adds the execution's lock-order edges to the check's graph; the first cycle they close is
-    /// kept as a failure, reported if the check finds nothing worse.
+    /// Adds a passing execution to the lock-order graph and the contention figures; the first
+    /// cycle it closes is kept as a failure, reported if the run finds nothing worse.
     fn note_lock_order(&mut self, record: &ExecutionRecord) {
-        let Some(order) = self.lock_order.as_mut() else { return };
-        if record.locks.edges.is_empty() {
-            order.absorb(record, |_| String::new());
-            return;
-        }
-        let plan = &self.plans[self.plan.unwrap_or(0).min(self.plans.len().saturating_sub(1))];
-        let names = verdict::op_texts::<R>(&plan.scenario, &[]).0;
-        if !order.absorb(record, |op| names.get(op).cloned().unwrap_or_default()) {
-            return;
-        }
-        let Some(inversion) = order.inversion().cloned() else {
+        let plan = self.plan.unwrap_or(0).min(self.plans.len().saturating_sub(1));
+        let scenario = Arc::clone(&self.plans[plan].scenario);
+        let Some(closed) = self.watch.absorb::<R>(record, &scenario) else {
             return;
         };
-        let kind = FailureKind::LockOrderInversion {
-            edges: inversion.edges,
-            deadlock: None,
-        };
-        let mut failure = self.build_failure(kind, record);
-        if !inversion.within_one_execution {
+        let mut inversion = self.build_failure(closed.kind.into(), record);
+        if !closed.within_one_execution {
             // The edges came from several executions: no single schedule shows them all.
-            let data = failure.data_mut();
-            data.token = None;
-            if let Some(parts) = data.parts.as_mut() {
-                parts.token = None;
-                parts.interleaving.clear();
-            }
+            super::locks::forget_schedule(&mut inversion);
         }
-        self.inversion = Some(failure);
+        self.inversion = Some(inversion);
     }
 
     /// After a panic escaped the runner: turns it into a failure of the execution that ran.
@@ -325,48 +398,27 @@ impl<R: Resource> State<R> {
                 message: format!("the execution engine panicked: {message}"),
             }
         };
-        self.fail(kind, record);
+        self.fail(kind.into(), record);
     }
 
-    fn judge(&mut self, record: &ExecutionRecord) -> Option<FailureKind> {
-        if let Some(Abort::Livelock { steps, threads }) = &record.abort {
-            let shared = self.shared.lock().expect("crosscheck's own lock");
-            let names = shared
-                .scenario
-                .as_ref()
-                .map(|s| verdict::op_texts::<R>(s, &shared.outputs).0)
-                .unwrap_or_default();
-            let name = |op: usize| names.get(op).cloned().unwrap_or_else(|| format!("operation #{op}"));
-            return Some(FailureKind::Livelock {
-                steps: *steps,
-                threads: runtime::livelock::describe(threads, name),
-            });
-        }
+    fn judge(&mut self, record: &ExecutionRecord) -> Option<Judged> {
         if let Some(abort) = &record.abort {
-            return Some(verdict::abort_kind(abort));
+            let names = lock(&self.scenario)
+                .as_ref()
+                .map(|s| report::op_texts::<R>(s, &[]).0)
+                .unwrap_or_default();
+            return Some(judge::abort_kind_named(abort, &names).into());
         }
         if let Some(message) = self.strategy.as_ref().and_then(|s| s.divergence()) {
-            return Some(verdict::replay_diverged(&message));
+            return Some(judge::replay_diverged(&message).into());
         }
-        let shared = self.shared.lock().expect("crosscheck's own lock");
-        let scenario = shared.scenario.clone()?;
-        let outcome = Outcome::<R> {
-            scenario: &scenario,
-            outputs: &shared.outputs,
-            panic: shared.panic.as_ref(),
-            invariant: shared.invariant.as_ref(),
-            completed: shared.completed,
-        };
-        if let Some(kind) = verdict::panic_kind(&record.labels, &outcome) {
-            return Some(kind);
+        let scenario = lock(&self.scenario).clone()?;
+        let outcome = lock(&self.outcome);
+        if let Some(kind) = judge::panic_kind::<R>(&record.labels, &scenario, &outcome) {
+            return Some(kind.into());
         }
-        let invariant = || match &shared.invariant {
-            Some(Err(message)) => Some(FailureKind::InvariantViolated {
-                message: message.clone(),
-            }),
-            _ => None,
-        };
-        if verdict::in_return_order::<R>(&record.events, &scenario, &shared.outputs) {
+        let invariant = || judge::invariant_kind(&outcome).map(Judged::from);
+        if judge::in_return_order::<R>(&record.events, &scenario, &outcome.outputs) {
             return invariant();
         }
         let mut order = std::mem::take(&mut self.order);
@@ -380,100 +432,115 @@ impl<R: Resource> State<R> {
         let seen = self
             .passed
             .get(self.order.as_slice())
-            .is_some_and(|outputs| outputs.iter().any(|o| o == &shared.outputs));
+            .is_some_and(|outputs| outputs.iter().any(|o| o == &outcome.outputs));
         if seen {
             // The same history passed before; only the invariant can differ.
             return invariant();
         }
-        let (kind, unknown) = verdict::judge(&record.events, &record.labels, &outcome, self.settings.check_budget);
+        let (judged, unknown) = judge::judge::<R>(
+            &record.events,
+            &record.labels,
+            &scenario,
+            &outcome,
+            Consistency::Linearizable,
+            self.settings.check_budget,
+        );
         if unknown {
             self.unknown += 1;
         }
-        let linearizable = !matches!(kind, Some(FailureKind::NotLinearizable { .. }));
-        if linearizable && !unknown && self.passed.len() < PASSED_CACHE {
+        let consistent = judged.as_ref().is_none_or(|j| j.evidence.is_none());
+        if consistent && !unknown && self.passed.len() < PASSED_CACHE {
             self.passed
                 .entry(self.order.clone())
                 .or_default()
-                .push(shared.outputs.clone());
+                .push(outcome.outputs.clone());
         }
-        kind
+        judged
     }
 
-    fn fail(&mut self, kind: FailureKind, record: ExecutionRecord) {
-        let cost = (record.preemptions, switches(&record), record.steps);
+    fn fail(&mut self, judged: Judged, record: ExecutionRecord) {
+        let switches = switches(&record);
+        let cost = (
+            record.preemptions + record.surprises,
+            record.preemptions,
+            switches,
+            record.steps,
+        );
         if let Some(best) = &self.failure {
             let data = best.data();
-            if (data.preemptions, data.switches, data.steps) <= cost {
+            if (
+                data.preemptions + data.surprises,
+                data.preemptions,
+                data.switches,
+                data.steps,
+            ) <= cost
+            {
                 return;
             }
         }
-        self.failure = Some(self.build_failure(kind, &record));
+        self.failure = Some(self.build_failure(judged, &record));
     }
 
-    /// The failure `kind` shown by the execution `record` describes.
-    fn build_failure(&self, kind: FailureKind, record: &ExecutionRecord) -> Failure<R::Op> {
+    /// The failure `judged` shown by the execution `record` describes.
+    fn build_failure(&self, judged: Judged, record: &ExecutionRecord) -> Failure<R::Op> {
         let switches = switches(record);
+        let Judged { kind, evidence } = judged;
+        let type_name = std::any::type_name::<R>();
         let plan = &self.plans[self.plan.unwrap_or(0).min(self.plans.len().saturating_sub(1))];
         let scenario = Arc::clone(&plan.scenario);
-        let shared = self.shared.lock().expect("crosscheck's own lock");
-        let (history, index) = build_history::<R>(&record.events, &scenario, &shared.outputs);
-        let (names, outputs) = verdict::op_texts::<R>(&scenario, &shared.outputs);
+        let outcome = lock(&self.outcome);
+        let (names, outputs) = report::op_texts::<R>(&scenario, &outcome.outputs);
         let member = self.strategy.as_ref().and_then(|s| s.describe());
         let mut interleaving = report::interleaving(&record.events, &record.labels, &record.objects, &names, &outputs);
-        if matches!(kind, FailureKind::Livelock { .. }) && interleaving.len() > LIVELOCK_LINES {
-            // The livelock repeats itself: its start shows how it began, its end what repeats.
-            let skipped = interleaving.len() - LIVELOCK_LINES;
-            interleaving.drain(LIVELOCK_LINES / 2..LIVELOCK_LINES / 2 + skipped);
-            interleaving.insert(
-                LIVELOCK_LINES / 2,
-                format!("      ... {skipped} more lines like the ones around ..."),
-            );
-        }
-        let mut parts = verdict::report_parts::<R>(PartsInput {
+        super::locks::trim_livelock(&kind, &mut interleaving);
+        let mut parts = report::report_parts::<R>(PartsInput {
             kind: &kind,
             scenario: &scenario,
-            outputs: &shared.outputs,
-            history: &history,
-            index: &index,
+            outputs: &outcome.outputs,
             interleaving,
-            type_name: self.settings.type_name,
+            type_name,
             scheduler: match member {
                 Some(member) => format!("{}; {member} found it", self.settings.scheduler),
                 None => self.settings.scheduler.clone(),
             },
             seed: self.settings.seed,
             preemptions: record.preemptions,
-            check_budget: self.settings.check_budget,
-            expected: None,
         });
-        drop(shared);
-        let replayable = !matches!(kind, FailureKind::Usage { .. } | FailureKind::Internal { .. });
-        let token = replayable.then(|| {
-            Token {
-                type_name: short_name(self.settings.type_name).to_string(),
-                type_hash: crate::token::fnv32(self.settings.type_name.as_bytes()),
-                scenario: plan.source.clone(),
-                schedule: record.choices.clone(),
-                loom: None,
-            }
-            .encode()
+        let page = kind.is_bug().then(|| {
+            let (history, index) = crate::history::from_record::<R>(&record.events, &scenario, &outcome.outputs);
+            Box::new(super::page::execution::<R>(super::page::ExecutionInput {
+                title: format!("crosscheck: {} in {}", kind.title(), short_name(type_name)),
+                summary: Vec::new(),
+                kind: &kind,
+                scenario: &scenario,
+                outputs: &outcome.outputs,
+                events: &record.events,
+                labels: &record.labels,
+                objects: &record.objects,
+                history: &history,
+                index: &index,
+                check_budget: self.settings.check_budget,
+            }))
         });
+        drop(outcome);
+        let token = kind
+            .is_bug()
+            .then(|| Token::new(type_name, plan.source.clone(), record.choices.clone(), None).encode());
         parts.token = token.clone();
-        parts.note = matches!(plan.source, TokenScenario::Pinned(_)).then(|| {
-            "this scenario was pinned with Checker::scenario: replay the token with the same .scenario(..)".to_string()
-        });
-        Failure::new(FailureData {
-            kind,
-            scenario: (*scenario).clone(),
-            token,
-            preemptions: record.preemptions,
-            schedules: self.runs,
-            parts: Some(parts),
-            source: Some(plan.source.clone()),
-            choices: record.choices.clone(),
-            switches,
-            steps: record.steps,
-        })
+        parts.note = matches!(plan.source, TokenScenario::Pinned(_)).then(|| PINNED_NOTE.to_string());
+        let mut data = FailureData::new(kind, (*scenario).clone());
+        data.token = token;
+        data.preemptions = record.preemptions;
+        data.schedules = self.runs;
+        data.parts = Some(parts);
+        data.evidence = evidence;
+        data.source = Some(plan.source.clone());
+        data.choices = record.choices.clone();
+        data.surprises = record.surprises;
+        data.switches = switches;
+        data.steps = record.steps;
+        data.page = page;
+        Failure::new(data)
     }
 }
 
@@ -485,6 +552,10 @@ fn switches(record: &ExecutionRecord) -> usize {
         .filter(|e| matches!(e.kind, EventKind::SwitchedTo { from, .. } if from != 0 && e.thread != 0))
         .count()
 }
+
+/// The note on a failure of a pinned scenario, whose token names the scenario by a fingerprint.
+pub(crate) const PINNED_NOTE: &str =
+    "this scenario was pinned with Checker::scenario: replay the token with the same .scenario(..)";
 
 /// The shuttle scheduler crosscheck hands the runner: a thin handle on the shared [`State`].
 pub(crate) struct Driver<R: Resource>(pub Rc<RefCell<State<R>>>);
@@ -499,93 +570,67 @@ impl<R: Resource> shuttle::scheduler::Scheduler for Driver<R> {
     }
 
     fn next_u64(&mut self) -> u64 {
-        // crosscheck's facade asks for no random values; a constant keeps any that shuttle's own
-        // primitives ask for deterministic.
+        // crosscheck's facade asks through here for its choice points (see `runtime::choose`); the
+        // answer travels in the record. Any other request gets a constant, which keeps whatever
+        // shuttle's own primitives ask for deterministic.
+        self.0.borrow_mut().choose_alternative();
         0
     }
 }
 
-/// Runs one operation on the current thread, recording its begin and end; `false` if it panicked.
-fn run_op<R: Resource>(shared: &Mutex<Shared<R>>, resource: &R, index: usize, op: &R::Op) -> bool {
-    runtime::record(EventKind::OpBegin { op: index });
-    match catch_unwind(AssertUnwindSafe(|| resource.apply(op))) {
-        Ok(output) => {
-            runtime::record(EventKind::OpEnd { op: index });
-            shared.lock().expect("crosscheck's own lock").outputs[index] = Some(output);
-            true
-        }
-        Err(payload) => {
-            note_panic(shared, Some(index), &*payload);
-            false
-        }
-    }
-}
-
-fn note_panic<R: Resource>(shared: &Mutex<Shared<R>>, op: Option<usize>, payload: &(dyn std::any::Any + Send)) {
-    let message = panics::take_last().unwrap_or_else(|| panics::payload_message(payload));
-    let mut shared = shared.lock().expect("crosscheck's own lock");
-    if shared.panic.is_none() {
-        shared.panic = Some((runtime::current_task(), op, message));
-    }
-}
-
-/// The body shuttle runs for every execution: create the resource, run init, spawn a thread per
-/// scenario thread, join, run post, check the invariant.
-pub(crate) fn body<R: Resource>(state: &State<R>) -> impl Fn() + Send + Sync + 'static {
-    let shared = Arc::clone(&state.shared);
-    move || {
-        let scenario = shared
-            .lock()
-            .expect("crosscheck's own lock")
-            .scenario
+/// Runs `plans` under the strategies `make_strategy` makes, `settings.budget` schedules in all,
+/// and returns the report or the first failure (with `keep_going`, the simplest failure of the
+/// whole budget).
+pub(crate) fn run<R: Resource>(
+    plans: Vec<Plan<R::Op>>,
+    make_strategy: StrategyFactory,
+    settings: RunSettings,
+) -> Result<Report, Failure<R::Op>> {
+    let started = Instant::now();
+    let keep_going = settings.keep_going;
+    let scheduler = settings.scheduler.clone();
+    let state = Rc::new(RefCell::new(State::<R>::new(plans, settings, make_strategy)));
+    let (scenario, outcome) = {
+        let s = state.borrow();
+        (Arc::clone(&s.scenario), Arc::clone(&s.outcome))
+    };
+    let body = move || {
+        let scenario = lock(&scenario)
             .clone()
             .expect("the driver picks a scenario before each execution");
-        let resource = match catch_unwind(R::new) {
-            Ok(r) => Arc::new(r),
-            Err(payload) => return note_panic(&shared, None, &*payload),
-        };
-        let mut index = 0;
-        for op in &scenario.init {
-            if !run_op(&shared, &*resource, index, op) {
-                return;
-            }
-            index += 1;
-        }
-        let mut handles = Vec::with_capacity(scenario.threads.len());
-        runtime::with_record(|rec| rec.spawning = true);
-        for t in 0..scenario.threads.len() {
-            let (shared, resource, scenario) = (Arc::clone(&shared), Arc::clone(&resource), Arc::clone(&scenario));
-            let base = index;
-            index += scenario.threads[t].len();
-            handles.push(shuttle::thread::spawn(move || {
-                let me = runtime::current_task();
-                runtime::with_record(|rec| rec.labels.push((me, runtime::thread_name(t))));
-                for (k, op) in scenario.threads[t].iter().enumerate() {
-                    if !run_op(&shared, &*resource, base + k, op) {
-                        break;
-                    }
-                }
-            }));
-        }
-        runtime::with_record(|rec| rec.spawning = false);
-        for h in handles {
-            // Workers catch their own panics, so a join error cannot carry a resource's panic.
-            let _ = h.join();
-        }
-        for op in &scenario.post {
-            if !run_op(&shared, &*resource, index, op) {
-                return;
-            }
-            index += 1;
-        }
-        let invariant = catch_unwind(AssertUnwindSafe(|| resource.invariant()));
-        match invariant {
-            Ok(result) => {
-                let mut s = shared.lock().expect("crosscheck's own lock");
-                s.invariant = Some(result);
-                s.completed = true;
-            }
-            Err(payload) => note_panic(&shared, None, &*payload),
-        }
+        harness::run::<R, harness::ShuttleThreads>(&outcome, &scenario);
+    };
+
+    let _quiet = panics::Quiet::new();
+    let _backend = BackendGuard::set(Backend::Shuttle);
+    let mut config = shuttle::Config::new();
+    config.max_steps = shuttle::MaxSteps::None;
+    config.failure_persistence = shuttle::FailurePersistence::None;
+    config.silence_warnings = true;
+    config.stack_size = STACK_SIZE;
+    let runner = shuttle::Runner::new(Driver(Rc::clone(&state)), config);
+    let ran = catch_unwind(AssertUnwindSafe(|| runner.run(body)));
+    let mut state = state.borrow_mut();
+    if let Err(payload) = ran {
+        state.evaluate_panic(panics::message(&*payload));
     }
+    if let Some(mut failure) = state.failure.take() {
+        if keep_going {
+            // The run went on past the failure: count everything it ran.
+            failure.data_mut().schedules = state.runs;
+        }
+        return Err(failure);
+    }
+    if let Some(mut inversion) = state.inversion.take() {
+        // Every schedule passed, but the locks were taken in orders that can deadlock.
+        inversion.data_mut().schedules = state.runs;
+        return Err(inversion);
+    }
+    let mut report = Report::new(std::any::type_name::<R>(), scheduler, started);
+    report.lock_stats = state.watch.stats();
+    report.scenarios = state.scenarios_run;
+    report.schedules = state.runs;
+    report.exhausted = state.exhausted;
+    report.unknown = state.unknown;
+    Ok(report)
 }

@@ -14,10 +14,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use super::verdict::{self, short_name, Outcome, PartsInput};
+use super::judge::{self, Consistency, Judged, Outcome};
 use crate::history::History;
 use crate::plan::Plan;
-use crate::report::{Failure, FailureData, FailureKind, Report};
+use crate::record::{thread_name, Label};
+use crate::report::{self, Failure, FailureData, FailureKind, PartsInput, Report};
 use crate::resource::Resource;
 use crate::runtime::{panics, Backend, BackendGuard};
 use crate::scenario::Scenario;
@@ -45,10 +46,8 @@ struct Timed<Out> {
 
 /// What went wrong in one iteration.
 pub(crate) struct StressFailure<R: Resource> {
-    pub kind: FailureKind,
+    pub judged: Judged,
     outputs: Vec<Option<R::Output>>,
-    history: History<R::Op, R::Output>,
-    index: Vec<usize>,
 }
 
 /// A failing iteration: what went wrong, the iteration's number (1-based), and the plan it ran.
@@ -57,42 +56,42 @@ pub(crate) type Found<R> = (Box<StressFailure<R>>, usize, usize);
 /// Marks a thread that finished its operations in the progress table.
 const DONE: usize = usize::MAX;
 
-/// Runs the plans round-robin, `settings.budget` iterations in all; the first failure, with the
-/// iteration that found it and the plan it ran.
-pub(crate) fn explore<R: Resource>(
-    plans: &[Plan<R::Op>],
-    settings: &StressSettings,
-) -> Result<(usize, usize), Found<R>> {
+/// Runs the plans round-robin, `settings.budget` iterations in all: the report, or the first
+/// failure with the iteration that found it and the plan it ran.
+pub(crate) fn explore<R: Resource>(plans: &[Plan<R::Op>], settings: &StressSettings) -> Result<Report, Found<R>> {
+    let started = Instant::now();
     let _backend = BackendGuard::set(Backend::Std);
     let _quiet = panics::Quiet::new();
-    let mut scenarios = 0;
+    let mut report = Report::new(std::any::type_name::<R>(), settings.scheduler.clone(), started);
     for iteration in 0..settings.budget {
         let p = iteration % plans.len();
-        scenarios = scenarios.max(p + 1);
-        if let Err(failure) = run_once::<R>(&plans[p].scenario, settings) {
-            return Err((failure, iteration + 1, p));
+        report.scenarios = report.scenarios.max(p + 1);
+        match run_once::<R>(&plans[p].scenario, settings) {
+            Ok(unknown) => report.unknown += usize::from(unknown),
+            Err(failure) => return Err((failure, iteration + 1, p)),
         }
     }
-    Ok((settings.budget, scenarios))
+    report.schedules = settings.budget;
+    report.elapsed = started.elapsed();
+    Ok(report)
 }
 
+/// One iteration; `Ok(true)` when its history was too large to check in time (unknown).
 fn run_once<R: Resource>(
     scenario: &Arc<Scenario<R::Op>>,
     settings: &StressSettings,
-) -> Result<(), Box<StressFailure<R>>> {
+) -> Result<bool, Box<StressFailure<R>>> {
     let epoch = Instant::now();
     let now = move || epoch.elapsed().as_nanos() as u64;
     let n = scenario.len();
     let mut timed: Vec<Option<Timed<R::Output>>> = (0..n).map(|_| None).collect();
     let mut panic: Option<(usize, Option<usize>, String)> = None;
-    let labels: Vec<(usize, crate::runtime::Label)> = (0..scenario.threads.len())
-        .map(|t| (t + 1, crate::runtime::thread_name(t)))
-        .collect();
+    let labels: Vec<(usize, Label)> = (0..scenario.threads.len()).map(|t| (t + 1, thread_name(t))).collect();
 
     let resource = match catch_unwind(R::new) {
         Ok(r) => Arc::new(r),
         Err(payload) => {
-            let message = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
+            let message = panics::message(&*payload);
             panic = Some((0, None, message));
             return finish::<R>(scenario, timed, panic, None, &labels, settings);
         }
@@ -119,7 +118,7 @@ fn run_once<R: Resource>(
                     thread: 0,
                     output: None,
                 });
-                Some(panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload)))
+                Some(panics::message(&*payload))
             }
         }
     };
@@ -172,7 +171,7 @@ fn run_once<R: Resource>(
                         Ok(output) => done.push((base + k, begin, Some(end), Some(output))),
                         Err(payload) => {
                             done.push((base + k, begin, None, None));
-                            let message = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
+                            let message = panics::message(&*payload);
                             failed = Some((t + 1, Some(base + k), message));
                             break;
                         }
@@ -188,10 +187,8 @@ fn run_once<R: Resource>(
                     message: format!("could not start a stress thread: {e}"),
                 };
                 return Err(Box::new(StressFailure {
-                    kind,
+                    judged: kind.into(),
                     outputs: vec![None; n],
-                    history: History::new(),
-                    index: Vec::new(),
                 }));
             }
         }
@@ -221,13 +218,11 @@ fn run_once<R: Resource>(
                 drop(handles);
                 let cycle = stuck(scenario, &progress, settings.timeout);
                 return Err(Box::new(StressFailure {
-                    kind: FailureKind::Deadlock { cycle },
+                    judged: FailureKind::Deadlock { cycle }.into(),
                     outputs: timed
                         .iter()
                         .map(|t| t.as_ref().and_then(|t| t.output.clone()))
                         .collect(),
-                    history: History::new(),
-                    index: Vec::new(),
                 }));
             }
         }
@@ -248,7 +243,7 @@ fn run_once<R: Resource>(
     let invariant = match catch_unwind(AssertUnwindSafe(|| resource.invariant())) {
         Ok(result) => Some(result),
         Err(payload) => {
-            let message = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
+            let message = panics::message(&*payload);
             panic = Some((0, None, message));
             None
         }
@@ -279,15 +274,30 @@ fn stuck<Op: std::fmt::Debug>(scenario: &Scenario<Op>, progress: &[AtomicUsize],
     lines
 }
 
-/// Builds the real-time history and judges it.
+/// Builds the real-time history and judges it; `Ok(true)` when the check could not decide in time.
 fn finish<R: Resource>(
     scenario: &Scenario<R::Op>,
     timed: Vec<Option<Timed<R::Output>>>,
     panic: Option<(usize, Option<usize>, String)>,
     invariant: Option<Result<(), String>>,
-    labels: &[(usize, crate::runtime::Label)],
+    labels: &[(usize, Label)],
     settings: &StressSettings,
-) -> Result<(), Box<StressFailure<R>>> {
+) -> Result<bool, Box<StressFailure<R>>> {
+    let outcome = Outcome::<R> {
+        outputs: timed
+            .iter()
+            .map(|t| t.as_ref().and_then(|t| t.output.clone()))
+            .collect(),
+        completed: panic.is_none(),
+        panic,
+        invariant,
+    };
+    if let Some(kind) = judge::panic_kind::<R>(labels, scenario, &outcome) {
+        return Err(Box::new(StressFailure {
+            judged: kind.into(),
+            outputs: outcome.outputs,
+        }));
+    }
     // Invocations before returns at equal times: operations that might have overlapped are
     // treated as overlapping, which only ever allows more orders.
     let mut points: Vec<(u64, u8, usize)> = Vec::with_capacity(2 * timed.len());
@@ -306,31 +316,26 @@ fn finish<R: Resource>(
     for (_, kind, i) in points {
         let t = timed[i].as_ref().expect("a point comes from a timed op");
         if kind == 0 {
-            ids[i] = Some(history.invoke(t.thread, verdict::flat_op(scenario, i).clone()));
+            ids[i] = Some(history.invoke(t.thread, scenario.op(i).clone()));
             index.push(i);
         } else if let (Some(id), Some(output)) = (ids[i], t.output.clone()) {
             let _ = history.ret(id, output);
         }
     }
-    let outputs: Vec<Option<R::Output>> = timed
-        .iter()
-        .map(|t| t.as_ref().and_then(|t| t.output.clone()))
-        .collect();
-    let outcome = Outcome::<R> {
-        scenario,
-        outputs: &outputs,
-        panic: panic.as_ref(),
-        invariant: invariant.as_ref(),
-        completed: panic.is_none(),
-    };
-    match verdict::judge_history::<R>(&history, labels, &outcome, settings.check_budget) {
-        (Some(kind), _) => Err(Box::new(StressFailure {
-            kind,
-            outputs,
-            history,
-            index,
+    let check = judge::judge_history::<R>(
+        &history,
+        &index,
+        labels,
+        &outcome,
+        Consistency::Linearizable,
+        settings.check_budget,
+    );
+    match check {
+        (Some(judged), _) => Err(Box::new(StressFailure {
+            judged,
+            outputs: outcome.outputs,
         })),
-        (None, _) => Ok(()),
+        (None, unknown) => Ok(unknown),
     }
 }
 
@@ -343,53 +348,22 @@ pub(crate) fn describe<R: Resource>(
     iterations: usize,
     note: String,
 ) -> Failure<R::Op> {
-    let type_name = std::any::type_name::<R>();
-    let mut parts = verdict::report_parts::<R>(PartsInput {
-        kind: &failure.kind,
+    let Judged { kind, evidence } = failure.judged;
+    let mut parts = report::report_parts::<R>(PartsInput {
+        kind: &kind,
         scenario: &plan.scenario,
         outputs: &failure.outputs,
-        history: &failure.history,
-        index: &failure.index,
         interleaving: Vec::new(),
-        type_name,
+        type_name: std::any::type_name::<R>(),
         scheduler: settings.scheduler.clone(),
         seed: settings.seed,
         preemptions: 0,
-        check_budget: settings.check_budget,
-        expected: None,
     });
     parts.note = Some(note);
-    Failure::new(FailureData {
-        kind: failure.kind,
-        scenario: (*plan.scenario).clone(),
-        token: None,
-        preemptions: 0,
-        schedules: iterations,
-        parts: Some(parts),
-        source: Some(plan.source.clone()),
-        choices: Vec::new(),
-        switches: 0,
-        steps: 0,
-    })
-}
-
-/// The report of a passed stress check.
-pub(crate) fn report<R: Resource>(
-    settings: &StressSettings,
-    iterations: usize,
-    scenarios: usize,
-    started: Instant,
-) -> Report {
-    Report {
-        resource: short_name(std::any::type_name::<R>()).to_string(),
-        scheduler: settings.scheduler.clone(),
-        scenarios,
-        schedules: iterations,
-        exhausted: 0,
-        unknown: 0,
-        regressions: 0,
-        elapsed: started.elapsed(),
-        incomplete: None,
-        lock_stats: Vec::new(),
-    }
+    let mut data = FailureData::new(kind, (*plan.scenario).clone());
+    data.schedules = iterations;
+    data.parts = Some(parts);
+    data.evidence = evidence;
+    data.source = Some(plan.source.clone());
+    Failure::new(data)
 }

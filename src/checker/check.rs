@@ -2,20 +2,21 @@
 //! check, saves a new failure to the regression file, and panics with the report; with
 //! `CROSSCHECK_REPLAY` set it runs only that token.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::Instant;
 
 use super::Checker;
 use crate::backend::loom as loom_backend;
-use crate::backend::shuttle::short_name;
-use crate::plan::{Plan, StrategyFactory};
-use crate::regressions::{self, RegressionFile};
+use crate::backend::shuttle;
+use crate::env;
+use crate::plan::StrategyFactory;
+use crate::record::short_name;
+use crate::regressions::RegressionFile;
 use crate::report::{Failure, Report};
 use crate::resource::Resource;
 use crate::runtime::panics;
 use crate::scheduler::{self, Scheduler};
 use crate::shrink;
-use crate::token::{fnv32, Token, TokenScenario};
+use crate::token::{Token, TokenScenario};
 
 impl<R: Resource> Checker<R> {
     /// Runs the check and panics with the full failure report if it fails; returns the report
@@ -36,22 +37,23 @@ impl<R: Resource> Checker<R> {
     }
 
     fn check_inner(&self, caller: &std::panic::Location<'_>) -> Result<Report, Failure<R::Op>> {
-        let ours = |token: &str| {
-            Token::decode(token).is_ok_and(|t| t.type_hash == fnv32(std::any::type_name::<R>().as_bytes()))
-        };
-        if let Ok(token) = std::env::var("CROSSCHECK_REPLAY") {
-            if !token.trim().is_empty() {
-                if Token::decode(&token).is_ok() && !ours(&token) {
-                    eprintln!(
-                        "crosscheck: CROSSCHECK_REPLAY names another resource type; skipping this check of {}",
-                        short_name(std::any::type_name::<R>())
-                    );
-                    return Ok(self.empty_report("Replay (skipped)"));
-                }
-                let mut replay = self.clone();
-                replay.scheduler = Scheduler::Replay(token);
-                return replay.run();
+        let ours = |token: &str| Token::decode(token).is_ok_and(|t| t.is_for(std::any::type_name::<R>()));
+        let env = env::read().map_err(Failure::usage)?;
+        if let Some(token) = env.replay {
+            if Token::decode(&token).is_ok() && !ours(&token) {
+                eprintln!(
+                    "crosscheck: CROSSCHECK_REPLAY names another resource type; skipping this check of {}",
+                    short_name(std::any::type_name::<R>())
+                );
+                return Ok(Report::new(
+                    std::any::type_name::<R>(),
+                    "Replay (skipped)",
+                    Instant::now(),
+                ));
             }
+            let mut replay = self.clone();
+            replay.scheduler = Scheduler::Replay(token);
+            return replay.run();
         }
 
         let file = self
@@ -67,12 +69,12 @@ impl<R: Resource> Checker<R> {
             .collect();
         for entry in &entries {
             if let Err(mut failure) = self.replay_regression(&entry.token) {
-                let note = format!(
+                failure.write_page();
+                failure.add_note(format!(
                     "this failure is a saved regression ({}:{}), replayed before any new scenario",
                     file.display(),
                     entry.line
-                );
-                add_note(&mut failure, note);
+                ));
                 return Err(failure);
             }
         }
@@ -83,7 +85,7 @@ impl<R: Resource> Checker<R> {
             }
             Err(failure) => failure,
         };
-        if let (Some(token), true) = (failure.schedule().map(str::to_string), regressions::writing_enabled()) {
+        if let (Some(token), true) = (failure.token().map(str::to_string), env.regressions) {
             let summary = format!(
                 "{:?}: {}, {} preemption(s)",
                 failure.kind(),
@@ -93,12 +95,14 @@ impl<R: Resource> Checker<R> {
             let summary: String = summary.chars().take(200).collect();
             let note = match file.append(&token, &summary) {
                 Ok(()) => format!(
-                    "saved to {}: this failure is replayed first from now on (commit the file)",
-                    file.display()
+                    "saved to {} (keyed by the resource type's name, `{}`, so moving the type to another module \
+                     keeps it): this failure is replayed first from now on (commit the file)",
+                    file.display(),
+                    short_name(std::any::type_name::<R>())
                 ),
                 Err(e) => format!("could not save this failure to {}: {e}", file.display()),
             };
-            add_note(&mut failure, note);
+            failure.add_note(note);
         }
         Err(failure)
     }
@@ -122,29 +126,20 @@ impl<R: Resource> Checker<R> {
             let settings = self.loom_settings(None, 1, None);
             return loom_backend::replay::<R>(plan, path, settings).map(|_| ());
         }
-        let shared = Plan {
-            scenario: Arc::clone(&plan.scenario),
-            source: plan.source.clone(),
-        };
         let replay: StrategyFactory = Box::new(move |_| Box::new(scheduler::Replay::lenient(schedule.clone())));
         let bounded: StrategyFactory = Box::new(|_| Box::new(scheduler::Dfs::new(Some(2))));
         for (make, budget, name) in [
             (replay, 1, "Replay (saved regression)"),
             (bounded, 500, "Bounded { preemptions: 2 } (saved regression)"),
         ] {
-            let plan = Plan {
-                scenario: Arc::clone(&shared.scenario),
-                source: shared.source.clone(),
-            };
-            if let Err(failure) = self.execute(vec![plan], budget, make, name.to_string(), None) {
-                let budget = self.effective_shrink_budget()?;
-                return Err(shrink::shrink(
-                    self,
+            let settings = self.run_settings(budget, name.to_string(), None);
+            if let Err(failure) = shuttle::run::<R>(vec![plan.clone()], make, settings) {
+                let shrink = self.shrink_settings()?;
+                return Err(shrink::shrink::<R>(
                     failure,
                     &Scheduler::Bounded { preemptions: 2 },
                     0,
-                    budget,
-                    self.shrink_time,
+                    &shrink,
                 ));
             }
         }
@@ -156,30 +151,5 @@ impl<R: Resource> Checker<R> {
     pub fn regression_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.regression_file = Some(path.into());
         self
-    }
-
-    fn empty_report(&self, scheduler: &str) -> Report {
-        Report {
-            resource: short_name(std::any::type_name::<R>()).to_string(),
-            scheduler: scheduler.into(),
-            scenarios: 0,
-            schedules: 0,
-            exhausted: 0,
-            unknown: 0,
-            regressions: 0,
-            elapsed: Duration::ZERO,
-            incomplete: None,
-            lock_stats: Vec::new(),
-        }
-    }
-}
-
-/// Adds a line at the end of a failure's report, before the replay instructions.
-fn add_note<Op>(failure: &mut Failure<Op>, note: String) {
-    if let Some(parts) = failure.data_mut().parts.as_mut() {
-        parts.note = Some(match parts.note.take() {
-            Some(old) => format!("{old}\n{note}"),
-            None => note,
-        });
     }
 }

@@ -4,30 +4,33 @@
 
 mod check;
 mod inversion;
+mod reproduce;
+mod shard;
+mod size;
 
-use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::ops::RangeInclusive;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::backend::loom::{self as loom_backend, LoomSettings};
-use crate::backend::reproduce;
-use crate::backend::shuttle::{body, short_name, Driver, RunSettings, State};
+use crate::backend::shuttle::{self, RunSettings};
 use crate::backend::stress::{StressSettings, DEFAULT_STRESS_TIMEOUT};
+use crate::env;
 use crate::plan::{Plan, StrategyFactory};
-use crate::report::{Failure, FailureKind, Report};
+use crate::record::short_name;
+use crate::report::{Failure, Report};
 use crate::resource::Resource;
-use crate::runtime::{panics, Backend, BackendGuard};
 use crate::scenario::{self, Scenario, Shape};
-use crate::scheduler::{self, Scheduler, Strategy};
-use crate::shrink::{self, DEFAULT_SHRINK_BUDGET, DEFAULT_SHRINK_TIME};
-use crate::token::{fnv32, fnv64, Token, TokenScenario};
+use crate::scheduler::{self, Scheduler};
+use crate::shrink::{self, ShrinkSettings, DEFAULT_SHRINK_BUDGET, DEFAULT_SHRINK_TIME};
+use crate::token::{fnv64, Token, TokenScenario};
+
+pub use inversion::DEFAULT_LIVELOCK_STEPS;
+pub use size::SizeRange;
 
 /// The schedules a check runs when `iterations` is not set.
 pub const DEFAULT_ITERATIONS: usize = 10_000;
@@ -37,26 +40,8 @@ pub const SCHEDULES_PER_SCENARIO: usize = 100;
 pub const DEFAULT_SEED: u64 = 0;
 /// Scheduling steps one execution may take before it is reported as a spin loop or livelock.
 pub const DEFAULT_MAX_STEPS: usize = 50_000;
-
-pub use inversion::DEFAULT_LIVELOCK_STEPS;
-
-/// A size setting: one number or an inclusive range to draw from.
-pub trait SizeRange {
-    /// The range this setting means.
-    fn range(self) -> RangeInclusive<usize>;
-}
-
-impl SizeRange for usize {
-    fn range(self) -> RangeInclusive<usize> {
-        self..=self
-    }
-}
-
-impl SizeRange for RangeInclusive<usize> {
-    fn range(self) -> RangeInclusive<usize> {
-        self
-    }
-}
+/// Time the consistency check of one history may take before it counts as unknown.
+pub(crate) const DEFAULT_CHECK_BUDGET: Duration = Duration::from_secs(10);
 
 /// Checks a [`Resource`] against its [`Model`](crate::Model) under a scheduler.
 ///
@@ -78,9 +63,13 @@ impl SizeRange for RangeInclusive<usize> {
 /// | `shrink_budget` | `CROSSCHECK_SHRINK_BUDGET`, else 50,000 | schedules shrinking a failure may run |
 /// | `shrink_time_limit` | 30 s | wall-clock cap on shrinking |
 /// | `stress_timeout` | 10 s | under `Scheduler::Stress`, how long an iteration's threads may run before a suspected deadlock |
+/// | `spurious` | on | spurious wakeups and weak-CAS failures as scheduling choices (see [`Checker::spurious`]) |
 ///
-/// Environment: `CROSSCHECK_SEED` sets the seed where `seed` is not called; `CROSSCHECK_REPLAY`
-/// makes [`Checker::check`] replay only that token.
+/// Environment (read in one place; an unknown `CROSSCHECK_*` variable gets a warning naming the
+/// known ones): `CROSSCHECK_SEED` sets the seed where `seed` is not called,
+/// `CROSSCHECK_SHRINK_BUDGET` the shrink budget where `shrink_budget` is not called;
+/// `CROSSCHECK_REPLAY` makes [`Checker::check`] replay only that token, and
+/// `CROSSCHECK_REGRESSIONS=off` stops it from saving failures.
 pub struct Checker<R: Resource> {
     shape: Shape,
     iterations: usize,
@@ -88,14 +77,17 @@ pub struct Checker<R: Resource> {
     scheduler: Scheduler,
     seed: Option<u64>,
     pinned: Option<Scenario<R::Op>>,
+    /// The pinned scenario's bytes, when it was generated (by `crosscheck::proptest`): its token
+    /// then names the bytes, so it replays without the `.scenario(..)`.
+    pinned_bytes: Option<Vec<u8>>,
     max_steps: usize,
-    livelock_steps: usize,
-    lock_order: bool,
+    locks: inversion::LockSettings,
     check_budget: Duration,
     shrink_budget: Option<usize>,
     shrink_time: Duration,
     regression_file: Option<std::path::PathBuf>,
     stress_timeout: Duration,
+    spurious: bool,
     _resource: PhantomData<fn() -> R>,
 }
 
@@ -108,16 +100,42 @@ impl<R: Resource> Clone for Checker<R> {
             scheduler: self.scheduler.clone(),
             seed: self.seed,
             pinned: self.pinned.clone(),
+            pinned_bytes: self.pinned_bytes.clone(),
             max_steps: self.max_steps,
-            livelock_steps: self.livelock_steps,
-            lock_order: self.lock_order,
+            locks: self.locks,
             check_budget: self.check_budget,
             shrink_budget: self.shrink_budget,
             shrink_time: self.shrink_time,
             regression_file: self.regression_file.clone(),
             stress_timeout: self.stress_timeout,
+            spurious: self.spurious,
             _resource: PhantomData,
         }
+    }
+}
+
+impl<R: Resource> std::fmt::Debug for Checker<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checker")
+            .field("resource", &short_name(std::any::type_name::<R>()))
+            .field("threads", &self.shape.threads)
+            .field("ops_per_thread", &self.shape.ops_per_thread)
+            .field("init_ops", &self.shape.init)
+            .field("post_ops", &self.shape.post)
+            .field("scheduler", &self.scheduler)
+            .field("iterations", &self.iterations)
+            .field("scenarios", &self.scenarios)
+            .field("seed", &self.seed)
+            .field("pinned", &self.pinned)
+            .field("max_steps", &self.max_steps)
+            .field("locks", &self.locks)
+            .field("check_budget", &self.check_budget)
+            .field("shrink_budget", &self.shrink_budget)
+            .field("shrink_time_limit", &self.shrink_time)
+            .field("regression_file", &self.regression_file)
+            .field("stress_timeout", &self.stress_timeout)
+            .field("spurious", &self.spurious)
+            .finish()
     }
 }
 
@@ -137,40 +155,41 @@ impl<R: Resource> Checker<R> {
             scheduler: Scheduler::default(),
             seed: None,
             pinned: None,
+            pinned_bytes: None,
             max_steps: DEFAULT_MAX_STEPS,
-            livelock_steps: DEFAULT_LIVELOCK_STEPS,
-            lock_order: true,
-            check_budget: Duration::from_secs(10),
+            locks: inversion::LockSettings::default(),
+            check_budget: DEFAULT_CHECK_BUDGET,
             shrink_budget: None,
             shrink_time: DEFAULT_SHRINK_TIME,
             regression_file: None,
             stress_timeout: DEFAULT_STRESS_TIMEOUT,
+            spurious: true,
             _resource: PhantomData,
         }
     }
 
     /// Threads in the parallel part: a number or a range (`2..=4`).
     pub fn threads(mut self, n: impl SizeRange) -> Self {
-        self.shape.threads = n.range();
+        self.shape.threads = size::resolve(n, 1);
         self
     }
 
     /// Operations per thread in the parallel part: a number or a range.
     pub fn ops_per_thread(mut self, n: impl SizeRange) -> Self {
-        self.shape.ops_per_thread = n.range();
+        self.shape.ops_per_thread = size::resolve(n, 1);
         self
     }
 
     /// Operations run before the threads start: a number or a range.
     pub fn init_ops(mut self, n: impl SizeRange) -> Self {
-        self.shape.init = n.range();
+        self.shape.init = size::resolve(n, 0);
         self
     }
 
     /// Operations run after every thread has joined (a final `Get` turns "the count is right" into
     /// a checked property): a number or a range.
     pub fn post_ops(mut self, n: impl SizeRange) -> Self {
-        self.shape.post = n.range();
+        self.shape.post = size::resolve(n, 0);
         self
     }
 
@@ -202,7 +221,20 @@ impl<R: Resource> Checker<R> {
     /// Runs this scenario instead of generated ones.
     pub fn scenario(mut self, scenario: Scenario<R::Op>) -> Self {
         self.pinned = Some(scenario);
+        self.pinned_bytes = None;
         self
+    }
+
+    /// Pins a generated scenario with the bytes it was decoded from (so its token replays alone).
+    pub(crate) fn generated_scenario(mut self, scenario: Scenario<R::Op>, bytes: Option<Vec<u8>>) -> Self {
+        self.pinned = Some(scenario);
+        self.pinned_bytes = bytes;
+        self
+    }
+
+    /// The sizes generated scenarios are drawn from.
+    pub(crate) fn shape(&self) -> &Shape {
+        &self.shape
     }
 
     /// Scheduling steps one execution may take before it fails with `StepLimitExceeded`.
@@ -237,15 +269,60 @@ impl<R: Resource> Checker<R> {
         self
     }
 
-    pub(crate) fn effective_shrink_budget(&self) -> Result<usize, Failure<R::Op>> {
-        setting("CROSSCHECK_SHRINK_BUDGET", self.shrink_budget, DEFAULT_SHRINK_BUDGET)
+    /// Whether the controlled schedulers may produce the surprises std permits: a condition
+    /// variable's `wait` returning without a notification (a spurious wakeup), a
+    /// `compare_exchange_weak` failing although the value matched. On by default, since std
+    /// allows them and real machines produce them: correct code handles them (waits in a `while`
+    /// loop, retries a weak CAS). Turn them off only for code that knowingly
+    /// relies on a platform guarantee; reports then say they were off. Loom never produces them;
+    /// under `Stress` they are whatever the OS does. A replay follows its token, whatever this says.
+    pub fn spurious(mut self, on: bool) -> Self {
+        self.spurious = on;
+        self
+    }
+
+    /// The settings that come from code or, where the code gave none, from the environment.
+    fn env(&self) -> Result<env::Env, Failure<R::Op>> {
+        env::read().map_err(Failure::usage)
     }
 
     fn effective_seed(&self) -> Result<u64, Failure<R::Op>> {
-        setting("CROSSCHECK_SEED", self.seed, DEFAULT_SEED)
+        Ok(self.seed.or(self.env()?.seed).unwrap_or(DEFAULT_SEED))
     }
 
-    fn validate(&self) -> Result<(), Failure<R::Op>> {
+    /// What shrinking may spend, and the limits its executions run under.
+    pub(crate) fn shrink_settings(&self) -> Result<ShrinkSettings, Failure<R::Op>> {
+        Ok(ShrinkSettings {
+            budget: self
+                .shrink_budget
+                .or(self.env()?.shrink_budget)
+                .unwrap_or(DEFAULT_SHRINK_BUDGET),
+            time: self.shrink_time,
+            max_steps: self.max_steps,
+            livelock_steps: self.locks.livelock_steps,
+            check_budget: self.check_budget,
+            scenario: self.pinned.is_none(),
+            spurious: self.spurious,
+        })
+    }
+
+    /// Settings for a shuttle run of `budget` schedules, named `scheduler` in reports.
+    pub(crate) fn run_settings(&self, budget: usize, scheduler: String, seed: Option<u64>) -> RunSettings {
+        RunSettings {
+            budget,
+            max_steps: self.max_steps,
+            livelock_steps: self.locks.livelock_steps,
+            lock_order: self.locks.lock_order,
+            check_budget: self.check_budget,
+            scheduler,
+            seed,
+            keep_going: false,
+            shares: None,
+            spurious: self.spurious,
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), Failure<R::Op>> {
         let range_ok = |name: &str, r: &RangeInclusive<usize>, min: usize| {
             if r.is_empty() {
                 Err(Failure::usage(format!("{name}({r:?}) is an empty range")))
@@ -276,7 +353,8 @@ impl<R: Resource> Checker<R> {
         let loom = matches!(self.scheduler, Scheduler::Loom { .. });
         let too_large = |threads: usize| {
             Failure::usage(format!(
-                "scenario too large for loom: {threads} threads plus the harness's main thread, and loom models at                  most {} threads in all; use .threads(..=4) (2 keeps loom's exploration small)",
+                "scenario too large for loom: {threads} threads plus the harness's main thread, and loom models at \
+                 most {} threads in all; use .threads(..=4) (2 keeps loom's exploration small)",
                 loom::MAX_THREADS
             ))
         };
@@ -306,7 +384,7 @@ impl<R: Resource> Checker<R> {
     pub(crate) fn replay_plan(&self, text: &str) -> Result<ReplayPlan<R::Op>, Failure<R::Op>> {
         let token = Token::decode(text).map_err(|e| Failure::usage(e.to_string()))?;
         let full = std::any::type_name::<R>();
-        if token.type_hash != fnv32(full.as_bytes()) {
+        if !token.is_for(full) {
             return Err(Failure::usage(format!(
                 "this replay token was recorded for resource type `{}`, but this check is for `{}`",
                 token.type_name,
@@ -348,159 +426,111 @@ impl<R: Resource> Checker<R> {
     pub fn run(&self) -> Result<Report, Failure<R::Op>> {
         self.validate()?;
         let seed = self.effective_seed()?;
+        let shrink = self.shrink_settings()?;
+        let mode = crate::progress::Mode::from_env().map_err(Failure::usage)?;
+        let _progress = crate::progress::Session::open(short_name(std::any::type_name::<R>()), self.iterations, mode);
+        self.run_inner(seed, &shrink).map_err(Failure::with_page)
+    }
 
-        let (plans, budget, make_strategy): (Vec<Plan<R::Op>>, usize, StrategyFactory) = match &self.scheduler {
-            Scheduler::Replay(text) => {
-                let (plan, schedule, loom) = self.replay_plan(text)?;
-                if let Some(path) = loom {
-                    return loom_backend::replay::<R>(plan, path, self.loom_settings(None, 1, None));
-                }
-                let strategy = RefCell::new(Some(schedule));
-                let make = move |_| -> Box<dyn Strategy> {
-                    Box::new(scheduler::Replay::new(strategy.borrow_mut().take().unwrap_or_default()))
+    fn run_inner(&self, seed: u64, shrink: &ShrinkSettings) -> Result<Report, Failure<R::Op>> {
+        let shard = shard::Shard::from_env().map_err(Failure::usage)?;
+        if let Scheduler::Replay(text) = &self.scheduler {
+            let (plan, schedule, loom) = self.replay_plan(text)?;
+            if let Some(path) = loom {
+                return loom_backend::replay::<R>(plan, path, self.loom_settings(None, 1, None));
+            }
+            // A replay runs exactly what it was given: it is not shrunk. The token says whether the
+            // surprises were on: it has choice points exactly when the recorded execution met one
+            // with them on.
+            let spurious = schedule.iter().any(|c| matches!(c, scheduler::Choice::Alternative(_)));
+            let make: StrategyFactory = Box::new(move |_| Box::new(scheduler::Replay::new(schedule.clone())));
+            let settings = RunSettings {
+                spurious,
+                ..self.run_settings(1, "Replay".into(), None)
+            };
+            return shuttle::run::<R>(vec![plan], make, settings);
+        }
+        let unsplit = self.pinned.is_some() || matches!(self.scheduler, Scheduler::Loom { .. } | Scheduler::Stress);
+        if let Some(shard) = shard.filter(|s| unsplit && !s.runs_unsplit()) {
+            eprintln!(
+                "crosscheck: CROSSCHECK_SHARD={shard}: this check of {} is not split (a pinned scenario, loom or \
+                 stress); shard 1 runs it",
+                short_name(std::any::type_name::<R>())
+            );
+            let label = format!("{} (shard {shard}: run by shard 1)", self.scheduler.label());
+            return Ok(Report::new(
+                std::any::type_name::<R>(),
+                label,
+                std::time::Instant::now(),
+            ));
+        }
+        let plans = match &self.pinned {
+            Some(s) => vec![Plan {
+                scenario: Arc::new(s.clone()),
+                source: match &self.pinned_bytes {
+                    Some(bytes) => TokenScenario::Bytes(bytes.clone()),
+                    None => TokenScenario::Pinned(Self::fingerprint(s)),
+                },
+            }],
+            None => self.generate(seed)?,
+        };
+        match &self.scheduler {
+            Scheduler::Loom { preemption_bound } => {
+                let settings = self.loom_settings(*preemption_bound, self.iterations, Some(seed));
+                let mut failure = match loom_backend::check::<R>(plans, settings) {
+                    Ok(report) => return Ok(report),
+                    Err(failure) => failure,
                 };
-                (vec![plan], 1, Box::new(make))
+                if failure.is_inversion() {
+                    return Err(self.seek_deadlock(failure, seed));
+                }
+                if failure.token().is_some() {
+                    reproduce::cross_check(self, &mut failure);
+                }
+                Err(failure)
+            }
+            Scheduler::Stress => {
+                let settings = StressSettings {
+                    budget: self.iterations,
+                    timeout: self.stress_timeout,
+                    check_budget: self.check_budget,
+                    scheduler: "Stress".to_string(),
+                    seed: Some(seed),
+                };
+                reproduce::stress_check(self, plans, settings, seed, shrink)
             }
             other => {
-                let plans = match &self.pinned {
-                    Some(s) => vec![Plan {
-                        scenario: Arc::new(s.clone()),
-                        source: TokenScenario::Pinned(Self::fingerprint(s)),
-                    }],
-                    None => self.generate(seed)?,
+                let strategies = other.clone();
+                let label = if self.spurious {
+                    other.label()
+                } else {
+                    format!("{}; spurious wakeups and weak-CAS failures off", other.label())
                 };
-                match other {
-                    Scheduler::Loom { preemption_bound } => {
-                        let settings = self.loom_settings(*preemption_bound, self.iterations, Some(seed));
-                        return loom_backend::check(self, plans, settings);
-                    }
-                    Scheduler::Stress => {
-                        let settings = StressSettings {
-                            budget: self.iterations,
-                            timeout: self.stress_timeout,
-                            check_budget: self.check_budget,
-                            scheduler: "Stress".to_string(),
-                            seed: Some(seed),
+                let (plans, settings, make): (_, _, StrategyFactory) = match shard.filter(|_| !unsplit) {
+                    Some(shard) => {
+                        let (plans, mine, ids) = shard.split(plans, self.iterations);
+                        let settings = RunSettings {
+                            shares: Some(mine.clone()),
+                            ..self.run_settings(mine.iter().sum(), format!("{label}, shard {shard}"), Some(seed))
                         };
-                        let shrink = (self.effective_shrink_budget()?, self.shrink_time);
-                        return reproduce::stress_check(self, plans, settings, seed, shrink);
+                        // Each scenario's scheduler is seeded by its index in the whole check.
+                        (plans, settings, Box::new(move |i| strategies.strategy(seed, ids[i])))
                     }
-                    _ => {}
-                }
-                let other = other.clone();
-                let make = move |i: usize| other.strategy(seed, i);
-                (plans, self.iterations, Box::new(make))
+                    None => {
+                        let settings = self.run_settings(self.iterations, label, Some(seed));
+                        (plans, settings, Box::new(move |i| strategies.strategy(seed, i)))
+                    }
+                };
+                shuttle::run::<R>(plans, make, settings).map_err(|failure| {
+                    crate::progress::failure_found();
+                    match failure.is_inversion() {
+                        // Not one execution's failure: nothing to shrink (see inversion.rs).
+                        true => self.seek_deadlock(failure, seed),
+                        false => shrink::shrink::<R>(failure, other, seed, shrink),
+                    }
+                })
             }
-        };
-
-        let scheduler_name = match &self.scheduler {
-            Scheduler::Replay(_) => "Replay".to_string(),
-            other => other.label(),
-        };
-        let shrink_budget = self.effective_shrink_budget()?;
-        let replaying = matches!(self.scheduler, Scheduler::Replay(_));
-        match self.execute(
-            plans,
-            budget,
-            make_strategy,
-            scheduler_name,
-            (!replaying).then_some(seed),
-        ) {
-            // A lock-order cycle is not one execution's failure: nothing to shrink (see inversion.rs).
-            Err(f) if matches!(f.kind(), FailureKind::LockOrderInversion { .. }) => {
-                Err(self.seek_deadlock(f, seed, replaying))
-            }
-            // A replay runs exactly what it was given; everything else is shrunk before it is shown.
-            Err(failure) if !replaying => Err(shrink::shrink(
-                self,
-                failure,
-                &self.scheduler,
-                seed,
-                shrink_budget,
-                self.shrink_time,
-            )),
-            other => other,
         }
-    }
-
-    /// Runs `plans` under the strategies `make_strategy` makes, `budget` schedules in all, and
-    /// returns the report or the first failure. The one way anything runs under shuttle: checks,
-    /// replays, shrinking and fuzzing all come through here.
-    pub(crate) fn execute(
-        &self,
-        plans: Vec<Plan<R::Op>>,
-        budget: usize,
-        make_strategy: StrategyFactory,
-        scheduler_name: String,
-        seed: Option<u64>,
-    ) -> Result<Report, Failure<R::Op>> {
-        self.execute_with(plans, budget, make_strategy, scheduler_name, seed, false)
-    }
-
-    /// [`Checker::execute`], optionally going on after a failure to find the simplest one.
-    pub(crate) fn execute_with(
-        &self,
-        plans: Vec<Plan<R::Op>>,
-        budget: usize,
-        make_strategy: StrategyFactory,
-        scheduler_name: String,
-        seed: Option<u64>,
-        keep_going: bool,
-    ) -> Result<Report, Failure<R::Op>> {
-        let started = Instant::now();
-        let type_name = std::any::type_name::<R>();
-        let settings = RunSettings {
-            budget,
-            max_steps: self.max_steps,
-            livelock_steps: self.livelock_steps,
-            check_budget: self.check_budget,
-            scheduler: scheduler_name.clone(),
-            seed,
-            type_name,
-            keep_going,
-            lock_order: self.lock_order && !keep_going,
-        };
-        let state = Rc::new(RefCell::new(State::<R>::new(plans, settings, make_strategy)));
-        let body = body(&state.borrow());
-
-        let _quiet = panics::Quiet::new();
-        let _backend = BackendGuard::set(Backend::Shuttle);
-        let mut config = shuttle::Config::new();
-        config.max_steps = shuttle::MaxSteps::None;
-        config.failure_persistence = shuttle::FailurePersistence::None;
-        config.silence_warnings = true;
-        config.stack_size = 0x20000;
-        let runner = shuttle::Runner::new(Driver(Rc::clone(&state)), config);
-        let outcome = catch_unwind(AssertUnwindSafe(|| runner.run(body)));
-        let mut state = state.borrow_mut();
-        if let Err(payload) = outcome {
-            let message = panics::take_last().unwrap_or_else(|| panics::payload_message(&*payload));
-            state.evaluate_panic(message);
-        }
-        if let Some(mut failure) = state.failure.take() {
-            if keep_going {
-                // The run went on past the failure: count everything it ran.
-                failure.data_mut().schedules = state.runs;
-            }
-            return Err(failure);
-        }
-        if let Some(mut inversion) = state.inversion.take() {
-            // Every schedule passed, but the locks were taken in orders that can deadlock.
-            inversion.data_mut().schedules = state.runs;
-            return Err(inversion);
-        }
-        Ok(Report {
-            resource: short_name(type_name).to_string(),
-            scheduler: scheduler_name,
-            scenarios: state.scenarios_run,
-            schedules: state.runs,
-            exhausted: state.exhausted,
-            unknown: state.unknown,
-            regressions: 0,
-            elapsed: started.elapsed(),
-            incomplete: None,
-            lock_stats: std::mem::take(&mut state.contention).into_stats(),
-        })
     }
 
     fn loom_settings(&self, preemption_bound: Option<usize>, budget: usize, seed: Option<u64>) -> LoomSettings {
@@ -515,7 +545,7 @@ impl<R: Resource> Checker<R> {
             },
             seed,
             target: None,
-            lock_order: self.lock_order,
+            lock_order: self.locks.lock_order,
         }
     }
 
@@ -543,58 +573,8 @@ impl<R: Resource> Checker<R> {
     }
 }
 
-/// A setting given in code, else read from the environment variable `name`, else `default`.
-fn setting<T: std::str::FromStr, Op>(name: &str, given: Option<T>, default: T) -> Result<T, Failure<Op>> {
-    if let Some(value) = given {
-        return Ok(value);
-    }
-    match std::env::var(name) {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .map_err(|_| Failure::usage(format!("{name}={text:?} is not a whole number"))),
-        Err(_) => Ok(default),
-    }
-}
-
 /// A decoded replay token: the scenario to run and the schedule to follow.
-type ReplayPlan<Op> = (Plan<Op>, Vec<usize>, Option<crate::token::LoomPath>);
+type ReplayPlan<Op> = (Plan<Op>, Vec<scheduler::Choice>, Option<crate::token::LoomPath>);
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::resources::RacyCounter;
-    use crate::FailureKind;
-
-    /// A token whose scenario still decodes but whose schedule the code no longer offers.
-    fn token_with_schedule(schedule: Vec<usize>) -> String {
-        let failure = Checker::<RacyCounter>::new().run().unwrap_err();
-        let mut token = Token::decode(failure.schedule().unwrap()).unwrap();
-        token.schedule = schedule;
-        token.encode()
-    }
-
-    fn usage(token: String) -> String {
-        match Checker::<RacyCounter>::new().scheduler(Scheduler::Replay(token)).run() {
-            Err(f) => match f.kind() {
-                FailureKind::Usage { message } => message.clone(),
-                other => panic!("expected a usage error, got {other:?}"),
-            },
-            Ok(r) => panic!("replayed: {r}"),
-        }
-    }
-
-    #[test]
-    fn a_schedule_the_code_no_longer_offers_is_a_clear_error() {
-        let message = usage(token_with_schedule(vec![7, 7, 7]));
-        assert!(
-            message.contains("no longer matches the resource's behaviour"),
-            "{message}"
-        );
-        assert!(message.contains("only"), "says which threads could run: {message}");
-        let message = usage(token_with_schedule(vec![
-            1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        ]));
-        assert!(message.contains("no longer matches"), "{message}");
-    }
-}
+mod tests;

@@ -10,17 +10,23 @@
 //! | bank | [`AbBaBank`] | [`OrderedBank`] | locks taken in argument order deadlock |
 //! | bank, back-off | [`KeepLockBackoffBank`] (deadlock), [`EagerBackoffBank`] (livelock) | [`BackoffBank`] | on timeout the first lock is kept, or the retry never backs off |
 //! | flag | [`RelaxedFlag`] | [`ReleaseAcquireFlag`] | a `Relaxed` flag lets a reader see stale data (weak memory only: `Scheduler::Loom`) |
+//! | mailbox | [`IfWaitMailbox`] | [`WhileWaitMailbox`] | waits `if` empty, not `while`: a spurious wakeup takes from an empty box |
+//! | claim | [`WeakClaim`] | [`StrongClaim`] | one `compare_exchange_weak`, its spurious failure read as "taken" |
 
 mod backoff;
 mod bank;
+mod claim;
 mod counter;
 mod flag;
 mod log;
+mod mailbox;
 mod map;
 
 pub use backoff::{BackoffBank, EagerBackoffBank, KeepLockBackoffBank};
 pub use bank::{AbBaBank, Account, BankModel, BankOp, OrderedBank};
+pub use claim::{ClaimModel, ClaimOp, StrongClaim, WeakClaim};
 pub use counter::{AtomicCounter, CounterModel, CounterOp, LockedCounter, RacyCounter};
 pub use flag::{FlagModel, FlagOp, RelaxedFlag, ReleaseAcquireFlag, PUBLISHED};
 pub use log::{LockedLog, LogModel, LogOp, TornLog};
+pub use mailbox::{IfWaitMailbox, MailboxModel, MailboxOp, WhileWaitMailbox};
 pub use map::{CheckThenInsertMap, Key, LockedMap, MapModel, MapOp, ShardedMap};

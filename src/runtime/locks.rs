@@ -52,6 +52,8 @@ pub(crate) struct LockTable {
     pub edges: Vec<OrderEdge>,
     /// lock id -> its figures in this execution.
     pub figures: Vec<Figures>,
+    /// The task that just went to sleep (`thread::sleep`), until the scheduler has picked another.
+    slept: Option<usize>,
 }
 
 fn slot<T: Default>(v: &mut Vec<T>, i: usize) -> &mut T {
@@ -69,6 +71,7 @@ impl LockTable {
         self.held.iter_mut().for_each(Vec::clear);
         self.edges.clear();
         self.figures.clear();
+        self.slept = None;
     }
 
     /// Holders of `obj` that stop `task` from taking it in the given mode.
@@ -137,6 +140,14 @@ impl LockTable {
 /// if waiting would close a cycle.
 pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
     let Some(obj) = obj else { return };
+    super::announce(
+        Some(obj),
+        if shared {
+            super::AccessKind::SharedLock
+        } else {
+            super::AccessKind::Lock
+        },
+    );
     super::loom_point();
     let cycle = super::with_record(|rec| {
         let task = rec.running;
@@ -151,13 +162,14 @@ pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
         if blockers.is_empty() {
             return None;
         }
-        rec.events.push(super::Event {
-            thread: task,
-            kind: EventKind::LockBlocked {
+        super::steps::push(
+            rec,
+            task,
+            EventKind::LockBlocked {
                 obj,
                 holder: blockers.first().copied(),
             },
-        });
+        );
         let waiters = rec
             .locks
             .waiting
@@ -223,10 +235,7 @@ pub(crate) fn acquired(obj: Option<usize>, shared: bool, site: Site, how: Acquir
         figures.acquisitions += 1;
         figures.contended += u64::from(waited.is_some());
         figures.longest_wait = figures.longest_wait.max(waited.unwrap_or(0) as u64);
-        rec.events.push(super::Event {
-            thread: task,
-            kind: EventKind::LockAcquired { obj, shared },
-        });
+        super::steps::push(rec, task, EventKind::LockAcquired { obj, shared });
     });
 }
 
@@ -270,10 +279,7 @@ pub(crate) fn timed_wait(obj: Option<usize>, gave_up: bool) {
         let task = rec.running;
         let figures = slot(&mut rec.locks.figures, obj);
         if gave_up {
-            rec.events.push(super::Event {
-                thread: task,
-                kind: EventKind::LockTimedOut { obj },
-            });
+            super::steps::push(rec, task, EventKind::LockTimedOut { obj });
         } else {
             figures.contended += 1;
             figures.max_waiters = figures.max_waiters.max(1);
@@ -297,10 +303,7 @@ pub(crate) fn released(obj: Option<usize>) {
         if let Some(i) = held.iter().rposition(|&(o, _)| o == obj) {
             held.remove(i);
         }
-        rec.events.push(super::Event {
-            thread: task,
-            kind: EventKind::LockReleased { obj },
-        });
+        super::steps::push(rec, task, EventKind::LockReleased { obj });
     });
 }
 
@@ -338,4 +341,22 @@ fn describe_cycle(rec: &ExecutionRecord, cycle: &[(usize, usize)]) -> Vec<String
             )
         })
         .collect()
+}
+
+/// Called by `thread::sleep` under shuttle, just before its yield.
+pub(crate) fn note_sleep() {
+    super::with_record(|rec| rec.locks.slept = Some(rec.running));
+}
+
+/// At the scheduling point after a `thread::sleep`: the sleeper is not among the threads that may
+/// run next while another can. Time is logical, so a sleep is a yield, but a sleep of any length
+/// lets the other runnable threads run first on a real machine; without this rule a back-off loop
+/// could be scheduled forever against the thread holding what it waits for, an unfair schedule
+/// no real scheduler keeps up. Only sleeps are affected: `yield_now` promises nothing, and stays
+/// a plain yield.
+pub(crate) fn after_sleep(ids: &mut Vec<usize>, current: Option<usize>) {
+    let slept = super::with_record(|rec| rec.locks.slept.take()).flatten();
+    if let Some(c) = current.filter(|&c| slept == Some(c) && ids.len() > 1) {
+        ids.retain(|&t| t != c);
+    }
 }

@@ -11,10 +11,12 @@
 pub(crate) mod livelock;
 pub(crate) mod locks;
 pub(crate) mod panics;
+pub(crate) mod steps;
 
 use std::cell::{Cell, RefCell};
 
-pub(crate) use crate::record::{thread_name, Event, EventKind, Label, ObjectInfo, ObjectKind, Value};
+pub(crate) use crate::record::{Access, AccessKind, Event, EventKind, Label, ObjectInfo, ObjectKind, Value};
+use crate::scheduler::{Alternatives, Choice, ChoiceKind};
 use locks::LockTable;
 
 /// Which implementation the facade's objects use when they are created on this thread.
@@ -70,9 +72,22 @@ pub(crate) struct ExecutionRecord {
     /// A plain (non-yield) scheduling point for the facade's operations that have no shuttle
     /// primitive of their own (file writes).
     pub switch_point: Option<std::sync::Arc<shuttle::sync::atomic::AtomicBool>>,
-    /// The thread chosen at each scheduling point where several could run: the replayable schedule.
-    pub choices: Vec<usize>,
+    /// Every decision of the execution in order: the thread chosen where several could run, and
+    /// the alternative taken at each choice point. The replayable schedule.
+    pub choices: Vec<Choice>,
     pub preemptions: usize,
+    /// Choice points that took a surprising alternative (not 0).
+    pub surprises: usize,
+    /// Whether this execution offers the surprises std permits (spurious wakeups, spurious
+    /// weak-CAS failures) as choices: set by the driver from `Checker::spurious` or the token.
+    pub surprises_on: bool,
+    /// The choice point the facade is asking the driver about, and the driver's answer: they meet
+    /// here because the facade reaches the driver through shuttle (see [`choose`]).
+    pub pending: Option<Alternatives>,
+    pub answer: Option<usize>,
+    /// (thread, kind) pairs whose last choice point of that kind was a surprise: their next point
+    /// of the kind is not offered, so a retry loop cannot be surprised forever.
+    pub just_surprised: Vec<(usize, ChoiceKind)>,
     pub steps: usize,
     /// The step at which an operation last completed, and the number of events then: where the
     /// livelock diagnosis starts reading.
@@ -96,6 +111,20 @@ pub(crate) struct ExecutionRecord {
     pub livelock_steps: usize,
     /// A plain scheduling point for file operations under loom.
     pub loom_switch: Option<std::sync::Arc<loom::sync::atomic::AtomicBool>>,
+    /// By task id: the access the task announced and has not performed yet (it is waiting at the
+    /// scheduling point before it).
+    pub upcoming: Vec<Option<Access>>,
+    /// By task id: every access the task announced in this execution, in order.
+    pub accesses: Vec<Vec<Access>>,
+    /// By task id: the operation the task invoked and has not yet made an access in (see
+    /// [`steps`]).
+    pub pending_begin: Vec<Option<usize>>,
+    /// Whether the current step's footprint is kept (for the partial-order reduction).
+    pub track_steps: bool,
+    /// The footprint of the step running now, when `track_steps`.
+    pub step: Option<crate::record::Footprint>,
+    /// Lock releases recorded before the scheduling point that precedes them, by thread.
+    pub deferred: Vec<(usize, Access)>,
 }
 
 impl ExecutionRecord {
@@ -109,6 +138,11 @@ impl ExecutionRecord {
         self.switch_point = None;
         self.choices.clear();
         self.preemptions = 0;
+        self.surprises = 0;
+        self.surprises_on = false;
+        self.pending = None;
+        self.answer = None;
+        self.just_surprised.clear();
         self.steps = 0;
         self.progress_step = 0;
         self.progress_event = 0;
@@ -120,6 +154,20 @@ impl ExecutionRecord {
         self.max_steps = usize::MAX;
         self.livelock_steps = usize::MAX;
         self.loom_switch = None;
+        self.upcoming.clear();
+        // Keep the inner allocations: the same scenario runs again with the same threads.
+        self.accesses.iter_mut().for_each(Vec::clear);
+        self.pending_begin.clear();
+        self.track_steps = false;
+        self.step = None;
+        self.deferred.clear();
+    }
+
+    /// The task has performed the access it announced.
+    pub(crate) fn performed(&mut self, task: usize) {
+        if let Some(slot) = self.upcoming.get_mut(task) {
+            *slot = None;
+        }
     }
 }
 
@@ -216,7 +264,7 @@ pub(crate) fn record(kind: EventKind) {
     let stop = with_record(|rec| {
         let thread = rec.running;
         let progress = matches!(kind, EventKind::OpEnd { .. });
-        rec.events.push(Event { thread, kind });
+        steps::push(rec, thread, kind);
         if progress {
             rec.progress_step = rec.steps;
             rec.progress_event = rec.events.len();
@@ -261,6 +309,34 @@ pub(crate) fn loom_point() {
     if let Some(reason) = with_record(loom_step).flatten() {
         abort(reason);
     }
+}
+
+/// Announces the access the current thread is about to make to object `obj` (if it has an id), so
+/// that the scheduling point before it knows what the thread will do. Under shuttle only: loom
+/// explores by itself.
+pub(crate) fn announce(obj: Option<usize>, kind: AccessKind) {
+    let Some(obj) = obj else { return };
+    if backend() != Backend::Shuttle {
+        return;
+    }
+    with_record(|rec| {
+        let task = rec.running;
+        if rec.upcoming.len() <= task {
+            rec.upcoming.resize(task + 1, None);
+        }
+        if rec.accesses.len() <= task {
+            rec.accesses.resize_with(task + 1, Vec::new);
+        }
+        let access = Access { obj, kind };
+        rec.upcoming[task] = Some(access);
+        rec.accesses[task].push(access);
+        if rec.track_steps && matches!(kind, AccessKind::Lock | AccessKind::SharedLock) {
+            // shuttle queues a thread on a taken lock before the scheduling point of its
+            // acquisition: whether it blocks there depends on the lock, so the attempt is part of
+            // the step that reaches it.
+            steps::note_attempt(rec, task, access);
+        }
+    });
 }
 
 /// A new object id for the facade object being created.
@@ -386,4 +462,49 @@ pub(crate) fn loom_spawning() {
             ),
         });
     }
+}
+
+/// A choice point of the facade: which of `count` alternatives this execution takes (0, the
+/// unsurprising one, outside a controlled shuttle run or when the check turned surprises off).
+///
+/// The strategy lives in the driver, which shuttle owns while the execution runs; the facade reaches
+/// it the way shuttle's own random values do, through `Scheduler::next_u64`, with the question and
+/// the answer passed in the record. The driver records the answer in the schedule.
+///
+/// The bound that keeps exhaustive searches finite: after a thread's choice point of some kind took
+/// a surprise, that thread's next point of the same kind is not offered (it behaves normally), so a
+/// `while` loop around a wait, or a retry loop around a weak CAS, meets at most one surprise per
+/// two iterations, and always makes progress when the others do.
+pub(crate) fn choose(kind: ChoiceKind, count: usize) -> usize {
+    if backend() != Backend::Shuttle || count < 2 {
+        return 0;
+    }
+    let offered = with_record(|rec| {
+        if !rec.surprises_on || rec.abort.is_some() {
+            return None;
+        }
+        let thread = rec.running;
+        if let Some(i) = rec.just_surprised.iter().position(|&p| p == (thread, kind)) {
+            rec.just_surprised.swap_remove(i);
+            return None;
+        }
+        rec.pending = Some(Alternatives { kind, count, thread });
+        rec.answer = None;
+        Some(thread)
+    })
+    .flatten();
+    let Some(thread) = offered else {
+        return 0;
+    };
+    // Not a scheduling point: shuttle asks the scheduler for a number and carries on.
+    let _ = shuttle::rand::RngCore::next_u64(&mut shuttle::rand::thread_rng());
+    with_record(|rec| {
+        rec.pending = None;
+        let answer = rec.answer.take().unwrap_or(0);
+        if answer != 0 {
+            rec.just_surprised.push((thread, kind));
+        }
+        answer
+    })
+    .unwrap_or(0)
 }

@@ -107,6 +107,12 @@ pub(crate) fn panic_with_report(report: String) -> ! {
 }
 
 /// The message of a caught panic payload (when the hook did not see it).
+/// The message of the panic that produced `payload`: what the hook captured (with its location)
+/// when it saw it, else the payload's own text.
+pub(crate) fn message(payload: &(dyn std::any::Any + Send)) -> String {
+    take_last().unwrap_or_else(|| payload_message(payload))
+}
+
 pub(crate) fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()

@@ -1,4 +1,4 @@
-use super::Strategy;
+use super::{Alternatives, Strategy};
 
 /// Follows scheduling bytes from a fuzzer: one byte per point where several threads can run.
 ///
@@ -6,7 +6,8 @@ use super::Strategy;
 /// schedules: byte 0 means "keep running the current thread", so an all-zero (or missing)
 /// schedule is sequential and minimising bytes to 0 removes preemptions. A non-zero byte `b`
 /// switches to one of the *other* runnable threads, `(b - 1) % others`. When the bytes run out,
-/// every further point reads as 0, so the same bytes always give the same execution.
+/// every further point reads as 0, so the same bytes always give the same execution. A point with
+/// alternatives reads one byte too, `b % count`: 0 again means "no surprise".
 pub(crate) struct FuzzSchedule {
     bytes: Vec<u8>,
     position: usize,
@@ -50,6 +51,12 @@ impl Strategy for FuzzSchedule {
             .extend(runnable.iter().copied().filter(|&t| Some(t) != current));
         // `runnable` has at least two threads, so at least one is not the current one.
         Some(self.others[(usize::from(byte) - 1) % self.others.len()])
+    }
+
+    fn choose(&mut self, point: &Alternatives) -> Option<usize> {
+        let byte = self.bytes.get(self.position).copied().unwrap_or(0);
+        self.position += 1;
+        Some(usize::from(byte) % point.count)
     }
 }
 

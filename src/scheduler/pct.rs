@@ -4,7 +4,7 @@ use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::Strategy;
+use super::{Alternatives, Strategy};
 
 /// Probabilistic concurrency testing: the highest-priority runnable thread runs; at `depth - 1`
 /// random points of the execution the running thread drops to the lowest priority.
@@ -72,5 +72,11 @@ impl Strategy for Pct {
             }
         }
         runnable.iter().copied().max_by_key(|t| self.priorities[t])
+    }
+
+    /// Uniform, from the same generator: priorities order threads, and a surprise is not a thread.
+    /// Drawing it does not move the change points, which count thread choices only.
+    fn choose(&mut self, point: &Alternatives) -> Option<usize> {
+        Some(self.rng.gen_range(0..point.count))
     }
 }

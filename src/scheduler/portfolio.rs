@@ -1,4 +1,5 @@
-use super::Strategy;
+use super::{Alternatives, Strategy, Upcoming};
+use crate::record::{Access, Footprint};
 
 /// Several strategies sharing one scenario's schedules: each execution goes to the next member in
 /// turn, and a systematic member that has explored everything drops out, passing its turns on. No
@@ -44,12 +45,42 @@ impl Strategy for Portfolio {
         self.members[self.current].1.next(runnable, current, yielding)
     }
 
+    fn choose(&mut self, point: &Alternatives) -> Option<usize> {
+        self.members[self.current].1.choose(point)
+    }
+
     fn exhausted(&self) -> bool {
         self.members.iter().all(|(_, m)| m.exhausted())
     }
 
     fn describe(&self) -> Option<String> {
         self.members.get(self.current).map(|(name, _)| name.clone())
+    }
+
+    fn wants_upcoming(&self) -> bool {
+        self.members.iter().any(|(_, m)| m.wants_upcoming())
+    }
+
+    fn upcoming(&mut self, upcoming: &Upcoming<'_>) {
+        let member = &mut self.members[self.current].1;
+        if member.wants_upcoming() {
+            member.upcoming(upcoming);
+        }
+    }
+
+    fn wants_steps(&self) -> bool {
+        self.members[self.current].1.wants_steps()
+    }
+
+    fn stepped(&mut self, step: &Footprint) {
+        self.members[self.current].1.stepped(step)
+    }
+
+    fn ran(&mut self, task: usize, access: Option<(Access, usize)>) {
+        let member = &mut self.members[self.current].1;
+        if member.wants_upcoming() {
+            member.ran(task, access);
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::Strategy;
+use super::{Alternatives, Strategy};
 
 /// Uniformly random choice at every scheduling point.
 pub(crate) struct Random {
@@ -23,5 +23,9 @@ impl Strategy for Random {
 
     fn next(&mut self, runnable: &[usize], _current: Option<usize>, _yielding: bool) -> Option<usize> {
         Some(runnable[self.rng.gen_range(0..runnable.len())])
+    }
+
+    fn choose(&mut self, point: &Alternatives) -> Option<usize> {
+        Some(self.rng.gen_range(0..point.count))
     }
 }

@@ -1,8 +1,9 @@
-use super::Strategy;
+use super::{Alternatives, Choice, Strategy};
 
-/// Follows a recorded list of choices, one per scheduling point with several runnable threads.
+/// Follows a recorded schedule: one entry per point where the execution could go several ways
+/// (a thread choice where several threads could run, or one of a point's alternatives).
 pub(crate) struct Replay {
-    choices: Vec<usize>,
+    choices: Vec<Choice>,
     position: usize,
     ran: bool,
     /// Set when the program offered a choice the recording does not fit.
@@ -13,7 +14,7 @@ pub(crate) struct Replay {
 }
 
 impl Replay {
-    pub(crate) fn new(choices: Vec<usize>) -> Self {
+    pub(crate) fn new(choices: Vec<Choice>) -> Self {
         Replay {
             choices,
             position: 0,
@@ -24,12 +25,18 @@ impl Replay {
     }
 
     /// A replay that never diverges: where the recorded thread cannot run, or the recording has
-    /// ended, the current thread keeps running (or the lowest-numbered one that can).
-    pub(crate) fn lenient(choices: Vec<usize>) -> Self {
+    /// ended, the current thread keeps running (or the lowest-numbered one that can); where a
+    /// recorded alternative does not fit, nothing surprising happens (alternative 0).
+    pub(crate) fn lenient(choices: Vec<Choice>) -> Self {
         Replay {
             lenient: true,
             ..Replay::new(choices)
         }
+    }
+
+    fn stop(&mut self, why: String) -> Option<usize> {
+        self.diverged = Some(why);
+        None
     }
 }
 
@@ -39,31 +46,58 @@ impl Strategy for Replay {
     }
 
     fn next(&mut self, runnable: &[usize], current: Option<usize>, _yielding: bool) -> Option<usize> {
+        let wanted = self.choices.get(self.position).copied();
         if self.lenient {
-            let wanted = self.choices.get(self.position).copied();
             self.position += 1;
-            return match wanted.filter(|w| runnable.contains(w)) {
-                Some(w) => Some(w),
-                None => current.filter(|c| runnable.contains(c)).or(runnable.first().copied()),
+            return match wanted {
+                Some(Choice::Thread(w)) if runnable.contains(&w) => Some(w),
+                _ => current.filter(|c| runnable.contains(c)).or(runnable.first().copied()),
             };
         }
-        let Some(&wanted) = self.choices.get(self.position) else {
-            self.diverged = Some(format!(
+        let at = self.position + 1;
+        match wanted {
+            None => self.stop(format!(
                 "the schedule ends after {} choices, but the execution asked for more",
                 self.choices.len()
-            ));
-            return None;
-        };
-        if !runnable.contains(&wanted) {
-            self.diverged = Some(format!(
-                "at choice {} the schedule runs thread {wanted}, but only {:?} could run",
-                self.position + 1,
-                runnable
-            ));
-            return None;
+            )),
+            Some(Choice::Thread(w)) if runnable.contains(&w) => {
+                self.position += 1;
+                Some(w)
+            }
+            Some(Choice::Thread(w)) => self.stop(format!(
+                "at choice {at} the schedule runs thread {w}, but only {runnable:?} could run"
+            )),
+            Some(Choice::Alternative(_)) => self.stop(format!(
+                "at choice {at} the schedule has a surprise (a spurious wakeup or weak-CAS failure), but the \
+                 execution asked which thread runs"
+            )),
         }
-        self.position += 1;
-        Some(wanted)
+    }
+
+    fn choose(&mut self, point: &Alternatives) -> Option<usize> {
+        let wanted = self.choices.get(self.position).copied();
+        if self.lenient {
+            self.position += 1;
+            return Some(match wanted {
+                Some(Choice::Alternative(k)) if k < point.count => k,
+                _ => 0,
+            });
+        }
+        let at = self.position + 1;
+        match wanted {
+            Some(Choice::Alternative(k)) if k < point.count => {
+                self.position += 1;
+                Some(k)
+            }
+            None => self.stop(format!(
+                "the schedule ends after {} choices, but the execution asked for more",
+                self.choices.len()
+            )),
+            _ => self.stop(format!(
+                "at choice {at} the execution reached a {:?} point, which the schedule does not have there",
+                point.kind
+            )),
+        }
     }
 
     fn divergence(&self) -> Option<String> {

@@ -4,10 +4,18 @@
 //! shuttle's schedulers are sequentially consistent: every ordering behaves like `SeqCst` under
 //! them, so a bug that needs a weaker ordering is not found by them. Under `Scheduler::Loom` the
 //! orderings are honoured: a `Relaxed` load may return an older value, as on real hardware.
+//!
+//! `compare_exchange_weak` may fail even when the value matched, as std permits (LL/SC machines
+//! such as ARM do it when the reservation is lost). Under the controlled schedulers each weak CAS
+//! whose value matched is a choice point: the scheduler may make it fail, returning the current
+//! value (which equals the expected one). After a thread's weak CAS failed spuriously its next one
+//! is not offered the surprise, so a retry loop always gets through.
+//! [`Checker::spurious`](crate::Checker::spurious) turns them off; loom never produces them.
 
 pub use std::sync::atomic::Ordering;
 
-use crate::runtime::{self, Backend, EventKind, ObjectKind, Value};
+use crate::runtime::{self, AccessKind, Backend, EventKind, ObjectKind, Value};
+use crate::scheduler::ChoiceKind;
 
 fn record(id: Option<usize>, kind: impl FnOnce(usize) -> EventKind) {
     if let Some(obj) = id {
@@ -58,6 +66,7 @@ macro_rules! atomic_int {
 
             /// Reads the value.
             pub fn load(&self, order: Ordering) -> $int {
+                runtime::announce(self.id, AccessKind::Read);
                 let value = match &self.inner {
                     Inner::Std(a) => return a.load(order),
                     Inner::Shuttle(a) => a.load(order),
@@ -69,6 +78,7 @@ macro_rules! atomic_int {
 
             /// Writes the value.
             pub fn store(&self, value: $int, order: Ordering) {
+                runtime::announce(self.id, AccessKind::Write);
                 match &self.inner {
                     Inner::Std(a) => return a.store(value, order),
                     Inner::Shuttle(a) => a.store(value, order),
@@ -79,6 +89,7 @@ macro_rules! atomic_int {
 
             /// Writes `value` and returns the previous value.
             pub fn swap(&self, value: $int, order: Ordering) -> $int {
+                runtime::announce(self.id, AccessKind::Write);
                 let old = match &self.inner {
                     Inner::Std(a) => return a.swap(value, order),
                     Inner::Shuttle(a) => a.swap(value, order),
@@ -90,6 +101,7 @@ macro_rules! atomic_int {
 
             /// Writes `new` if the value is `current`; returns the previous value either way.
             pub fn compare_exchange(&self, current: $int, new: $int, success: Ordering, failure: Ordering) -> Result<$int, $int> {
+                runtime::announce(self.id, AccessKind::Write);
                 let result = match &self.inner {
                     Inner::Std(a) => return a.compare_exchange(current, new, success, failure),
                     Inner::Shuttle(a) => a.compare_exchange(current, new, success, failure),
@@ -102,16 +114,37 @@ macro_rules! atomic_int {
                 result
             }
 
-            /// Like `compare_exchange`; under shuttle and loom it never fails spuriously.
+            /// Like `compare_exchange`, but may fail even when the value is `current` (returning
+            /// `Err(current)`): under the controlled schedulers, when the scheduler chooses so (see
+            /// the module docs); under loom, never.
             pub fn compare_exchange_weak(&self, current: $int, new: $int, success: Ordering, failure: Ordering) -> Result<$int, $int> {
                 match &self.inner {
                     Inner::Std(a) => a.compare_exchange_weak(current, new, success, failure),
-                    Inner::Shuttle(_) | Inner::Loom(_) => self.compare_exchange(current, new, success, failure),
+                    Inner::Loom(_) => self.compare_exchange(current, new, success, failure),
+                    Inner::Shuttle(a) => {
+                        let mut spurious = false;
+                        // One atomic step, like `compare_exchange`: the closure runs once, after
+                        // the scheduling point, and offers the choice only when the value matched.
+                        let result = a.fetch_update(success, failure, |now| {
+                            if now != current {
+                                return None;
+                            }
+                            spurious = runtime::choose(ChoiceKind::SpuriousCasFailure, 2) == 1;
+                            (!spurious).then_some(new)
+                        });
+                        match result {
+                            Ok(old) => record(self.id, |obj| EventKind::Rmw { obj, old: Self::v(old), new: Self::v(new) }),
+                            Err(now) if spurious => record(self.id, |obj| EventKind::CasFailedSpuriously { obj, current: Self::v(now) }),
+                            Err(now) => record(self.id, |obj| EventKind::CasFailed { obj, current: Self::v(now) }),
+                        }
+                        result
+                    }
                 }
             }
 
             /// Adds to the value (wrapping) and returns the previous value.
             pub fn fetch_add(&self, value: $int, order: Ordering) -> $int {
+                runtime::announce(self.id, AccessKind::Write);
                 let old = match &self.inner {
                     Inner::Std(a) => return a.fetch_add(value, order),
                     Inner::Shuttle(a) => a.fetch_add(value, order),
@@ -123,6 +156,7 @@ macro_rules! atomic_int {
 
             /// Subtracts from the value (wrapping) and returns the previous value.
             pub fn fetch_sub(&self, value: $int, order: Ordering) -> $int {
+                runtime::announce(self.id, AccessKind::Write);
                 let old = match &self.inner {
                     Inner::Std(a) => return a.fetch_sub(value, order),
                     Inner::Shuttle(a) => a.fetch_sub(value, order),
@@ -134,6 +168,7 @@ macro_rules! atomic_int {
 
             /// Stores the maximum of the value and `value`; returns the previous value.
             pub fn fetch_max(&self, value: $int, order: Ordering) -> $int {
+                runtime::announce(self.id, AccessKind::Write);
                 let old = match &self.inner {
                     Inner::Std(a) => return a.fetch_max(value, order),
                     Inner::Shuttle(a) => a.fetch_max(value, order),
@@ -145,6 +180,7 @@ macro_rules! atomic_int {
 
             /// Stores the minimum of the value and `value`; returns the previous value.
             pub fn fetch_min(&self, value: $int, order: Ordering) -> $int {
+                runtime::announce(self.id, AccessKind::Write);
                 let old = match &self.inner {
                     Inner::Std(a) => return a.fetch_min(value, order),
                     Inner::Shuttle(a) => a.fetch_min(value, order),
@@ -248,6 +284,7 @@ impl AtomicBool {
 
     /// Reads the value.
     pub fn load(&self, order: Ordering) -> bool {
+        runtime::announce(self.id, AccessKind::Read);
         let value = match &self.inner {
             BoolInner::Std(a) => return a.load(order),
             BoolInner::Shuttle(a) => a.load(order),
@@ -262,6 +299,7 @@ impl AtomicBool {
 
     /// Writes the value.
     pub fn store(&self, value: bool, order: Ordering) {
+        runtime::announce(self.id, AccessKind::Write);
         match &self.inner {
             BoolInner::Std(a) => return a.store(value, order),
             BoolInner::Shuttle(a) => a.store(value, order),
@@ -275,6 +313,7 @@ impl AtomicBool {
 
     /// Writes `value` and returns the previous value.
     pub fn swap(&self, value: bool, order: Ordering) -> bool {
+        runtime::announce(self.id, AccessKind::Write);
         let old = match &self.inner {
             BoolInner::Std(a) => return a.swap(value, order),
             BoolInner::Shuttle(a) => a.swap(value, order),
@@ -296,6 +335,7 @@ impl AtomicBool {
         success: Ordering,
         failure: Ordering,
     ) -> Result<bool, bool> {
+        runtime::announce(self.id, AccessKind::Write);
         let result = match &self.inner {
             BoolInner::Std(a) => return a.compare_exchange(current, new, success, failure),
             BoolInner::Shuttle(a) => a.compare_exchange(current, new, success, failure),
@@ -313,6 +353,50 @@ impl AtomicBool {
             }),
         }
         result
+    }
+
+    /// Like `compare_exchange`, but may fail even when the value is `current` (returning
+    /// `Err(current)`): under the controlled schedulers, when the scheduler chooses so (see the
+    /// module docs); under loom, never.
+    pub fn compare_exchange_weak(
+        &self,
+        current: bool,
+        new: bool,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<bool, bool> {
+        match &self.inner {
+            BoolInner::Std(a) => a.compare_exchange_weak(current, new, success, failure),
+            BoolInner::Loom(_) => self.compare_exchange(current, new, success, failure),
+            BoolInner::Shuttle(a) => {
+                let mut spurious = false;
+                // One atomic step, like `compare_exchange` (see the integers' version).
+                let result = a.fetch_update(success, failure, |now| {
+                    if now != current {
+                        return None;
+                    }
+                    spurious = runtime::choose(ChoiceKind::SpuriousCasFailure, 2) == 1;
+                    (!spurious).then_some(new)
+                });
+                let value = |v| Value::Bool(v);
+                match result {
+                    Ok(old) => record(self.id, |obj| EventKind::Rmw {
+                        obj,
+                        old: value(old),
+                        new: value(new),
+                    }),
+                    Err(now) if spurious => record(self.id, |obj| EventKind::CasFailedSpuriously {
+                        obj,
+                        current: value(now),
+                    }),
+                    Err(now) => record(self.id, |obj| EventKind::CasFailed {
+                        obj,
+                        current: value(now),
+                    }),
+                }
+                result
+            }
+        }
     }
 
     /// Consumes the atomic and returns the value.

@@ -5,11 +5,22 @@ use super::mutex::{GuardInner, MutexGuard};
 use super::{map_result, LockResult, PoisonError};
 use crate::runtime::locks::{self, Acquire};
 use crate::runtime::{self, Backend, EventKind, ObjectKind};
+use crate::scheduler::ChoiceKind;
 
 /// A condition variable: `std::sync::Condvar`'s API, scheduled and recorded under a check.
 ///
 /// Under shuttle and loom, time is logical: `wait_timeout` times out whenever the scheduler runs
 /// the waiter again before a notification (see [`Condvar::wait_timeout`]).
+///
+/// Spurious wakeups: std lets `wait` return without a notification, and real machines do it (a
+/// futex woken by a signal, a wake meant for another waiter). Under the controlled schedulers each
+/// wait is a choice point: the scheduler may make it return spuriously, releasing the lock and
+/// taking it again with a scheduling point between, then returning normally. A wakeup that comes
+/// later (after other threads ran) is the same as that spurious return with the waiter not
+/// scheduled until then, so deciding at the wait loses no behaviour. After a thread's wait
+/// returned spuriously, its next wait is not offered the surprise, so a `while` loop cannot spin
+/// on spurious returns forever. [`Checker::spurious`](crate::Checker::spurious) turns them off;
+/// loom never produces them; under `Scheduler::Stress`, whatever the OS does.
 pub struct Condvar {
     id: Option<usize>,
     inner: Inner,
@@ -82,6 +93,16 @@ impl Condvar {
             (Inner::Shuttle(cv), GuardInner::Shuttle(g)) => {
                 if let Some(obj) = self.id {
                     runtime::record(EventKind::Wait { obj });
+                }
+                if runtime::choose(ChoiceKind::SpuriousWake, 2) == 1 {
+                    if let Some(obj) = self.id {
+                        runtime::record(EventKind::WokeSpuriously { obj });
+                    }
+                    // Dropping the guard releases the lock (a scheduling point, as a wait's release
+                    // is); taking it again is the reacquisition every wakeup ends with.
+                    guard.inner = Some(GuardInner::Shuttle(g));
+                    drop(guard);
+                    return lock.lock_at(site);
                 }
                 locks::released(lock.id());
                 let result = cv.wait(g);

@@ -19,3 +19,19 @@ pub fn without_timing(report: &str) -> String {
     }
     out + rest
 }
+
+/// The report with the HTML page's directory left out (it depends on the target directory and the
+/// working directory), keeping the file name.
+#[allow(dead_code)] // not every test binary that includes this file compares pages
+pub fn without_page_dir(report: &str) -> String {
+    const LINE: &str = "see it drawn (open in a browser): ";
+    report
+        .lines()
+        .map(|l| match l.strip_prefix(LINE) {
+            Some(path) => format!("{LINE}<dir>/{}", path.rsplit(['/', '\\']).next().unwrap_or(path)),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + if report.ends_with('\n') { "\n" } else { "" }
+}

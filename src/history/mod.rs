@@ -4,6 +4,10 @@
 //! [`History::ret`] completes one. The order in which events are recorded *is* the real-time order:
 //! operation `a` precedes operation `b` when `a` returned before `b` was invoked.
 
+mod from_record;
+
+pub(crate) use from_record::from_record;
+
 use std::fmt;
 
 /// The index of an operation in a [`History`], in invocation order (the first invoked op is `#0`).
