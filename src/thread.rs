@@ -58,7 +58,10 @@ where
 pub fn yield_now() {
     match runtime::backend() {
         Backend::Std => std::thread::yield_now(),
-        Backend::Shuttle => shuttle::thread::yield_now(),
+        Backend::Shuttle => {
+            runtime::locks::note_backoff();
+            shuttle::thread::yield_now()
+        }
         Backend::Loom => {
             runtime::loom_point();
             loom::thread::yield_now()
@@ -67,16 +70,13 @@ pub fn yield_now() {
 }
 
 /// Sleeps for `dur`: for real outside the controlled schedulers (std, stress). Under shuttle and
-/// loom time is logical, so a sleep is a yield after which another runnable thread runs first
-/// (what a back-off wants, and what any real sleep allows), and a check's duration never depends
-/// on the durations a resource sleeps.
+/// loom time is logical, so a sleep is a yield (a scheduling point where another thread may run),
+/// and a check's duration never depends on the durations a resource sleeps. A sleep (or a yield)
+/// is what tells a back-off loop from a livelock: see
+/// [`FailureKind::Livelock`](crate::FailureKind::Livelock).
 pub fn sleep(dur: std::time::Duration) {
     match runtime::backend() {
         Backend::Std => std::thread::sleep(dur),
-        Backend::Shuttle => {
-            runtime::locks::note_sleep();
-            yield_now()
-        }
-        Backend::Loom => yield_now(),
+        Backend::Shuttle | Backend::Loom => yield_now(),
     }
 }

@@ -222,7 +222,7 @@ impl<R: Resource> State<R> {
         let mut ids = std::mem::take(&mut self.ids);
         ids.clear();
         ids.extend(runnable.iter().map(|t| usize::from(t.id())));
-        runtime::locks::after_sleep(&mut ids, current.map(usize::from));
+        runtime::locks::after_backoff(&mut ids, current.map(usize::from));
         let choice = self.choose(&ids, current.map(usize::from), yielding);
         self.ids = ids;
         choice.map(TaskId::from)
@@ -236,7 +236,7 @@ impl<R: Resource> State<R> {
             }
             rec.steps += 1;
             runtime::locks::note_blocked(rec, ids);
-            if let Some(abort) = runtime::stalled(rec, max_steps, livelock_steps) {
+            if let Some(abort) = runtime::livelock::stalled(rec, max_steps, livelock_steps) {
                 rec.abort = Some(abort);
                 return (false, false);
             }

@@ -56,7 +56,10 @@ pub enum FailureKind {
     },
     /// No operation completed for `steps` scheduling steps while two or more threads were inside
     /// operations and kept taking and releasing locks: they undo each other's work forever (a
-    /// retry loop that never backs off).
+    /// retry loop that never backs off). Threads that back off between attempts
+    /// (`crosscheck::thread::sleep` or `yield_now`) are given a fair schedule first, in which a
+    /// thread that backed off waits until another completes an operation; only if they still make
+    /// no progress is it a livelock (see [`Checker::livelock_steps`](crate::Checker::livelock_steps)).
     Livelock {
         /// How many steps passed without a completed operation.
         steps: usize,

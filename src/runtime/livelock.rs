@@ -7,6 +7,15 @@
 //! each other's work (the classic back-off without back-off): a livelock, reported with each
 //! thread's operation and the locks it churns. Anything else (one thread spinning alone, threads
 //! spinning on atomics) stays a step-limit failure, whose hint points at spin loops.
+//!
+//! Threads that back off (`thread::sleep` or `yield_now` between their attempts) are not reported
+//! at the first bound: under logical time a scheduler can time every back-off so that the threads
+//! collide again, forever, which no real machine keeps up (back-off works because the sleeper is
+//! away while the other finishes). The execution goes on under a fair tail instead (see
+//! [`super::locks::after_backoff`]): a thread that backs off does not run again until another
+//! completes an operation or nothing else can run, and sleepers wake one at a time. Only if that
+//! does not bring progress within another bound is it a livelock. Everything before the bound is
+//! scheduled as the strategy chooses, so no schedule a bug needs is lost.
 
 use super::{Abort, ExecutionRecord};
 use crate::record::{thread_label, EventKind, ObjectName};
@@ -21,6 +30,8 @@ pub(crate) struct LiveThread {
     pub churn: Vec<(String, usize)>,
     /// Locks it holds now.
     pub held: Vec<String>,
+    /// Whether it backed off (slept or yielded) since the last completed operation.
+    pub backed_off: bool,
 }
 
 /// A thread releases a lock at least this often without progress before it counts as churning.
@@ -43,6 +54,7 @@ pub(crate) fn diagnose(rec: &ExecutionRecord, steps: usize) -> Option<Abort> {
         return None;
     }
     let window = &rec.events[rec.progress_event.min(rec.events.len())..];
+    let since = rec.progress_step;
     let mut threads = Vec::with_capacity(inside.len());
     let mut churning = false;
     for &(task, op) in &inside {
@@ -70,6 +82,7 @@ pub(crate) fn diagnose(rec: &ExecutionRecord, steps: usize) -> Option<Abort> {
                 .iter()
                 .map(|&(o, _)| ObjectName(&rec.objects, o).to_string())
                 .collect(),
+            backed_off: rec.locks.backed_off_since(task, since),
         });
     }
     churning.then_some(Abort::Livelock { steps, threads })
@@ -98,4 +111,36 @@ pub(crate) fn describe(threads: &[LiveThread], op_name: impl Fn(usize) -> String
             }
         })
         .collect()
+}
+
+/// An operation just completed: the livelock bound starts again, and any fair tail ends.
+pub(crate) fn progressed(rec: &mut ExecutionRecord) {
+    rec.progress_step = rec.steps;
+    rec.progress_event = rec.events.len();
+    rec.locks.end_fair_tail();
+}
+
+/// After a step: the abort if the execution reached its step limit (a livelock if the steps since
+/// the last completed operation are one, see [`diagnose`]), or a livelock once no operation has
+/// completed for `livelock_steps` steps. Threads that churn locks while backing off get a fair
+/// tail first (see the module's docs).
+pub(crate) fn stalled(rec: &mut ExecutionRecord, max_steps: usize, livelock_steps: usize) -> Option<Abort> {
+    let since = rec.steps - rec.progress_step.min(rec.steps);
+    if rec.steps > max_steps {
+        return Some(diagnose(rec, since).unwrap_or(Abort::StepLimit { steps: max_steps }));
+    }
+    if since != livelock_steps {
+        return None;
+    }
+    let found = diagnose(rec, since)?;
+    let backing_off = match &found {
+        Abort::Livelock { threads, .. } => threads.iter().filter(|t| !t.churn.is_empty()).all(|t| t.backed_off),
+        _ => false,
+    };
+    if backing_off && rec.locks.start_fair_tail() {
+        rec.progress_step = rec.steps;
+        rec.progress_event = rec.events.len();
+        return None;
+    }
+    Some(found)
 }

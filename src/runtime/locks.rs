@@ -52,8 +52,14 @@ pub(crate) struct LockTable {
     pub edges: Vec<OrderEdge>,
     /// lock id -> its figures in this execution.
     pub figures: Vec<Figures>,
-    /// The task that just went to sleep (`thread::sleep`), until the scheduler has picked another.
+    /// The task that just backed off (`thread::sleep`, `yield_now`), until the next scheduling point.
     slept: Option<usize>,
+    /// task -> 1 + the step of its last back-off (0: none).
+    backed_off: Vec<usize>,
+    /// Whether the execution is in its fair tail (see [`after_backoff`]), and the threads asleep
+    /// in it, in the order they backed off.
+    fair: bool,
+    asleep: Vec<usize>,
 }
 
 fn slot<T: Default>(v: &mut Vec<T>, i: usize) -> &mut T {
@@ -72,6 +78,26 @@ impl LockTable {
         self.edges.clear();
         self.figures.clear();
         self.slept = None;
+        self.backed_off.clear();
+        self.fair = false;
+        self.asleep.clear();
+    }
+
+    /// Whether `task` backed off at or after `step`.
+    pub(crate) fn backed_off_since(&self, task: usize, step: usize) -> bool {
+        self.backed_off.get(task).is_some_and(|&s| s > step)
+    }
+
+    /// Starts the fair tail; `false` if it is on already (since the last completed operation: it
+    /// did not help).
+    pub(crate) fn start_fair_tail(&mut self) -> bool {
+        !std::mem::replace(&mut self.fair, true)
+    }
+
+    /// Ends the fair tail (an operation completed): the strategy chooses freely again.
+    pub(crate) fn end_fair_tail(&mut self) {
+        self.fair = false;
+        self.asleep.clear();
     }
 
     /// Holders of `obj` that stop `task` from taking it in the given mode.
@@ -343,20 +369,38 @@ fn describe_cycle(rec: &ExecutionRecord, cycle: &[(usize, usize)]) -> Vec<String
         .collect()
 }
 
-/// Called by `thread::sleep` under shuttle, just before its yield.
-pub(crate) fn note_sleep() {
-    super::with_record(|rec| rec.locks.slept = Some(rec.running));
+/// Called by `thread::sleep` and `thread::yield_now` under shuttle, just before their yield.
+pub(crate) fn note_backoff() {
+    super::with_record(|rec| {
+        let task = rec.running;
+        rec.locks.slept = Some(task);
+        *slot(&mut rec.locks.backed_off, task) = rec.steps + 1;
+    });
 }
 
-/// At the scheduling point after a `thread::sleep`: the sleeper is not among the threads that may
-/// run next while another can. Time is logical, so a sleep is a yield, but a sleep of any length
-/// lets the other runnable threads run first on a real machine; without this rule a back-off loop
-/// could be scheduled forever against the thread holding what it waits for, an unfair schedule
-/// no real scheduler keeps up. Only sleeps are affected: `yield_now` promises nothing, and stays
-/// a plain yield.
-pub(crate) fn after_sleep(ids: &mut Vec<usize>, current: Option<usize>) {
-    let slept = super::with_record(|rec| rec.locks.slept.take()).flatten();
-    if let Some(c) = current.filter(|&c| slept == Some(c) && ids.len() > 1) {
-        ids.retain(|&t| t != c);
-    }
+/// At each scheduling point under shuttle, in the fair tail of an execution whose threads kept
+/// colliding while backing off (see [`super::livelock`]): a thread that backed off does not run
+/// again until another completes an operation or nothing else can run; then the sleepers wake one
+/// at a time, in the order they went to sleep, as back-offs of different lengths would. Outside
+/// the tail the strategy chooses among every runnable thread.
+pub(crate) fn after_backoff(ids: &mut Vec<usize>, current: Option<usize>) {
+    super::with_record(|rec| {
+        let table = &mut rec.locks;
+        let slept = table.slept.take();
+        if !table.fair {
+            return;
+        }
+        if let Some(c) = current.filter(|&c| slept == Some(c) && !table.asleep.contains(&c)) {
+            table.asleep.push(c);
+        }
+        if ids.iter().any(|t| !table.asleep.contains(t)) {
+            ids.retain(|t| !table.asleep.contains(t));
+            return;
+        }
+        if let Some(i) = table.asleep.iter().position(|t| ids.contains(t)) {
+            let first = table.asleep.remove(i);
+            ids.clear();
+            ids.push(first);
+        }
+    });
 }

@@ -266,8 +266,7 @@ pub(crate) fn record(kind: EventKind) {
         let progress = matches!(kind, EventKind::OpEnd { .. });
         steps::push(rec, thread, kind);
         if progress {
-            rec.progress_step = rec.steps;
-            rec.progress_event = rec.events.len();
+            livelock::progressed(rec);
         }
         loom_step(rec)
     })
@@ -287,21 +286,7 @@ fn loom_step(rec: &mut ExecutionRecord) -> Option<Abort> {
     if let Some(abort) = &rec.abort {
         return Some(abort.clone());
     }
-    stalled(rec, rec.max_steps, rec.livelock_steps)
-}
-
-/// After a step: the abort if the execution reached its step limit (a livelock if the steps since
-/// the last completed operation are one, see [`livelock`]), or a livelock once no operation has
-/// completed for `livelock_steps` steps.
-pub(crate) fn stalled(rec: &ExecutionRecord, max_steps: usize, livelock_steps: usize) -> Option<Abort> {
-    let since = rec.steps - rec.progress_step.min(rec.steps);
-    if rec.steps > max_steps {
-        return Some(livelock::diagnose(rec, since).unwrap_or(Abort::StepLimit { steps: max_steps }));
-    }
-    if since == livelock_steps {
-        return livelock::diagnose(rec, since);
-    }
-    None
+    livelock::stalled(rec, rec.max_steps, rec.livelock_steps)
 }
 
 /// A scheduling point of the facade under loom that records nothing (a yield): counts a step.
