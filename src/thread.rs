@@ -6,6 +6,8 @@ use crate::runtime::{self, Backend};
 /// A handle to join a thread spawned with [`spawn`].
 pub struct JoinHandle<T> {
     inner: Inner<T>,
+    /// The thread's spawn index in crosscheck's wait table (under shuttle).
+    spawned: Option<usize>,
 }
 
 enum Inner<T> {
@@ -19,7 +21,12 @@ impl<T> JoinHandle<T> {
     pub fn join(self) -> std::thread::Result<T> {
         match self.inner {
             Inner::Std(h) => h.join(),
-            Inner::Shuttle(h) => h.join(),
+            Inner::Shuttle(h) => {
+                runtime::waits::before_join(self.spawned);
+                let joined = h.join();
+                runtime::waits::after_join();
+                joined
+            }
             Inner::Loom(h) => h.join(),
         }
     }
@@ -38,16 +45,33 @@ where
     T: Send + 'static,
 {
     match runtime::backend() {
-        Backend::Std => JoinHandle {
-            inner: Inner::Std(std::thread::spawn(f)),
-        },
-        Backend::Shuttle => JoinHandle {
-            inner: Inner::Shuttle(shuttle::thread::spawn(f)),
-        },
+        Backend::Std => {
+            // A thread of a stress iteration records its lock order like the one spawning it.
+            let watched = runtime::std_order::inherited();
+            JoinHandle {
+                inner: Inner::Std(std::thread::spawn(move || {
+                    let _watching = watched.map(|(order, thread)| runtime::std_order::watch(Some(order), thread));
+                    f()
+                })),
+                spawned: None,
+            }
+        }
+        Backend::Shuttle => {
+            let spawned = runtime::waits::spawned();
+            JoinHandle {
+                inner: Inner::Shuttle(shuttle::thread::spawn(move || {
+                    runtime::waits::started(spawned);
+                    let _finish = runtime::waits::Finish(spawned);
+                    f()
+                })),
+                spawned,
+            }
+        }
         Backend::Loom => {
             runtime::loom_spawning();
             JoinHandle {
                 inner: Inner::Loom(loom::thread::spawn(f)),
+                spawned: None,
             }
         }
     }

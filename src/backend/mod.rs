@@ -8,4 +8,5 @@ mod locks;
 mod loom_report;
 pub(crate) mod page;
 pub(crate) mod shuttle;
+mod stress_order;
 pub(crate) mod stress;

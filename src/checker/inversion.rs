@@ -50,11 +50,6 @@ impl<R: Resource> Checker<R> {
         self.locks.lock_order = on;
         self
     }
-
-    /// Whether the lock-order analysis is on.
-    pub(crate) fn lock_order_on(&self) -> bool {
-        self.locks.lock_order
-    }
 }
 
 /// Schedules the search may run.

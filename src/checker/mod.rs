@@ -496,6 +496,7 @@ impl<R: Resource> Checker<R> {
                     check_budget: self.check_budget,
                     scheduler: "Stress".to_string(),
                     seed: Some(seed),
+                    lock_order: self.locks.lock_order,
                 };
                 reproduce::stress_check(self, plans, settings, seed, shrink)
             }

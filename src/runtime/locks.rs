@@ -101,7 +101,7 @@ impl LockTable {
     }
 
     /// Holders of `obj` that stop `task` from taking it in the given mode.
-    fn blockers(&self, obj: usize, task: usize, shared: bool) -> Vec<usize> {
+    pub(crate) fn blockers(&self, obj: usize, task: usize, shared: bool) -> Vec<usize> {
         self.holders
             .get(obj)
             .map(|hs| {
@@ -155,6 +155,13 @@ impl LockTable {
         false
     }
 
+    /// The lock `task` waits for, and who stops it from taking it, if it is blocked now.
+    pub(crate) fn blocked_on(&self, task: usize) -> Option<(usize, Vec<usize>)> {
+        let (obj, shared, _) = self.waiting.get(task).copied().flatten()?;
+        let blockers = self.blockers(obj, task, shared);
+        (!blockers.is_empty()).then_some((obj, blockers))
+    }
+
     /// The locks `task` holds now, in the order it took them.
     pub(crate) fn held_by(&self, task: usize) -> &[(usize, Site)] {
         self.held.get(task).map_or(&[], Vec::as_slice)
@@ -179,7 +186,7 @@ pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
         let task = rec.running;
         if rec.locks.holds(obj, task) && !shared {
             // Re-locking a lock one holds: a deadlock of one thread.
-            return Some(vec![(task, obj)]);
+            return Some(Err(vec![(task, obj)]));
         }
         let blockers = rec.locks.blockers(obj, task, shared);
         let steps = rec.steps;
@@ -204,12 +211,20 @@ pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
             .count();
         let figures = slot(&mut rec.locks.figures, obj);
         figures.max_waiters = figures.max_waiters.max(waiters);
-        rec.locks.cycle_from(task, obj, shared)
+        if let Some(cycle) = rec.locks.cycle_from(task, obj, shared) {
+            return Some(Err(cycle));
+        }
+        // No lock cycle, but the threads it waits for may wait for good on something else.
+        super::waits::deadlock(rec, Some(task)).map(Ok)
     })
     .flatten();
-    if let Some(cycle) = cycle {
-        let described = super::with_record(|rec| describe_cycle(rec, &cycle)).unwrap_or_default();
-        super::abort(Abort::Deadlock { cycle: described });
+    match cycle {
+        Some(Err(cycle)) => {
+            let described = super::with_record(|rec| describe_cycle(rec, &cycle)).unwrap_or_default();
+            super::abort(Abort::Deadlock { cycle: described });
+        }
+        Some(Ok(described)) => super::abort(Abort::Deadlock { cycle: described }),
+        None => {}
     }
 }
 

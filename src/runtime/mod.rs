@@ -11,6 +11,8 @@
 pub(crate) mod livelock;
 pub(crate) mod locks;
 pub(crate) mod panics;
+pub(crate) mod waits;
+pub(crate) mod std_order;
 pub(crate) mod steps;
 
 use std::cell::{Cell, RefCell};
@@ -65,6 +67,7 @@ pub(crate) enum Abort {
 pub(crate) struct ExecutionRecord {
     pub events: Vec<Event>,
     pub locks: LockTable,
+    pub waits: waits::WaitTable,
     pub abort: Option<Abort>,
     pub objects: Vec<ObjectInfo>,
     /// Task ids of the scenario's worker threads, in scenario order (task id -> label).
@@ -132,6 +135,7 @@ impl ExecutionRecord {
     fn reset(&mut self) {
         self.events.clear();
         self.locks.clear();
+        self.waits.clear();
         self.abort = None;
         self.objects.clear();
         self.labels.clear();

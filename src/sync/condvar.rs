@@ -105,7 +105,9 @@ impl Condvar {
                     return lock.lock_at(site);
                 }
                 locks::released(lock.id());
+                runtime::waits::before_wait(self.id, lock.id());
                 let result = cv.wait(g);
+                runtime::waits::after_wait();
                 locks::acquired(lock.id(), false, site, Acquire::Blocking);
                 map_result(result, |g| lock.guard(GuardInner::Shuttle(g)))
             }
@@ -196,6 +198,7 @@ impl Condvar {
                 if let Some(obj) = self.id {
                     runtime::record(EventKind::Notify { obj, all: false });
                 }
+                runtime::waits::notified(self.id, false);
                 cv.notify_one()
             }
             Inner::Loom(cv) => {
@@ -215,6 +218,7 @@ impl Condvar {
                 if let Some(obj) = self.id {
                     runtime::record(EventKind::Notify { obj, all: true });
                 }
+                runtime::waits::notified(self.id, true);
                 cv.notify_all()
             }
             Inner::Loom(cv) => {

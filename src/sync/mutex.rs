@@ -5,11 +5,16 @@ use std::time::Duration;
 
 use super::{map_result, map_try, LockResult, TryLockResult};
 use crate::runtime::locks::{self, Acquire};
+use crate::runtime::std_order::{self, StdClass};
 use crate::runtime::{self, Backend, ObjectKind};
 
 /// A mutual-exclusion lock: `std::sync::Mutex`'s API, scheduled and recorded under a check.
 pub struct Mutex<T> {
     id: Option<usize>,
+    /// Where it was created and its name: its lock class on real threads, where nothing is
+    /// recorded (see `runtime::std_order`).
+    site: &'static Location<'static>,
+    name: Option<std::borrow::Cow<'static, str>>,
     inner: Inner<T>,
 }
 
@@ -36,27 +41,44 @@ impl<T> Mutex<T> {
     /// (`mutex#0 (src/bank.rs:14)`); [`Mutex::named`] gives it a name as well.
     #[track_caller]
     pub fn new(value: T) -> Self {
-        match runtime::backend() {
-            Backend::Std => Mutex {
-                id: None,
-                inner: Inner::Std(std::sync::Mutex::new(value)),
-            },
-            Backend::Shuttle => Mutex {
-                id: runtime::new_sited::<T>(ObjectKind::Mutex),
-                inner: Inner::Shuttle(shuttle::sync::Mutex::new(value)),
-            },
-            Backend::Loom => Mutex {
-                id: runtime::new_sited::<T>(ObjectKind::Mutex),
-                inner: Inner::Loom(loom::sync::Mutex::new(value)),
-            },
+        let site = Location::caller();
+        let (id, inner) = match runtime::backend() {
+            Backend::Std => (None, Inner::Std(std::sync::Mutex::new(value))),
+            Backend::Shuttle => (
+                runtime::new_sited::<T>(ObjectKind::Mutex),
+                Inner::Shuttle(shuttle::sync::Mutex::new(value)),
+            ),
+            Backend::Loom => (
+                runtime::new_sited::<T>(ObjectKind::Mutex),
+                Inner::Loom(loom::sync::Mutex::new(value)),
+            ),
+        };
+        Mutex {
+            id,
+            site,
+            name: None,
+            inner,
         }
     }
 
     /// Gives the mutex the name reports use for it: `mutex "from" (src/bank.rs:14)`. Locks
     /// with one name and creation site are one lock class for the lock-order analysis.
-    pub fn named(self, name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
-        runtime::name_object(self.id, name.into());
+    pub fn named(mut self, name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        let name = name.into();
+        runtime::name_object(self.id, name.clone());
+        self.name = Some(name);
         self
+    }
+
+    /// On real threads: notes for the lock-order analysis that this thread took the lock.
+    fn std_acquired(&self, site: &'static Location<'static>, blocking: bool) {
+        let class = || StdClass {
+            kind: ObjectKind::Mutex,
+            site: self.site,
+            name: self.name.clone(),
+            value_type: std::any::type_name::<T>(),
+        };
+        std_order::acquired(self as *const Self as usize, class, site, blocking);
     }
 
     /// Acquires the lock, blocking until it is free.
@@ -68,7 +90,11 @@ impl<T> Mutex<T> {
     /// [`Mutex::lock`] called at `site`.
     pub(super) fn lock_at(&self, site: &'static Location<'static>) -> LockResult<MutexGuard<'_, T>> {
         match &self.inner {
-            Inner::Std(m) => map_result(m.lock(), |g| self.guard(GuardInner::Std(g))),
+            Inner::Std(m) => {
+                let result = m.lock();
+                self.std_acquired(site, true);
+                map_result(result, |g| self.guard(GuardInner::Std(g)))
+            }
             Inner::Shuttle(m) => {
                 locks::before_lock(self.id, false);
                 let result = m.lock();
@@ -89,7 +115,13 @@ impl<T> Mutex<T> {
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
         let site = Location::caller();
         match &self.inner {
-            Inner::Std(m) => map_try(m.try_lock(), |g| self.guard(GuardInner::Std(g))),
+            Inner::Std(m) => {
+                let result = m.try_lock();
+                if !matches!(result, Err(std::sync::TryLockError::WouldBlock)) {
+                    self.std_acquired(site, false);
+                }
+                map_try(result, |g| self.guard(GuardInner::Std(g)))
+            }
             Inner::Shuttle(m) => {
                 let result = m.try_lock();
                 if !matches!(result, Err(std::sync::TryLockError::WouldBlock)) {
@@ -125,9 +157,13 @@ impl<T> Mutex<T> {
                 let deadline = std::time::Instant::now() + timeout;
                 loop {
                     match m.try_lock() {
-                        Ok(g) => return Some(self.guard(GuardInner::Std(g))),
+                        Ok(g) => {
+                            self.std_acquired(site, false);
+                            return Some(self.guard(GuardInner::Std(g)));
+                        }
                         Err(std::sync::TryLockError::Poisoned(p)) => {
-                            return Some(self.guard(GuardInner::Std(p.into_inner())))
+                            self.std_acquired(site, false);
+                            return Some(self.guard(GuardInner::Std(p.into_inner())));
                         }
                         Err(std::sync::TryLockError::WouldBlock) if std::time::Instant::now() >= deadline => {
                             return None
@@ -248,9 +284,13 @@ impl<T> DerefMut for MutexGuard<'_, T> {
 
 impl<T> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
-        if let Some(GuardInner::Shuttle(_) | GuardInner::Loom(_)) = &self.inner {
-            // Record the release before shuttle's release, which is a scheduling point.
-            locks::released(self.lock.id);
+        match &self.inner {
+            Some(GuardInner::Shuttle(_) | GuardInner::Loom(_)) => {
+                // Record the release before shuttle's release, which is a scheduling point.
+                locks::released(self.lock.id);
+            }
+            Some(GuardInner::Std(_)) => std_order::released(self.lock as *const Mutex<T> as usize),
+            None => {}
         }
         self.inner = None;
     }
