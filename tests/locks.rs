@@ -109,14 +109,30 @@ fn under(scheduler: Scheduler, iterations: usize) {
     assert_eq!(two.len(), 2, "{scheduler:?}: {two:?}");
     let three = check(vec![LockOp::Nest(0, 1), LockOp::Nest(1, 2), LockOp::Nest(2, 0)]).expect("a -> b -> c -> a");
     assert_eq!(three.len(), 3, "{scheduler:?}: {three:?}");
-    assert!(three.iter().all(|e| e.contains("tests/support/lockorder.rs:")), "{three:?}");
-    assert_eq!(check(vec![LockOp::Nest(0, 1), LockOp::Apart(1, 0)]), None, "{scheduler:?}");
-    assert_eq!(check(vec![LockOp::Nest(0, 1), LockOp::TryNest(1, 0)]), None, "{scheduler:?}");
+    assert!(
+        three.iter().all(|e| e.contains("tests/support/lockorder.rs:")),
+        "{three:?}"
+    );
+    assert_eq!(
+        check(vec![LockOp::Nest(0, 1), LockOp::Apart(1, 0)]),
+        None,
+        "{scheduler:?}"
+    );
+    assert_eq!(
+        check(vec![LockOp::Nest(0, 1), LockOp::TryNest(1, 0)]),
+        None,
+        "{scheduler:?}"
+    );
 }
 
 #[test]
 fn inversions_are_found_under_loom() {
-    under(Scheduler::Loom { preemption_bound: Some(2) }, 10);
+    under(
+        Scheduler::Loom {
+            preemption_bound: Some(2),
+        },
+        10,
+    );
 }
 
 #[test]
@@ -153,12 +169,22 @@ fn a_stress_inversion_between_threads_gets_a_deadlocking_token_from_shuttle() {
 
 #[test]
 fn backoff_bank_shows_no_inversion_under_stress_or_loom() {
-    Checker::<BackoffBank>::new().scheduler(Scheduler::Stress).iterations(200).run().unwrap();
-    Checker::<OrderedBank>::new().scheduler(Scheduler::Stress).iterations(200).run().unwrap();
+    Checker::<BackoffBank>::new()
+        .scheduler(Scheduler::Stress)
+        .iterations(200)
+        .run()
+        .unwrap();
+    Checker::<OrderedBank>::new()
+        .scheduler(Scheduler::Stress)
+        .iterations(200)
+        .run()
+        .unwrap();
     Checker::<OrderedBank>::new()
         .threads(2)
         .ops_per_thread(1)
-        .scheduler(Scheduler::Loom { preemption_bound: Some(2) })
+        .scheduler(Scheduler::Loom {
+            preemption_bound: Some(2),
+        })
         .iterations(200)
         .run()
         .unwrap();

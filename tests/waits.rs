@@ -119,7 +119,11 @@ fn in_child(name: &str, case: &str) -> (String, String) {
         .env("WAITS_CHILD", case)
         .output()
         .unwrap();
-    assert!(out.status.success(), "child failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "child failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -146,28 +150,49 @@ fn quiet(name: &str, case: &str, run: fn() -> (Vec<String>, String)) {
 fn a_wait_nobody_notifies_is_described() {
     let (cycle, report) = condvar_case();
     assert!(!report.contains("shuttle reports"), "{report}");
-    let waiting = cycle.iter().filter(|l| l.contains("waits on condvar \"filled\"")).count();
+    let waiting = cycle
+        .iter()
+        .filter(|l| l.contains("waits on condvar \"filled\""))
+        .count();
     assert_eq!(waiting, 2, "both takers wait on the condvar:\n{report}");
-    assert!(cycle.iter().all(|l| !l.starts_with("main") || l.contains("(join)")), "{report}");
-    assert!(cycle.iter().any(|l| l.contains("tests/waits.rs:")), "names where it was created: {report}");
+    assert!(
+        cycle.iter().all(|l| !l.starts_with("main") || l.contains("(join)")),
+        "{report}"
+    );
+    assert!(
+        cycle.iter().any(|l| l.contains("tests/waits.rs:")),
+        "names where it was created: {report}"
+    );
 }
 
 #[test]
 fn a_join_of_a_thread_that_never_finishes_is_described() {
     let (cycle, report) = join_case();
-    assert!(cycle.iter().any(|l| l.starts_with("T1") && l.contains("to finish (join)")), "{report}");
-    assert!(cycle.iter().any(|l| l.contains("waits on condvar \"filled\"")), "{report}");
+    assert!(
+        cycle
+            .iter()
+            .any(|l| l.starts_with("T1") && l.contains("to finish (join)")),
+        "{report}"
+    );
+    assert!(
+        cycle.iter().any(|l| l.contains("waits on condvar \"filled\"")),
+        "{report}"
+    );
 }
 
 #[test]
 fn a_join_while_holding_the_lock_the_helper_needs_is_described() {
     let (cycle, report) = mixed_case();
     assert!(
-        cycle.iter().any(|l| l.starts_with("T1 holds mutex \"slot\"") && l.contains("(join)")),
+        cycle
+            .iter()
+            .any(|l| l.starts_with("T1 holds mutex \"slot\"") && l.contains("(join)")),
         "{report}"
     );
     assert!(
-        cycle.iter().any(|l| l.contains("waits for mutex \"slot\"") && l.contains("(held by T1)")),
+        cycle
+            .iter()
+            .any(|l| l.contains("waits for mutex \"slot\"") && l.contains("(held by T1)")),
         "{report}"
     );
 }

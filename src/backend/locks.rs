@@ -35,7 +35,11 @@ impl LockWatch {
 
     /// Adds the execution that just ended (of `scenario`); returns the inversion when its edges
     /// closed the check's first lock-order cycle.
-    pub(crate) fn absorb<R: Resource>(&mut self, record: &ExecutionRecord, scenario: &Scenario<R::Op>) -> Option<Closed> {
+    pub(crate) fn absorb<R: Resource>(
+        &mut self,
+        record: &ExecutionRecord,
+        scenario: &Scenario<R::Op>,
+    ) -> Option<Closed> {
         self.contention.absorb(record);
         let order = self.order.as_mut()?;
         if record.locks.edges.is_empty() {

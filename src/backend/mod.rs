@@ -3,10 +3,10 @@
 
 mod harness;
 mod judge;
-pub(crate) mod loom;
 mod locks;
+pub(crate) mod loom;
 mod loom_report;
 pub(crate) mod page;
 pub(crate) mod shuttle;
-mod stress_order;
 pub(crate) mod stress;
+mod stress_order;

@@ -25,12 +25,13 @@ use super::locks::LockWatch;
 use crate::linearizability::cache::FxHasher;
 use crate::plan::{Plan, StrategyFactory};
 use crate::record::{short_name, Access, Event, EventKind, Footprint};
-use crate::report::{self, Failure, FailureData, FailureKind, PartsInput, Report};
+use crate::report::{self, Failure, FailureKind, Report};
 use crate::resource::{Model, Resource};
 use crate::runtime::{self, panics, Abort, Backend, BackendGuard, ExecutionRecord};
 use crate::scenario::Scenario;
 use crate::scheduler::{is_preemption, Choice, Strategy, Upcoming};
-use crate::token::{Token, TokenScenario};
+
+mod failure;
 
 /// The scenario the next execution runs: set by the driver, read by the execution's body.
 type NextScenario<Op> = Arc<Mutex<Option<Arc<Scenario<Op>>>>>;
@@ -459,7 +460,7 @@ impl<R: Resource> State<R> {
     }
 
     fn fail(&mut self, judged: Judged, record: ExecutionRecord) {
-        let switches = switches(&record);
+        let switches = failure::switches(&record);
         let cost = (
             record.preemptions + record.surprises,
             record.preemptions,
@@ -480,77 +481,6 @@ impl<R: Resource> State<R> {
         }
         self.failure = Some(self.build_failure(judged, &record));
     }
-
-    /// The failure `judged` shown by the execution `record` describes.
-    fn build_failure(&self, judged: Judged, record: &ExecutionRecord) -> Failure<R::Op> {
-        let switches = switches(record);
-        let Judged { kind, evidence } = judged;
-        let type_name = std::any::type_name::<R>();
-        let plan = &self.plans[self.plan.unwrap_or(0).min(self.plans.len().saturating_sub(1))];
-        let scenario = Arc::clone(&plan.scenario);
-        let outcome = lock(&self.outcome);
-        let (names, outputs) = report::op_texts::<R>(&scenario, &outcome.outputs);
-        let member = self.strategy.as_ref().and_then(|s| s.describe());
-        let mut interleaving = report::interleaving(&record.events, &record.labels, &record.objects, &names, &outputs);
-        super::locks::trim_livelock(&kind, &mut interleaving);
-        let mut parts = report::report_parts::<R>(PartsInput {
-            kind: &kind,
-            scenario: &scenario,
-            outputs: &outcome.outputs,
-            interleaving,
-            type_name,
-            scheduler: match member {
-                Some(member) => format!("{}; {member} found it", self.settings.scheduler),
-                None => self.settings.scheduler.clone(),
-            },
-            seed: self.settings.seed,
-            preemptions: record.preemptions,
-        });
-        let page = kind.is_bug().then(|| {
-            let (history, index) = crate::history::from_record::<R>(&record.events, &scenario, &outcome.outputs);
-            Box::new(super::page::execution::<R>(super::page::ExecutionInput {
-                title: format!("crosscheck: {} in {}", kind.title(), short_name(type_name)),
-                summary: Vec::new(),
-                kind: &kind,
-                scenario: &scenario,
-                outputs: &outcome.outputs,
-                events: &record.events,
-                labels: &record.labels,
-                objects: &record.objects,
-                history: &history,
-                index: &index,
-                check_budget: self.settings.check_budget,
-            }))
-        });
-        drop(outcome);
-        let token = kind
-            .is_bug()
-            .then(|| Token::new(type_name, plan.source.clone(), record.choices.clone(), None).encode());
-        parts.token = token.clone();
-        parts.note = matches!(plan.source, TokenScenario::Pinned(_)).then(|| PINNED_NOTE.to_string());
-        let mut data = FailureData::new(kind, (*scenario).clone());
-        data.token = token;
-        data.preemptions = record.preemptions;
-        data.schedules = self.runs;
-        data.parts = Some(parts);
-        data.evidence = evidence;
-        data.source = Some(plan.source.clone());
-        data.choices = record.choices.clone();
-        data.surprises = record.surprises;
-        data.switches = switches;
-        data.steps = record.steps;
-        data.page = page;
-        Failure::new(data)
-    }
-}
-
-/// Context switches between scenario threads in an execution.
-fn switches(record: &ExecutionRecord) -> usize {
-    record
-        .events
-        .iter()
-        .filter(|e| matches!(e.kind, EventKind::SwitchedTo { from, .. } if from != 0 && e.thread != 0))
-        .count()
 }
 
 /// The note on a failure of a pinned scenario, whose token names the scenario by a fingerprint.

@@ -39,7 +39,10 @@ impl StressOrder {
         let edges = self.shared.as_ref()?.take();
         let record = as_record(&edges, scenario.threads.len());
         let names = report::op_texts::<R>(scenario, &[]).0;
-        if !self.graph.absorb(&record, |op| names.get(op).cloned().unwrap_or_default()) {
+        if !self
+            .graph
+            .absorb(&record, |op| names.get(op).cloned().unwrap_or_default())
+        {
             return None;
         }
         let inversion = self.graph.inversion()?;

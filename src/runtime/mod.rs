@@ -11,9 +11,9 @@
 pub(crate) mod livelock;
 pub(crate) mod locks;
 pub(crate) mod panics;
-pub(crate) mod waits;
 pub(crate) mod std_order;
 pub(crate) mod steps;
+pub(crate) mod waits;
 
 use std::cell::{Cell, RefCell};
 
