@@ -4,8 +4,8 @@
 //! Figures are kept per lock class (creation site and name, see [`crate::lock_order`]), since the
 //! lock objects are created anew in every execution. Durations are counted in scheduling steps
 //! under the controlled schedulers: a wait of 3 means three scheduling decisions passed while the
-//! thread waited. The stress backend runs std's locks, which record nothing, so its reports carry
-//! no figures.
+//! thread waited. Under `Scheduler::Stress` they are real time, in microseconds (see
+//! `runtime::std_order`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -24,6 +24,8 @@ pub struct LockStats {
     max_waiters: usize,
     longest_wait: u64,
     longest_hold: u64,
+    /// Waits and holds are microseconds on real threads, not scheduling steps.
+    in_time: bool,
 }
 
 impl LockStats {
@@ -48,14 +50,21 @@ impl LockStats {
         self.max_waiters
     }
 
-    /// The longest a thread waited for it, in scheduling steps.
+    /// The longest a thread waited for it: in scheduling steps under the controlled schedulers,
+    /// in microseconds under `Scheduler::Stress` (see [`LockStats::in_time`]).
     pub fn longest_wait(&self) -> u64 {
         self.longest_wait
     }
 
-    /// The longest a thread held it, in scheduling steps.
+    /// The longest a thread held it, in the unit of [`LockStats::longest_wait`].
     pub fn longest_hold(&self) -> u64 {
         self.longest_hold
+    }
+
+    /// Whether waits and holds are real time (microseconds, under `Scheduler::Stress`) rather than
+    /// scheduling steps.
+    pub fn in_time(&self) -> bool {
+        self.in_time
     }
 
     /// The fraction of acquisitions that had to wait (0 when it was never taken).
@@ -73,6 +82,7 @@ impl LockStats {
 pub(crate) struct Contention {
     ids: HashMap<LockClass, usize>,
     stats: Vec<LockStats>,
+    in_time: bool,
 }
 
 impl Contention {
@@ -102,6 +112,7 @@ impl Contention {
                         max_waiters: 0,
                         longest_wait: 0,
                         longest_hold: 0,
+                        in_time: self.in_time,
                     });
                     self.ids.insert(class, self.stats.len() - 1);
                     self.stats.len() - 1
@@ -117,6 +128,14 @@ impl Contention {
     }
 
     /// The figures, in the order the locks were first seen.
+    /// Figures in real time: the stress backend's.
+    pub(crate) fn in_time() -> Self {
+        Contention {
+            in_time: true,
+            ..Contention::default()
+        }
+    }
+
     pub(crate) fn into_stats(self) -> Vec<LockStats> {
         self.stats
     }
@@ -149,6 +168,11 @@ impl fmt::Display for Table<'_> {
                 s.longest_hold
             )?;
         }
-        write!(f, "  (waits and holds in scheduling steps)")
+        let unit = if self.0.iter().any(|s| s.in_time) {
+            "microseconds, on real threads"
+        } else {
+            "scheduling steps"
+        };
+        write!(f, "  (waits and holds in {unit})")
     }
 }

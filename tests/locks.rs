@@ -311,3 +311,21 @@ fn contention_of_one_lock_and_a_lock_per_key() {
     assert!(sharded_waiters <= coarse_waiters);
     assert!(format!("{coarse:#}").contains("lock contention:"));
 }
+
+#[test]
+fn contention_figures_under_stress_are_in_time() {
+    let report = Checker::<LockedMap>::new()
+        .threads(4)
+        .ops_per_thread(3)
+        .scheduler(Scheduler::Stress)
+        .iterations(50)
+        .seed(1)
+        .run()
+        .unwrap();
+    let stats = report.lock_stats();
+    assert_eq!(stats.len(), 1, "one lock class:\n{report:#}");
+    assert!(stats[0].in_time(), "{report:#}");
+    assert!(stats[0].acquisitions() >= 50 * 12, "every operation takes the lock:\n{report:#}");
+    assert!(stats[0].contended() <= stats[0].acquisitions());
+    assert!(format!("{report:#}").contains("microseconds, on real threads"), "{report:#}");
+}

@@ -88,6 +88,7 @@ pub(crate) fn explore<R: Resource>(plans: &[Plan<R::Op>], settings: &StressSetti
     }
     report.schedules = settings.budget;
     report.elapsed = started.elapsed();
+    report.lock_stats = order.stats();
     Ok(report)
 }
 

@@ -5,47 +5,55 @@
 use std::sync::Arc;
 
 use crate::lock_order::LockOrder;
+use crate::lock_stats::{Contention, LockStats};
 use crate::record::{thread_name, Event, EventKind, ObjectInfo};
 use crate::report::{self, FailureKind};
 use crate::resource::Resource;
-use crate::runtime::locks::OrderEdge;
+use crate::runtime::locks::{Figures, OrderEdge};
 use crate::runtime::std_order::{StdClass, StdEdge, StdOrder};
 use crate::runtime::ExecutionRecord;
 use crate::scenario::Scenario;
 
 /// The edges real threads record, and the check's graph of them.
 pub(crate) struct StressOrder {
-    shared: Option<Arc<StdOrder>>,
-    graph: LockOrder,
+    shared: Arc<StdOrder>,
+    /// The graph, when the analysis is on.
+    graph: Option<LockOrder>,
+    contention: Contention,
 }
 
 impl StressOrder {
-    /// The analysis of one stress check; `on: false` records nothing.
-    pub(crate) fn new(on: bool) -> Self {
+    /// The analysis of one stress check (`lock_order: false`: only the contention figures).
+    pub(crate) fn new(lock_order: bool) -> Self {
         StressOrder {
-            shared: on.then(Arc::default),
-            graph: LockOrder::default(),
+            shared: Arc::default(),
+            graph: lock_order.then(LockOrder::default),
+            contention: Contention::in_time(),
         }
     }
 
-    /// Where the threads record their edges (`None`: the analysis is off).
+    /// Where the threads record their edges and figures.
     pub(crate) fn shared(&self) -> Option<Arc<StdOrder>> {
-        self.shared.clone()
+        Some(Arc::clone(&self.shared))
+    }
+
+    /// The contention figures of every iteration so far.
+    pub(crate) fn stats(&mut self) -> Vec<LockStats> {
+        std::mem::replace(&mut self.contention, Contention::in_time()).into_stats()
     }
 
     /// After an iteration of `scenario` passed: adds the edges it recorded; the inversion, when
     /// they closed the check's first cycle.
     pub(crate) fn absorb<R: Resource>(&mut self, scenario: &Scenario<R::Op>) -> Option<FailureKind> {
-        let edges = self.shared.as_ref()?.take();
-        let record = as_record(&edges, scenario.threads.len());
+        let edges = self.shared.take();
+        let record = as_record(&edges, &self.shared.take_figures(), scenario.threads.len());
+        self.contention.absorb(&record);
+        let graph = self.graph.as_mut()?;
         let names = report::op_texts::<R>(scenario, &[]).0;
-        if !self
-            .graph
-            .absorb(&record, |op| names.get(op).cloned().unwrap_or_default())
-        {
+        if !graph.absorb(&record, |op| names.get(op).cloned().unwrap_or_default()) {
             return None;
         }
-        let inversion = self.graph.inversion()?;
+        let inversion = graph.inversion()?;
         Some(FailureKind::LockOrderInversion {
             edges: inversion.edges.clone(),
             deadlock: None,
@@ -53,9 +61,9 @@ impl StressOrder {
     }
 }
 
-/// The edges as an execution's record, the form the graph reads: one object per lock class, and
-/// before each edge its thread's operation.
-fn as_record(edges: &[StdEdge], threads: usize) -> ExecutionRecord {
+/// The edges and figures as an execution's record, the form the graph and the contention figures
+/// read: one object per lock class, and before each edge its thread's operation.
+fn as_record(edges: &[StdEdge], figures: &[(StdClass, Figures)], threads: usize) -> ExecutionRecord {
     let mut rec = ExecutionRecord::default();
     rec.labels = (0..threads).map(|t| (t + 1, thread_name(t))).collect();
     let mut classes: Vec<StdClass> = Vec::new();
@@ -72,6 +80,13 @@ fn as_record(edges: &[StdEdge], threads: usize) -> ExecutionRecord {
             classes.len() - 1
         }
     };
+    for (class, f) in figures {
+        let obj = id(class, &mut rec);
+        if rec.locks.figures.len() <= obj {
+            rec.locks.figures.resize(obj + 1, Figures::default());
+        }
+        rec.locks.figures[obj] = *f;
+    }
     for e in edges {
         let (held, took) = (id(&e.held, &mut rec), id(&e.took, &mut rec));
         if let Some(op) = e.op {

@@ -19,6 +19,8 @@ use crate::record::{thread_label, ObjectName};
 /// A thread spawned in this execution, by spawn order.
 #[derive(Clone, Copy, Debug, Default)]
 struct Spawned {
+    /// The task that spawned it.
+    parent: usize,
     /// Its task, once it started.
     task: Option<usize>,
     finished: bool,
@@ -73,7 +75,11 @@ pub(crate) fn spawned() -> Option<usize> {
         return None;
     }
     super::with_record(|rec| {
-        rec.waits.threads.push(Spawned::default());
+        let parent = rec.running;
+        rec.waits.threads.push(Spawned {
+            parent,
+            ..Spawned::default()
+        });
         rec.waits.threads.len() - 1
     })
 }
@@ -197,7 +203,7 @@ pub(crate) fn notified(obj: Option<usize>, all: bool) {
 
 /// What `task` waits for, if it waits for good as things stand: a line for the report.
 fn stuck(rec: &ExecutionRecord, task: usize) -> Option<String> {
-    let label = |t: usize| thread_label(&rec.labels, t);
+    let label = |t: usize| name_of(rec, t);
     let name = |o: usize| ObjectName(&rec.objects, o).to_string();
     let held: Vec<String> = rec.locks.held_by(task).iter().map(|&(o, _)| name(o)).collect();
     let holds = if held.is_empty() {
@@ -242,6 +248,18 @@ fn stuck(rec: &ExecutionRecord, task: usize) -> Option<String> {
         name(obj),
         holders.join(", ")
     ))
+}
+
+/// A thread as the report names it: the scenario's `T1`, `main`, or a thread a resource spawned,
+/// by who spawned it (`T1's thread`).
+fn name_of(rec: &ExecutionRecord, task: usize) -> String {
+    if task == 0 || rec.labels.iter().any(|(t, _)| *t == task) {
+        return thread_label(&rec.labels, task);
+    }
+    match rec.waits.threads.iter().find(|t| t.task == Some(task)) {
+        Some(t) if t.parent != task => format!("{}'s thread", name_of(rec, t.parent)),
+        _ => thread_label(&rec.labels, task),
+    }
 }
 
 /// If every live thread (main, and each spawned thread that started and has not finished) waits

@@ -70,15 +70,19 @@ impl<T> Mutex<T> {
         self
     }
 
-    /// On real threads: notes for the lock-order analysis that this thread took the lock.
-    fn std_acquired(&self, site: &'static Location<'static>, blocking: bool) {
-        let class = || StdClass {
+    /// Its lock class on real threads.
+    fn std_class(&self) -> StdClass {
+        StdClass {
             kind: ObjectKind::Mutex,
             site: self.site,
             name: self.name.clone(),
             value_type: std::any::type_name::<T>(),
-        };
-        std_order::acquired(self as *const Self as usize, class, site, blocking);
+        }
+    }
+
+    /// On real threads: notes for the lock-order analysis that this thread took the lock.
+    fn std_acquired(&self, site: &'static Location<'static>, blocking: bool) {
+        std_order::acquired(self as *const Self as usize, || self.std_class(), site, blocking);
     }
 
     /// Acquires the lock, blocking until it is free.
@@ -91,7 +95,10 @@ impl<T> Mutex<T> {
     pub(super) fn lock_at(&self, site: &'static Location<'static>) -> LockResult<MutexGuard<'_, T>> {
         match &self.inner {
             Inner::Std(m) => {
-                let result = m.lock();
+                let result = match std_order::watching() {
+                    true => std_order::contended(self as *const Self as usize, &self.std_class(), || m.try_lock(), || m.lock()),
+                    false => m.lock(),
+                };
                 self.std_acquired(site, true);
                 map_result(result, |g| self.guard(GuardInner::Std(g)))
             }
