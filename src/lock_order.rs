@@ -36,14 +36,7 @@ impl LockClass {
 
 impl fmt::Display for LockClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self.kind {
-            ObjectKind::Mutex => "mutex",
-            ObjectKind::RwLock => "rwlock",
-            ObjectKind::Condvar => "condvar",
-            ObjectKind::Atomic => "atomic",
-            ObjectKind::File => "file",
-        };
-        f.write_str(kind)?;
+        f.write_str(self.kind.prefix())?;
         if let Some(name) = &self.name {
             write!(f, " {name:?}")?;
         }

@@ -30,16 +30,19 @@ pub(crate) enum ObjectKind {
     Condvar,
     Atomic,
     File,
+    /// A thread's park token (`thread::park`/`unpark`).
+    Parker,
 }
 
 impl ObjectKind {
-    fn prefix(self) -> &'static str {
+    pub(crate) fn prefix(self) -> &'static str {
         match self {
             ObjectKind::Mutex => "mutex",
             ObjectKind::RwLock => "rwlock",
             ObjectKind::Condvar => "condvar",
             ObjectKind::Atomic => "atomic",
             ObjectKind::File => "file",
+            ObjectKind::Parker => "park-token",
         }
     }
 }
@@ -75,6 +78,7 @@ impl ObjectInfo {
             ObjectKind::Condvar => "Condvar",
             ObjectKind::Atomic => self.value_type,
             ObjectKind::File => "File",
+            ObjectKind::Parker => "park token",
         };
         match self.kind {
             ObjectKind::Mutex | ObjectKind::RwLock => format!("{outer}<{}>", short_type(self.value_type)),
@@ -190,6 +194,21 @@ pub(crate) enum EventKind {
     WokeSpuriously {
         obj: usize,
     },
+    /// `thread::park` (or `park_timeout`) looked at the thread's token: it consumes the token if
+    /// present, and otherwise waits.
+    Park {
+        obj: usize,
+    },
+    /// `Thread::unpark` made the token available; `owner` is the thread it belongs to (`None`: a
+    /// spawned thread that has not started yet).
+    Unpark {
+        obj: usize,
+        owner: Option<usize>,
+    },
+    /// `thread::park` returned without an unpark: a surprise the scheduler chose.
+    ParkReturnedEarly {
+        obj: usize,
+    },
     FileWrite {
         obj: usize,
         bytes: Vec<u8>,
@@ -291,6 +310,9 @@ impl EventKind {
             WaitTimedOut { obj } => (obj, AccessKind::Write),
             Wait { obj }
             | WokeSpuriously { obj }
+            | Park { obj }
+            | Unpark { obj, .. }
+            | ParkReturnedEarly { obj }
             | Notify { obj, .. }
             | FileWrite { obj, .. }
             | FileRead { obj, .. } => (obj, AccessKind::Write),
@@ -316,9 +338,13 @@ pub(crate) struct Footprint {
     pub thread: usize,
     pub accesses: Vec<Access>,
     pub boundaries: Vec<Boundary>,
-    /// The step waited on or notified a condition variable, whose effects (which waiter wakes,
-    /// when the wait lets go of its lock) the footprint does not capture.
+    /// The step waited on or notified a condition variable, or parked or unparked a thread, whose
+    /// effects (which waiter wakes, when the wait lets go of its lock) the footprint does not
+    /// capture.
     pub opaque: bool,
+    /// The step met a choice point (a surprise was offered): under the other alternative the same
+    /// thread takes another step, so this one must not put its thread to sleep.
+    pub chose: bool,
 }
 
 impl Footprint {

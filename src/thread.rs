@@ -1,11 +1,29 @@
-//! Drop-in replacements for `std::thread`'s `spawn`, `yield_now` and `sleep`, following the backend
-//! of the current check like [`crate::sync`].
+//! Drop-in replacements for `std::thread`'s `spawn`, `yield_now`, `sleep`, `current`, `park`,
+//! `park_timeout` and [`Thread::unpark`], following the backend of the current check like
+//! [`crate::sync`].
+//!
+//! # Parking
+//!
+//! std lets `park` return without an `unpark` ("it may also return spuriously"), so code that
+//! parks must re-check its condition in a loop. Under the controlled schedulers an early return is
+//! a choice point like a condition variable's spurious wakeup: offered when the token is absent,
+//! recorded in the schedule and the token, shrunk away when a failure does not need it, and marked
+//! in the report ("T1's park returned early"). A thread's next `park` after an early return is not
+//! offered the surprise, so a loop always gets its unpark in the end. `park_timeout` runs in
+//! logical time: it returns after letting every other thread run (see [`park_timeout`]).
+//! [`Checker::spurious(false)`](crate::Checker::spurious) turns the early returns off; loom does
+//! not produce them; under `Scheduler::Stress` they are whatever the OS does.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::runtime::park::{self, Parker};
 use crate::runtime::{self, Backend};
 
 /// A handle to join a thread spawned with [`spawn`].
 pub struct JoinHandle<T> {
     inner: Inner<T>,
+    thread: Thread,
     /// The thread's spawn index in crosscheck's wait table (under shuttle).
     spawned: Option<usize>,
 }
@@ -30,6 +48,11 @@ impl<T> JoinHandle<T> {
             Inner::Loom(h) => h.join(),
         }
     }
+
+    /// The spawned thread's handle, to unpark it.
+    pub fn thread(&self) -> &Thread {
+        &self.thread
+    }
 }
 
 impl<T> std::fmt::Debug for JoinHandle<T> {
@@ -48,31 +71,137 @@ where
         Backend::Std => {
             // A thread of a stress iteration records its lock order like the one spawning it.
             let watched = runtime::std_order::inherited();
+            let h = std::thread::spawn(move || {
+                let _watching = watched.map(|(order, thread)| runtime::std_order::watch(Some(order), thread));
+                f()
+            });
+            let thread = Thread {
+                inner: ThreadInner::Std(h.thread().clone()),
+            };
             JoinHandle {
-                inner: Inner::Std(std::thread::spawn(move || {
-                    let _watching = watched.map(|(order, thread)| runtime::std_order::watch(Some(order), thread));
-                    f()
-                })),
+                inner: Inner::Std(h),
+                thread,
                 spawned: None,
             }
         }
         Backend::Shuttle => {
+            // The child's token exists before the child runs, so the parent can unpark it at once.
+            let parker = Parker::for_child();
+            let child = Arc::clone(&parker);
             let spawned = runtime::waits::spawned();
             JoinHandle {
                 inner: Inner::Shuttle(shuttle::thread::spawn(move || {
+                    park::adopt(child);
                     runtime::waits::started(spawned);
                     let _finish = runtime::waits::Finish(spawned);
                     f()
                 })),
+                thread: Thread {
+                    inner: ThreadInner::Shuttle { parker, name: None },
+                },
                 spawned,
             }
         }
         Backend::Loom => {
             runtime::loom_spawning();
+            let h = loom::thread::spawn(f);
+            let thread = Thread {
+                inner: ThreadInner::Loom(h.thread().clone()),
+            };
             JoinHandle {
-                inner: Inner::Loom(loom::thread::spawn(f)),
+                inner: Inner::Loom(h),
+                thread,
                 spawned: None,
             }
+        }
+    }
+}
+
+/// A handle to a thread, to unpark it: `std::thread::Thread`'s role.
+#[derive(Clone)]
+pub struct Thread {
+    inner: ThreadInner,
+}
+
+#[derive(Clone)]
+enum ThreadInner {
+    Std(std::thread::Thread),
+    Shuttle { parker: Arc<Parker>, name: Option<String> },
+    Loom(loom::thread::Thread),
+}
+
+impl Thread {
+    /// Makes the thread's park token available: its current or next [`park`] returns.
+    pub fn unpark(&self) {
+        match &self.inner {
+            ThreadInner::Std(t) => t.unpark(),
+            ThreadInner::Shuttle { parker, .. } => parker.unpark(),
+            ThreadInner::Loom(t) => {
+                runtime::loom_point();
+                t.unpark()
+            }
+        }
+    }
+
+    /// The thread's name, if it has one.
+    pub fn name(&self) -> Option<&str> {
+        match &self.inner {
+            ThreadInner::Std(t) => t.name(),
+            ThreadInner::Shuttle { name, .. } => name.as_deref(),
+            ThreadInner::Loom(t) => t.name(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Thread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Thread")
+            .field("name", &self.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The handle of the thread that calls it.
+pub fn current() -> Thread {
+    let inner = match runtime::backend() {
+        Backend::Std => ThreadInner::Std(std::thread::current()),
+        Backend::Shuttle => ThreadInner::Shuttle {
+            parker: park::current(),
+            name: shuttle::thread::current().name().map(str::to_owned),
+        },
+        Backend::Loom => ThreadInner::Loom(loom::thread::current()),
+    };
+    Thread { inner }
+}
+
+/// Blocks until the thread's token is available, and consumes it. May return without one (std
+/// allows it, and under a check the scheduler may choose it: see the module docs), so call it in
+/// a loop that re-checks what you wait for.
+pub fn park() {
+    match runtime::backend() {
+        Backend::Std => std::thread::park(),
+        Backend::Shuttle => park::current().park(),
+        Backend::Loom => {
+            runtime::loom_point();
+            loom::thread::park()
+        }
+    }
+}
+
+/// Like [`park`], but gives up after `dur`.
+///
+/// Under shuttle time is logical and `dur` is not used: the call consumes the token if it is
+/// there, and otherwise lets every other thread run first and returns (with the token, if it came
+/// meanwhile). That is every behaviour a timeout allows, since staying parked longer is the same
+/// as not being scheduled again yet, and it never reports a deadlock that the timeout would have
+/// ended. loom has no timed park: under loom this is a yield, the same model.
+pub fn park_timeout(dur: Duration) {
+    match runtime::backend() {
+        Backend::Std => std::thread::park_timeout(dur),
+        Backend::Shuttle => park::current().park_timeout(),
+        Backend::Loom => {
+            runtime::loom_point();
+            loom::thread::yield_now()
         }
     }
 }

@@ -325,7 +325,13 @@ fn contention_figures_under_stress_are_in_time() {
     let stats = report.lock_stats();
     assert_eq!(stats.len(), 1, "one lock class:\n{report:#}");
     assert!(stats[0].in_time(), "{report:#}");
-    assert!(stats[0].acquisitions() >= 50 * 12, "every operation takes the lock:\n{report:#}");
+    assert!(
+        stats[0].acquisitions() >= 50 * 12,
+        "every operation takes the lock:\n{report:#}"
+    );
     assert!(stats[0].contended() <= stats[0].acquisitions());
-    assert!(format!("{report:#}").contains("microseconds, on real threads"), "{report:#}");
+    assert!(
+        format!("{report:#}").contains("microseconds, on real threads"),
+        "{report:#}"
+    );
 }

@@ -34,6 +34,34 @@ fn child_passing_check() {
 }
 
 #[test]
+fn child_loom_check() {
+    if std::env::var_os(CHILD).is_some() {
+        Checker::<LockedCounter>::new()
+            .scheduler(Scheduler::Loom {
+                preemption_bound: Some(2),
+            })
+            .threads(3)
+            .ops_per_thread(2)
+            .scenarios(3)
+            .iterations(1_500)
+            .run()
+            .unwrap_or_else(|failure| panic!("{failure}"));
+    }
+}
+
+#[test]
+fn child_stress_check() {
+    if std::env::var_os(CHILD).is_some() {
+        Checker::<LockedCounter>::new()
+            .scheduler(Scheduler::Stress)
+            .scenarios(4)
+            .iterations(200)
+            .run()
+            .unwrap_or_else(|failure| panic!("{failure}"));
+    }
+}
+
+#[test]
 fn child_failing_check() {
     if std::env::var_os(CHILD).is_some() {
         Checker::<RacyCounter>::new().seed(3).run().unwrap_err();
@@ -50,6 +78,22 @@ fn the_line_shows_schedules_rate_time_scenarios_and_failures() {
         "{stderr}"
     );
     assert!(stderr.contains("scenarios, 0 failures"), "{stderr}");
+}
+
+/// Loom and stress report to the same line: executions (loom) or iterations (stress) out of the
+/// budget, and the scenarios begun.
+#[test]
+fn loom_and_stress_show_the_line_too() {
+    for (name, budget) in [
+        ("child_loom_check", "/1500 schedules"),
+        ("child_stress_check", "/200 schedules"),
+    ] {
+        let stderr = child(name, "always");
+        assert!(stderr.contains("crosscheck LockedCounter:"), "{name}: {stderr}");
+        assert!(stderr.contains(budget), "{name}: {stderr}");
+        assert!(stderr.contains("scenarios, 0 failures"), "{name}: {stderr}");
+        assert!(stderr.contains(" 64/"), "{name}: executions are counted: {stderr}");
+    }
 }
 
 #[test]

@@ -138,7 +138,7 @@ fn notifications_alone_never_show_the_if_wait_bug() {
     assert!(
         report
             .to_string()
-            .contains("spurious wakeups and weak-CAS failures off"),
+            .contains("spurious wakeups, weak-CAS failures and early park returns off"),
         "the report says the surprises were off: {report}"
     );
     let failure = small().run().expect_err("a spurious wakeup shows the bug");
@@ -151,7 +151,7 @@ fn a_failure_found_with_the_surprises_off_says_so() {
     assert!(
         failure
             .to_string()
-            .contains("spurious wakeups and weak-CAS failures off"),
+            .contains("spurious wakeups, weak-CAS failures and early park returns off"),
         "{failure}"
     );
 }
@@ -181,8 +181,8 @@ fn random_pct_and_the_exhaustive_searches_all_produce_them() {
         Scheduler::Random,
         Scheduler::Pct { depth: 2 },
         Scheduler::Pct { depth: 3 },
-        // The reduced `Dfs` explores thread interleavings only (see `Scheduler::Dfs`); the
-        // unreduced exhaustive search explores the surprises as branches.
+        // The reduced search explores each surprise as a branch of its own.
+        Scheduler::Dfs { max_iterations: None },
         Scheduler::DfsUnreduced { max_iterations: None },
         Scheduler::Bounded { preemptions: 2 },
     ];
@@ -216,6 +216,66 @@ fn random_pct_and_the_exhaustive_searches_all_produce_them() {
         .scheduler(Scheduler::Bounded { preemptions: 0 })
         .run()
         .expect("no surprise within bound 0");
+}
+
+/// The reduced exhaustive search branches on every surprise: on each small scenario it reaches the
+/// same verdict as the unreduced search (which explores everything), finds the weak-claim bug
+/// wherever the unreduced one does, and runs no more schedules.
+#[test]
+fn the_reduced_search_explores_the_surprises_and_agrees_with_the_unreduced_one() {
+    use crosscheck::resources::ClaimOp::{Claim, Release};
+    use crosscheck::Scenario;
+    let shapes = [
+        vec![vec![Claim], vec![Claim]],
+        vec![vec![Claim, Release], vec![Claim]],
+        vec![vec![Claim, Claim], vec![Release, Claim]],
+        vec![vec![Claim], vec![Claim], vec![Release]],
+    ];
+    fn search<R: Resource<Op = crosscheck::resources::ClaimOp>>(
+        threads: &[Vec<crosscheck::resources::ClaimOp>],
+        reduced: bool,
+    ) -> (bool, usize) {
+        let scheduler = if reduced {
+            Scheduler::Dfs { max_iterations: None }
+        } else {
+            Scheduler::DfsUnreduced { max_iterations: None }
+        };
+        let result = Checker::<R>::new()
+            .scenario(Scenario {
+                threads: threads.to_vec(),
+                ..Scenario::default()
+            })
+            .scheduler(scheduler)
+            .iterations(1_000_000)
+            .run();
+        match result {
+            Ok(report) => {
+                assert_eq!(report.exhausted_scenarios(), 1, "{report}");
+                (true, report.schedules())
+            }
+            Err(f) => {
+                assert!(f.to_string().contains("failed spuriously"), "{f}");
+                (false, 0)
+            }
+        }
+    }
+    let mut fewer = 0;
+    for threads in &shapes {
+        let (ok_reduced, n_reduced) = search::<RetryClaim>(threads, true);
+        let (ok_unreduced, n_unreduced) = search::<RetryClaim>(threads, false);
+        assert!(ok_reduced && ok_unreduced, "{threads:?}: the retry loop is correct");
+        assert!(n_reduced <= n_unreduced, "{threads:?}: {n_reduced} > {n_unreduced}");
+        fewer += usize::from(n_reduced < n_unreduced);
+        let weak_reduced = search::<WeakClaim>(threads, true).0;
+        let weak_unreduced = search::<WeakClaim>(threads, false).0;
+        assert_eq!(
+            weak_reduced, weak_unreduced,
+            "{threads:?}: the searches disagree on WeakClaim"
+        );
+    }
+    assert!(fewer > 0, "the reduction saves schedules on some shape");
+    // Both claims racing for a free flag: only a spurious failure shows the bug.
+    assert!(!search::<WeakClaim>(&shapes[0], true).0);
 }
 
 #[test]

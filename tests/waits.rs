@@ -190,9 +190,9 @@ fn a_join_while_holding_the_lock_the_helper_needs_is_described() {
         "{report}"
     );
     assert!(
-        cycle
-            .iter()
-            .any(|l| l.starts_with("T1's thread") && l.contains("waits for mutex \"slot\"") && l.contains("(held by T1)")),
+        cycle.iter().any(|l| l.starts_with("T1's thread")
+            && l.contains("waits for mutex \"slot\"")
+            && l.contains("(held by T1)")),
         "{report}"
     );
 }

@@ -145,6 +145,7 @@ pub(crate) fn explore<R: Resource>(
             Some(target) => target,
             None => (left / (plans.len() - i)).max(1),
         };
+        crate::progress::scenario_started();
         let mut fresh = Exploration::<R>::new(Arc::clone(&plan.scenario), limit);
         fresh.watch = std::mem::take(&mut watch);
         let shared = Arc::new(Mutex::new(fresh));
@@ -250,6 +251,7 @@ fn body<R: Resource>(
             }
             (s.executions, Arc::clone(&s.scenario))
         };
+        crate::progress::executed();
         harness::reset(&mut lock(&outcome), &scenario);
         runtime::begin_execution(None);
         runtime::with_record(|rec| {

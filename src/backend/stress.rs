@@ -73,8 +73,13 @@ pub(crate) fn explore<R: Resource>(plans: &[Plan<R::Op>], settings: &StressSetti
     let mut order = StressOrder::new(settings.lock_order);
     for iteration in 0..settings.budget {
         let p = iteration % plans.len();
-        report.scenarios = report.scenarios.max(p + 1);
-        match run_once::<R>(&plans[p].scenario, settings, order.shared()) {
+        if p + 1 > report.scenarios {
+            report.scenarios = p + 1;
+            crate::progress::scenario_started();
+        }
+        let result = run_once::<R>(&plans[p].scenario, settings, order.shared());
+        crate::progress::executed();
+        match result {
             Ok((unknown, outputs)) => {
                 report.unknown += usize::from(unknown);
                 if let Some(kind) = order.absorb::<R>(&plans[p].scenario) {

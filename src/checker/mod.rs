@@ -63,7 +63,7 @@ pub(crate) const DEFAULT_CHECK_BUDGET: Duration = Duration::from_secs(10);
 /// | `shrink_budget` | `CROSSCHECK_SHRINK_BUDGET`, else 50,000 | schedules shrinking a failure may run |
 /// | `shrink_time_limit` | 30 s | wall-clock cap on shrinking |
 /// | `stress_timeout` | 10 s | under `Scheduler::Stress`, how long an iteration's threads may run before a suspected deadlock |
-/// | `spurious` | on | spurious wakeups and weak-CAS failures as scheduling choices (see [`Checker::spurious`]) |
+/// | `spurious` | on | spurious wakeups, weak-CAS failures and early park returns as scheduling choices (see [`Checker::spurious`]) |
 ///
 /// Environment (read in one place; an unknown `CROSSCHECK_*` variable gets a warning naming the
 /// known ones): `CROSSCHECK_SEED` sets the seed where `seed` is not called,
@@ -271,7 +271,8 @@ impl<R: Resource> Checker<R> {
 
     /// Whether the controlled schedulers may produce the surprises std permits: a condition
     /// variable's `wait` returning without a notification (a spurious wakeup), a
-    /// `compare_exchange_weak` failing although the value matched. On by default, since std
+    /// `compare_exchange_weak` failing although the value matched, `thread::park` returning without
+    /// an `unpark`. On by default, since std
     /// allows them and real machines produce them: correct code handles them (waits in a `while`
     /// loop, retries a weak CAS). Turn them off only for code that knowingly
     /// relies on a platform guarantee; reports then say they were off. Loom never produces them;
@@ -505,7 +506,10 @@ impl<R: Resource> Checker<R> {
                 let label = if self.spurious {
                     other.label()
                 } else {
-                    format!("{}; spurious wakeups and weak-CAS failures off", other.label())
+                    format!(
+                        "{}; spurious wakeups, weak-CAS failures and early park returns off",
+                        other.label()
+                    )
                 };
                 let (plans, settings, make): (_, _, StrategyFactory) = match shard.filter(|_| !unsplit) {
                     Some(shard) => {

@@ -261,6 +261,19 @@ pub(crate) fn interleaving(
                 ));
                 continue;
             }
+            EventKind::Park { obj: o } => format!("  parks ({})", obj(*o)),
+            EventKind::Unpark { obj: o, owner } => match owner {
+                Some(t) => format!("  unparks {} ({})", label(*t), obj(*o)),
+                None => format!("  unparks a thread not started yet ({})", obj(*o)),
+            },
+            EventKind::ParkReturnedEarly { obj: o } => {
+                lines.push(format!(
+                    "{:-<width$}  {who}'s park returned early (no unpark; {} stays empty)",
+                    "",
+                    obj(*o)
+                ));
+                continue;
+            }
             EventKind::FileWrite { obj: o, bytes } => {
                 format!("  writes {:?} to {}", String::from_utf8_lossy(bytes), obj(*o))
             }

@@ -11,6 +11,7 @@
 pub(crate) mod livelock;
 pub(crate) mod locks;
 pub(crate) mod panics;
+pub(crate) mod park;
 pub(crate) mod std_order;
 pub(crate) mod steps;
 pub(crate) mod waits;
@@ -128,6 +129,10 @@ pub(crate) struct ExecutionRecord {
     pub step: Option<crate::record::Footprint>,
     /// Lock releases recorded before the scheduling point that precedes them, by thread.
     pub deferred: Vec<(usize, Access)>,
+    /// Each thread's park token, by task id (made on first use, or by the spawning thread).
+    pub parkers: Vec<(usize, std::sync::Arc<park::Parker>)>,
+    /// The thread whose `park_timeout` is yielding: the next decision runs another thread.
+    pub timed_parker: Option<usize>,
 }
 
 impl ExecutionRecord {
@@ -165,6 +170,8 @@ impl ExecutionRecord {
         self.track_steps = false;
         self.step = None;
         self.deferred.clear();
+        self.parkers.clear();
+        self.timed_parker = None;
     }
 
     /// The task has performed the access it announced.
@@ -479,6 +486,7 @@ pub(crate) fn choose(kind: ChoiceKind, count: usize) -> usize {
         }
         rec.pending = Some(Alternatives { kind, count, thread });
         rec.answer = None;
+        steps::note_choice(rec, thread);
         Some(thread)
     })
     .flatten();

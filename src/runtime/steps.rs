@@ -34,7 +34,10 @@ pub(crate) fn push(rec: &mut ExecutionRecord, thread: usize, kind: EventKind) {
         if let Some(a) = access {
             step.accesses.push(a);
         }
-        if matches!(kind, EventKind::Wait { .. } | EventKind::Notify { .. }) {
+        if matches!(
+            kind,
+            EventKind::Wait { .. } | EventKind::Notify { .. } | EventKind::Park { .. } | EventKind::Unpark { .. }
+        ) {
             step.opaque = true;
         }
         if let EventKind::OpEnd { op } = kind {
@@ -52,6 +55,13 @@ pub(crate) fn push(rec: &mut ExecutionRecord, thread: usize, kind: EventKind) {
 pub(crate) fn note_attempt(rec: &mut ExecutionRecord, thread: usize, access: crate::record::Access) {
     flush_begin(rec, thread);
     step_of(rec, thread).accesses.push(access);
+}
+
+/// Marks the current step of `thread` as one that met a choice point.
+pub(crate) fn note_choice(rec: &mut ExecutionRecord, thread: usize) {
+    if rec.track_steps {
+        step_of(rec, thread).chose = true;
+    }
 }
 
 /// Records the thread's pending invocation now, if it has one.

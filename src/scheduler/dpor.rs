@@ -29,13 +29,36 @@
 //!
 //! Condition variables are not modelled: which waiter a notification wakes, and when a wait lets
 //! go of its lock, are not in the footprints. A scenario whose execution waits on or notifies one
-//! falls back to every interleaving (the unreduced search) from then on. Choice points that are
-//! not threads (the surprises std permits: a spurious wakeup, a weak-CAS failure) are not branches
-//! of this search yet: it always takes the unsurprising alternative, so its exhaustiveness covers
-//! thread interleavings only. `Scheduler::Bounded`, `Scheduler::DfsUnreduced` and the random
-//! schedulers explore the surprises.
+//! falls back to every interleaving (the unreduced search) from then on.
+//!
+//! # The bounded search
+//!
+//! `Scheduler::Bounded` is the same search limited to schedules with at most `bound` preemptions
+//! (and surprises), after Coons, Musuvathi and McKinley's bounded partial-order reduction
+//! (OOPSLA 2013). Two things change. Each race is also reversed at its conservative branch point:
+//! the frame where the run of steps of the first racing thread began, where the other thread can
+//! take over without a preemption of its own. The unbounded search reaches the reversed order
+//! through schedules the bound cuts off; started there, the other thread reaches it with the
+//! preemptions it has left (and when the bound forbids it even there, at the latest earlier frame
+//! that allows it). And sleep sets are not used: a thread asleep at a point
+//! may be the only one whose schedule fits the bound below it, so putting it to sleep could lose a
+//! class the bound allows. What remains is the source-set reduction, which prunes most of the
+//! interleavings on its own; `tests/por.rs` checks against the unreduced bounded search that the
+//! verdicts agree.
+//!
+//! # Choice points
+//!
+//! The surprises std permits (a spurious wakeup, a weak-CAS failure, an early return from `park`)
+//! are decisions of the running thread, not of which thread runs: each is a frame of its own on
+//! the path whose every alternative is explored, whatever the races say. A thread's choice
+//! changes only what that thread does next, so the race analysis of each branch stays as it is.
+//! What it does change is the step that made it: a sleep set remembers a thread by the step it
+//! took, and the same thread under the other alternative takes another step. A step that met a
+//! choice point therefore never puts its thread to sleep (see `Footprint::chose`): a little less
+//! reduction, never a lost class. Finite because `runtime::choose` never offers a thread two
+//! surprises of one kind in a row.
 
-use super::{Alternatives, Strategy};
+use super::{is_preemption, Alternatives, Strategy};
 use crate::record::Footprint;
 
 /// One point on the current path where several threads could run.
@@ -51,6 +74,32 @@ struct Frame {
     sleep: Vec<(usize, Footprint)>,
     /// The step the chosen thread took in the execution running now.
     step: Option<Footprint>,
+    /// A choice point's frame: `options` are its alternatives (all explored), and `sleep` is the
+    /// sleep set on arrival, restored when the search comes back for the next alternative.
+    choice: bool,
+    /// Preemptions and surprises on the path before this point, and whether each option adds one
+    /// (what the bounded search limits).
+    preemptions_before: usize,
+    preempts: Vec<bool>,
+}
+
+impl Frame {
+    /// Whether taking `option` here keeps the path within `bound`.
+    fn allowed(&self, option: usize, bound: Option<usize>) -> bool {
+        let Some(bound) = bound else { return true };
+        let costs = self
+            .options
+            .iter()
+            .position(|&o| o == option)
+            .is_some_and(|i| self.preempts[i]);
+        self.preemptions_before + usize::from(costs) <= bound
+    }
+
+    /// Preemptions and surprises on the path up to and including this point's choice.
+    fn deviations(&self) -> usize {
+        let i = self.options.iter().position(|&o| o == self.chosen);
+        self.preemptions_before + usize::from(i.is_some_and(|i| self.preempts[i]))
+    }
 }
 
 /// One step of the execution running now, and the frame it was chosen at (`None`: it was the only
@@ -78,10 +127,13 @@ pub(crate) struct Dpor {
     done: bool,
     /// The scenario uses a condition variable: no reduction (see `Footprint::opaque`).
     full: bool,
+    /// The preemption bound of `Scheduler::Bounded` (see "The bounded search" above).
+    bound: Option<usize>,
 }
 
 impl Dpor {
-    pub(crate) fn new() -> Self {
+    /// The search, bounded to `bound` preemptions and surprises per schedule if given.
+    pub(crate) fn new(bound: Option<usize>) -> Self {
         Dpor {
             path: Vec::new(),
             depth: 0,
@@ -93,6 +145,27 @@ impl Dpor {
             started: false,
             done: false,
             full: false,
+            bound,
+        }
+    }
+
+    /// Preemptions and surprises on the path so far.
+    fn deviations(&self) -> usize {
+        self.path[..self.depth].last().map_or(0, Frame::deviations)
+    }
+
+    /// Bounded search: schedules `thread` at frame `g` (where the run of the racing step began), or
+    /// failing that at the latest earlier frame where the bound lets it run.
+    fn conservative(&mut self, g: usize, thread: usize) {
+        let bound = self.bound;
+        for frame in self.path[..=g].iter_mut().rev() {
+            if frame.choice || !frame.options.contains(&thread) || !frame.allowed(thread, bound) {
+                continue;
+            }
+            if !frame.backtrack.contains(&thread) {
+                frame.backtrack.push(thread);
+            }
+            return;
         }
     }
 
@@ -142,6 +215,7 @@ impl Dpor {
         }
         let thread = |i: usize| self.trace[i].footprint.thread;
         let before = |i: usize, k: usize| i == k || (i < k && clocks[k][thread(i)] >= position[i]);
+        let mut conservative = Vec::new();
         for j in 0..n {
             let t = thread(j);
             let candidates: Vec<usize> = (0..j)
@@ -151,12 +225,37 @@ impl Dpor {
                         && !previous[j].is_some_and(|p| before(i, p))
                 })
                 .collect();
-            for &i in &candidates {
-                // Only a direct race: one ordered before another candidate is reversed through it.
-                if candidates.iter().any(|&k| k > i && before(i, k)) {
+            // Candidates whose order with j cannot be reversed at their frame (no thread that
+            // starts the reversal can run there: a lock's release and the acquisition that waited
+            // for it, say).
+            let mut irreversible: Vec<usize> = Vec::new();
+            for &i in candidates.iter().rev() {
+                // Only a direct race: one ordered before another candidate is reversed through it,
+                // unless that one cannot be reversed (then i's own reversal is the way there: the
+                // second of two acquisitions of a lock, reached through the first's release).
+                if candidates
+                    .iter()
+                    .any(|&k| k > i && before(i, k) && !irreversible.contains(&k))
+                {
                     continue;
                 }
-                let Some(f) = self.trace[i].frame else { continue };
+                if self.bound.is_some() {
+                    // Coons et al.'s conservative branch point: where the run of steps of i's
+                    // thread that i belongs to began, another thread can take over without a
+                    // preemption of its own, so the reversal stays within the bound even when the
+                    // preemption at i would not.
+                    let mut start = i;
+                    while start > 0 && thread(start - 1) == thread(i) {
+                        start -= 1;
+                    }
+                    if let Some(g) = (0..=start).rev().find_map(|k| self.trace[k].frame) {
+                        conservative.push((g, t));
+                    }
+                }
+                let Some(f) = self.trace[i].frame else {
+                    irreversible.push(i);
+                    continue;
+                };
                 // The steps after i that do not depend on it, then j: a thread whose first step
                 // there has nothing before it can start the reversed order.
                 let v: Vec<usize> = (i + 1..j).filter(|&k| !before(i, k)).chain([j]).collect();
@@ -166,14 +265,28 @@ impl Dpor {
                         initials.push(thread(k));
                     }
                 }
+                let bound = self.bound;
                 let frame = &mut self.path[f];
                 initials.retain(|q| frame.options.contains(q));
-                if initials.is_empty() || initials.iter().any(|q| frame.backtrack.contains(q)) {
+                if initials.is_empty() {
+                    irreversible.push(i);
                     continue;
                 }
-                let pick = if initials.contains(&t) { t } else { initials[0] };
-                frame.backtrack.push(pick);
+                let (within, beyond): (Vec<usize>, Vec<usize>) =
+                    initials.iter().partition(|&&q| frame.allowed(q, bound));
+                if !within.is_empty() {
+                    if !within.iter().any(|q| frame.backtrack.contains(q)) {
+                        frame.backtrack.push(if within.contains(&t) { t } else { within[0] });
+                    }
+                } else if let Some(&q) = beyond.first() {
+                    if f > 0 {
+                        conservative.push((f - 1, if beyond.contains(&t) { t } else { q }));
+                    }
+                }
             }
+        }
+        for (f, q) in conservative {
+            self.conservative(f, q);
         }
     }
 
@@ -188,11 +301,12 @@ impl Dpor {
             if !frame.done.iter().any(|(t, _)| *t == chosen) {
                 frame.done.push((chosen, step));
             }
-            let next = frame
-                .backtrack
-                .iter()
-                .copied()
-                .find(|q| !frame.done.iter().any(|(t, _)| t == q) && !frame.sleep.iter().any(|(t, _)| t == q));
+            let bound = self.bound;
+            let next = frame.backtrack.iter().copied().find(|&q| {
+                !frame.done.iter().any(|(t, _)| *t == q)
+                    && (frame.choice || !frame.sleep.iter().any(|(t, _)| *t == q))
+                    && frame.allowed(q, bound)
+            });
             if let Some(q) = next {
                 frame.chosen = q;
                 self.resume = self.path.len() - 1;
@@ -227,14 +341,19 @@ impl Strategy for Dpor {
         true
     }
 
-    fn next(&mut self, runnable: &[usize], current: Option<usize>, _yielding: bool) -> Option<usize> {
+    fn next(&mut self, runnable: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
         let f = self.depth;
         let choice = if f < self.path.len() {
-            if f == self.resume && !self.full {
+            if f == self.resume && !self.full && self.bound.is_none() {
                 let frame = &self.path[f];
                 self.sleep = frame.sleep.clone();
-                self.sleep
-                    .extend(frame.done.iter().filter(|(t, _)| *t != frame.chosen).cloned());
+                self.sleep.extend(
+                    frame
+                        .done
+                        .iter()
+                        .filter(|(t, step)| *t != frame.chosen && !step.chose)
+                        .cloned(),
+                );
             }
             // The program is deterministic, so the same prefix offers the same threads; if it
             // does not, follow the recorded choice where it can run and fall back otherwise.
@@ -251,22 +370,34 @@ impl Strategy for Dpor {
             }
             let first = options.first().copied();
             options.extend(runnable.iter().copied().filter(|&t| Some(t) != first));
-            let awake = options
+            let preempts = options
                 .iter()
-                .copied()
-                .find(|q| !self.sleep.iter().any(|(t, _)| t == q));
-            let chosen = awake.unwrap_or_else(|| {
-                self.blocked = true;
-                options[0]
-            });
-            self.path.push(Frame {
+                .map(|&t| is_preemption(runnable, current, yielding, t))
+                .collect();
+            let mut frame = Frame {
                 options,
-                chosen,
-                backtrack: vec![chosen],
+                chosen: 0,
+                backtrack: Vec::new(),
                 done: Vec::new(),
                 sleep: self.sleep.clone(),
                 step: None,
+                choice: false,
+                preemptions_before: self.deviations(),
+                preempts,
+            };
+            // The first option never preempts, so it is always within the bound.
+            let awake = frame
+                .options
+                .iter()
+                .copied()
+                .find(|&q| !self.sleep.iter().any(|(t, _)| *t == q) && frame.allowed(q, self.bound));
+            let chosen = awake.unwrap_or_else(|| {
+                self.blocked = true;
+                frame.options[0]
             });
+            frame.chosen = chosen;
+            frame.backtrack.push(chosen);
+            self.path.push(frame);
             chosen
         };
         self.pending = Some(f);
@@ -278,9 +409,34 @@ impl Strategy for Dpor {
         self.done
     }
 
-    fn choose(&mut self, _point: &Alternatives) -> Option<usize> {
-        // Surprises are not branches of the reduced search (see the module docs).
-        Some(0)
+    fn choose(&mut self, point: &Alternatives) -> Option<usize> {
+        let f = self.depth;
+        let alternative = if f < self.path.len() {
+            let frame = &self.path[f];
+            if f == self.resume && !self.full {
+                self.sleep = frame.sleep.clone();
+            }
+            if frame.choice && frame.chosen < point.count {
+                frame.chosen
+            } else {
+                0
+            }
+        } else {
+            self.path.push(Frame {
+                options: (0..point.count).collect(),
+                chosen: 0,
+                backtrack: (0..point.count).collect(),
+                done: Vec::new(),
+                sleep: self.sleep.clone(),
+                step: None,
+                choice: true,
+                preemptions_before: self.deviations(),
+                preempts: (0..point.count).map(|k| k != 0).collect(),
+            });
+            0
+        };
+        self.depth += 1;
+        Some(alternative)
     }
 
     fn wants_steps(&self) -> bool {

@@ -81,9 +81,10 @@ pub enum Scheduler {
     /// order of independent steps, where steps are independent when their accesses do not conflict
     /// and they cannot change the real-time order of two operations the model checks together
     /// (see `Model::partition`). Stops after `max_iterations` schedules of one scenario if given
-    /// (the check's `iterations` budget applies too). It explores thread interleavings only: the
-    /// surprises std permits (spurious wakeups, weak-CAS failures) are not branches of the reduced
-    /// search yet; `Bounded` and the random schedulers explore them.
+    /// (the check's `iterations` budget applies too). The surprises std permits (spurious wakeups,
+    /// weak-CAS failures, early park returns) are branches of the search: every alternative of
+    /// every choice point is explored, and a thread is never offered two surprises of one kind in
+    /// a row, which keeps the search finite.
     Dfs {
         /// Caps the exhaustive search of one scenario.
         max_iterations: Option<usize>,
@@ -95,10 +96,20 @@ pub enum Scheduler {
         /// Caps the exhaustive search of one scenario.
         max_iterations: Option<usize>,
     },
-    /// Depth-first enumeration of the interleavings with at most `bound` preemptions: most bugs
-    /// need only one or two, and the search is then small. A surprise (a spurious wakeup or weak-CAS
-    /// failure) counts against the bound like a preemption.
+    /// Depth-first search of the interleavings with at most `preemptions` preemptions: most bugs
+    /// need only one or two, and the search is then small. A surprise (a spurious wakeup, weak-CAS
+    /// failure or early park return) counts against the bound like a preemption. Reduced like
+    /// `Dfs` (bounded partial-order reduction, Coons et al. OOPSLA 2013): schedules that differ
+    /// only in the order of independent steps run once, and every bug that a schedule within the
+    /// bound shows is still found.
     Bounded {
+        /// The most preemptions a schedule may have.
+        preemptions: usize,
+    },
+    /// Every interleaving with at most `preemptions` preemptions, without reduction: the reference
+    /// the reduced `Bounded` is tested against.
+    #[doc(hidden)]
+    BoundedUnreduced {
         /// The most preemptions a schedule may have.
         preemptions: usize,
     },
@@ -155,9 +166,10 @@ impl Scheduler {
             Scheduler::Surw => Box::new(Surw::new(s)),
             Scheduler::Pos => Box::new(Pos::new(s)),
             Scheduler::Rff => Box::new(Rff::new(s)),
-            Scheduler::Dfs { max_iterations } => Box::new(Capped::new(Dpor::new(), *max_iterations)),
+            Scheduler::Dfs { max_iterations } => Box::new(Capped::new(Dpor::new(None), *max_iterations)),
             Scheduler::DfsUnreduced { max_iterations } => Box::new(Capped::new(Dfs::new(None), *max_iterations)),
-            Scheduler::Bounded { preemptions } => Box::new(Dfs::new(Some(*preemptions))),
+            Scheduler::Bounded { preemptions } => Box::new(Dpor::new(Some(*preemptions))),
+            Scheduler::BoundedUnreduced { preemptions } => Box::new(Dfs::new(Some(*preemptions))),
             Scheduler::Portfolio(members) => Box::new(Portfolio::new(
                 members
                     .iter()
@@ -264,6 +276,8 @@ pub(crate) enum ChoiceKind {
     SpuriousWake,
     /// `compare_exchange_weak` whose value matched: 1 fails anyway.
     SpuriousCasFailure,
+    /// `thread::park` with no token: 1 returns without an unpark.
+    EarlyParkReturn,
 }
 
 /// A point where the execution can go one of `count` ways that are not about which thread runs.

@@ -96,7 +96,12 @@ impl<T> Mutex<T> {
         match &self.inner {
             Inner::Std(m) => {
                 let result = match std_order::watching() {
-                    true => std_order::contended(self as *const Self as usize, &self.std_class(), || m.try_lock(), || m.lock()),
+                    true => std_order::contended(
+                        self as *const Self as usize,
+                        &self.std_class(),
+                        || m.try_lock(),
+                        || m.lock(),
+                    ),
                     false => m.lock(),
                 };
                 self.std_acquired(site, true);
