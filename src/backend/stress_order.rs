@@ -64,8 +64,10 @@ impl StressOrder {
 /// The edges and figures as an execution's record, the form the graph and the contention figures
 /// read: one object per lock class, and before each edge its thread's operation.
 fn as_record(edges: &[StdEdge], figures: &[(StdClass, Figures)], threads: usize) -> ExecutionRecord {
-    let mut rec = ExecutionRecord::default();
-    rec.labels = (0..threads).map(|t| (t + 1, thread_name(t))).collect();
+    let mut rec = ExecutionRecord {
+        labels: (0..threads).map(|t| (t + 1, thread_name(t))).collect(),
+        ..ExecutionRecord::default()
+    };
     let mut classes: Vec<StdClass> = Vec::new();
     let mut id = |class: &StdClass, rec: &mut ExecutionRecord| match classes.iter().position(|c| c == class) {
         Some(i) => i,

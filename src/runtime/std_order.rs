@@ -45,9 +45,12 @@ pub(crate) struct StdEdge {
 #[derive(Default)]
 pub(crate) struct StdOrder {
     edges: Mutex<Vec<StdEdge>>,
-    /// Per class, in microseconds; and per lock (by address), the threads waiting for it now.
-    figures: Mutex<(Vec<(StdClass, Figures)>, HashMap<usize, usize>)>,
+    figures: Mutex<Shared>,
 }
+
+/// The figures per class, in microseconds; and per lock (by address), the threads waiting for it
+/// now.
+type Shared = (Vec<(StdClass, Figures)>, HashMap<usize, usize>);
 
 impl StdOrder {
     /// The edges recorded since the last call.
