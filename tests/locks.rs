@@ -4,13 +4,26 @@
 use crosscheck::resources::*;
 use crosscheck::{Checker, FailureKind, Scheduler};
 
-#[test]
-fn backoff_bank_passes_a_large_budget() {
-    let report = Checker::<BackoffBank>::new().iterations(20_000).seed(1).run();
+fn backoff_bank_passes(schedules: usize) {
+    let report = Checker::<BackoffBank>::new().iterations(schedules).seed(1).run();
     match report {
-        Ok(report) => assert!(report.schedules() >= 20_000 - 10, "{report}"),
+        Ok(report) => assert!(report.schedules() >= schedules - 10, "{report}"),
         Err(failure) => panic!("a false alarm on BackoffBank:\n{failure}"),
     }
+}
+
+#[test]
+fn backoff_bank_passes_the_default_portfolio() {
+    backoff_bank_passes(2_000);
+}
+
+/// The systematic members spend ~3 ms a schedule on back-off loops (each explored loop runs to the
+/// livelock bound and its fair tail), so the large budget is opt-in:
+/// `cargo test --test locks -- --ignored` (about 25 s).
+#[test]
+#[ignore]
+fn backoff_bank_passes_a_large_budget() {
+    backoff_bank_passes(20_000);
 }
 
 #[test]
@@ -253,7 +266,7 @@ fn an_inversion_that_can_deadlock_carries_a_deadlocking_token() {
 #[test]
 fn correct_banks_show_no_inversion() {
     Checker::<OrderedBank>::new().iterations(2_000).run().unwrap();
-    Checker::<BackoffBank>::new().iterations(2_000).run().unwrap();
+    Checker::<BackoffBank>::new().iterations(500).run().unwrap();
 }
 
 /// Total acquisitions and contended acquisitions over every lock of a check.
