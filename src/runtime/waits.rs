@@ -266,6 +266,10 @@ fn name_of(rec: &ExecutionRecord, task: usize) -> String {
 /// for good, one line per thread saying what it holds and waits for; `current` (the thread about
 /// to block) first.
 pub(crate) fn deadlock(rec: &ExecutionRecord, current: Option<usize>) -> Option<Vec<String>> {
+    if !tracked() {
+        // Under loom the threads are not in the table: loom reports its own deadlocks.
+        return None;
+    }
     let waits = &rec.waits;
     if waits.threads.iter().any(|t| t.task.is_none() && !t.finished) {
         // A thread spawned and not started yet can still run.
