@@ -151,6 +151,11 @@ fn inversions_are_found_under_loom() {
 #[test]
 fn inversions_are_found_under_stress() {
     under(Scheduler::Stress, 3);
+    let reads = Checker::<TwoRwLocks>::new()
+        .scenario(alone(vec![LockOp::ReadNest(0, 1), LockOp::ReadNest(1, 0)]))
+        .scheduler(Scheduler::Stress)
+        .iterations(3);
+    assert!(inversion_edges(reads).is_some(), "read locks on real threads");
 }
 
 #[test]

@@ -5,11 +5,15 @@ use std::time::Duration;
 
 use super::{map_result, map_try, LockResult, TryLockResult};
 use crate::runtime::locks::{self, Acquire};
+use crate::runtime::std_order::{self, StdClass};
 use crate::runtime::{self, Backend, ObjectKind};
 
 /// A reader-writer lock: `std::sync::RwLock`'s API, scheduled and recorded under a check.
 pub struct RwLock<T> {
     id: Option<usize>,
+    /// Where it was created and its name: its lock class on real threads (see `runtime::std_order`).
+    site: &'static Location<'static>,
+    name: Option<std::borrow::Cow<'static, str>>,
     inner: Inner<T>,
 }
 
@@ -22,6 +26,8 @@ enum Inner<T> {
 /// Shared access to a [`RwLock`]'s value; released on drop.
 pub struct RwLockReadGuard<'a, T> {
     id: Option<usize>,
+    /// The lock's address, which names it in this thread's held locks on real threads.
+    addr: usize,
     inner: ReadInner<'a, T>,
 }
 
@@ -34,6 +40,8 @@ enum ReadInner<'a, T> {
 /// Exclusive access to a [`RwLock`]'s value; released on drop.
 pub struct RwLockWriteGuard<'a, T> {
     id: Option<usize>,
+    /// The lock's address, which names it in this thread's held locks on real threads.
+    addr: usize,
     inner: WriteInner<'a, T>,
 }
 
@@ -48,26 +56,44 @@ impl<T> RwLock<T> {
     /// [`RwLock::named`] gives it a name as well.
     #[track_caller]
     pub fn new(value: T) -> Self {
-        match runtime::backend() {
-            Backend::Std => RwLock {
-                id: None,
-                inner: Inner::Std(std::sync::RwLock::new(value)),
-            },
-            Backend::Shuttle => RwLock {
-                id: runtime::new_sited::<T>(ObjectKind::RwLock),
-                inner: Inner::Shuttle(shuttle::sync::RwLock::new(value)),
-            },
-            Backend::Loom => RwLock {
-                id: runtime::new_sited::<T>(ObjectKind::RwLock),
-                inner: Inner::Loom(loom::sync::RwLock::new(value)),
-            },
+        let site = Location::caller();
+        let (id, inner) = match runtime::backend() {
+            Backend::Std => (None, Inner::Std(std::sync::RwLock::new(value))),
+            Backend::Shuttle => (
+                runtime::new_sited::<T>(ObjectKind::RwLock),
+                Inner::Shuttle(shuttle::sync::RwLock::new(value)),
+            ),
+            Backend::Loom => (
+                runtime::new_sited::<T>(ObjectKind::RwLock),
+                Inner::Loom(loom::sync::RwLock::new(value)),
+            ),
+        };
+        RwLock {
+            id,
+            site,
+            name: None,
+            inner,
         }
     }
 
     /// Gives the lock the name reports use for it: `rwlock "index" (src/map.rs:20)`.
-    pub fn named(self, name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
-        runtime::name_object(self.id, name.into());
+    pub fn named(mut self, name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        let name = name.into();
+        runtime::name_object(self.id, name.clone());
+        self.name = Some(name);
         self
+    }
+
+    /// On real threads: notes for the lock-order analysis that this thread took the lock (a read
+    /// lock orders like a write lock, see [`RwLock::read`]).
+    fn std_acquired(&self, site: &'static Location<'static>, blocking: bool) {
+        let class = || StdClass {
+            kind: ObjectKind::RwLock,
+            site: self.site,
+            name: self.name.clone(),
+            value_type: std::any::type_name::<T>(),
+        };
+        std_order::acquired(self as *const Self as usize, class, site, blocking);
     }
 
     /// Takes shared access, blocking while a writer holds the lock.
@@ -79,18 +105,24 @@ impl<T> RwLock<T> {
     #[track_caller]
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         let site = Location::caller();
-        let id = self.id;
+        let (id, addr) = (self.id, self as *const Self as usize);
         match &self.inner {
-            Inner::Std(l) => map_result(l.read(), |g| RwLockReadGuard {
-                id,
-                inner: ReadInner::Std(g),
-            }),
+            Inner::Std(l) => {
+                let result = l.read();
+                self.std_acquired(site, true);
+                map_result(result, |g| RwLockReadGuard {
+                    id,
+                    addr,
+                    inner: ReadInner::Std(g),
+                })
+            }
             Inner::Shuttle(l) => {
                 locks::before_lock(id, true);
                 let result = l.read();
                 locks::acquired(id, true, site, Acquire::Blocking);
                 map_result(result, |g| RwLockReadGuard {
                     id,
+                    addr,
                     inner: ReadInner::Shuttle(g),
                 })
             }
@@ -100,6 +132,7 @@ impl<T> RwLock<T> {
                 locks::acquired(id, true, site, Acquire::Blocking);
                 map_result(result, |g| RwLockReadGuard {
                     id,
+                    addr,
                     inner: ReadInner::Loom(g),
                 })
             }
@@ -110,18 +143,24 @@ impl<T> RwLock<T> {
     #[track_caller]
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         let site = Location::caller();
-        let id = self.id;
+        let (id, addr) = (self.id, self as *const Self as usize);
         match &self.inner {
-            Inner::Std(l) => map_result(l.write(), |g| RwLockWriteGuard {
-                id,
-                inner: WriteInner::Std(g),
-            }),
+            Inner::Std(l) => {
+                let result = l.write();
+                self.std_acquired(site, true);
+                map_result(result, |g| RwLockWriteGuard {
+                    id,
+                    addr,
+                    inner: WriteInner::Std(g),
+                })
+            }
             Inner::Shuttle(l) => {
                 locks::before_lock(id, false);
                 let result = l.write();
                 locks::acquired(id, false, site, Acquire::Blocking);
                 map_result(result, |g| RwLockWriteGuard {
                     id,
+                    addr,
                     inner: WriteInner::Shuttle(g),
                 })
             }
@@ -131,6 +170,7 @@ impl<T> RwLock<T> {
                 locks::acquired(id, false, site, Acquire::Blocking);
                 map_result(result, |g| RwLockWriteGuard {
                     id,
+                    addr,
                     inner: WriteInner::Loom(g),
                 })
             }
@@ -144,12 +184,19 @@ impl<T> RwLock<T> {
     }
 
     fn try_read_located(&self, site: &'static Location<'static>) -> TryLockResult<RwLockReadGuard<'_, T>> {
-        let id = self.id;
+        let (id, addr) = (self.id, self as *const Self as usize);
         match &self.inner {
-            Inner::Std(l) => map_try(l.try_read(), |g| RwLockReadGuard {
-                id,
-                inner: ReadInner::Std(g),
-            }),
+            Inner::Std(l) => {
+                let result = l.try_read();
+                if !matches!(result, Err(std::sync::TryLockError::WouldBlock)) {
+                    self.std_acquired(site, false);
+                }
+                map_try(result, |g| RwLockReadGuard {
+                    id,
+                    addr,
+                    inner: ReadInner::Std(g),
+                })
+            }
             Inner::Shuttle(l) => {
                 let result = l.try_read();
                 if !matches!(result, Err(std::sync::TryLockError::WouldBlock)) {
@@ -157,6 +204,7 @@ impl<T> RwLock<T> {
                 }
                 map_try(result, |g| RwLockReadGuard {
                     id,
+                    addr,
                     inner: ReadInner::Shuttle(g),
                 })
             }
@@ -168,6 +216,7 @@ impl<T> RwLock<T> {
                 }
                 map_try(result, |g| RwLockReadGuard {
                     id,
+                    addr,
                     inner: ReadInner::Loom(g),
                 })
             }
@@ -181,12 +230,19 @@ impl<T> RwLock<T> {
     }
 
     fn try_write_located(&self, site: &'static Location<'static>) -> TryLockResult<RwLockWriteGuard<'_, T>> {
-        let id = self.id;
+        let (id, addr) = (self.id, self as *const Self as usize);
         match &self.inner {
-            Inner::Std(l) => map_try(l.try_write(), |g| RwLockWriteGuard {
-                id,
-                inner: WriteInner::Std(g),
-            }),
+            Inner::Std(l) => {
+                let result = l.try_write();
+                if !matches!(result, Err(std::sync::TryLockError::WouldBlock)) {
+                    self.std_acquired(site, false);
+                }
+                map_try(result, |g| RwLockWriteGuard {
+                    id,
+                    addr,
+                    inner: WriteInner::Std(g),
+                })
+            }
             Inner::Shuttle(l) => {
                 let result = l.try_write();
                 if !matches!(result, Err(std::sync::TryLockError::WouldBlock)) {
@@ -194,6 +250,7 @@ impl<T> RwLock<T> {
                 }
                 map_try(result, |g| RwLockWriteGuard {
                     id,
+                    addr,
                     inner: WriteInner::Shuttle(g),
                 })
             }
@@ -205,6 +262,7 @@ impl<T> RwLock<T> {
                 }
                 map_try(result, |g| RwLockWriteGuard {
                     id,
+                    addr,
                     inner: WriteInner::Loom(g),
                 })
             }
@@ -322,8 +380,9 @@ impl<T> Deref for RwLockReadGuard<'_, T> {
 
 impl<T> Drop for RwLockReadGuard<'_, T> {
     fn drop(&mut self) {
-        if let ReadInner::Shuttle(_) | ReadInner::Loom(_) = &self.inner {
-            locks::released(self.id);
+        match &self.inner {
+            ReadInner::Shuttle(_) | ReadInner::Loom(_) => locks::released(self.id),
+            ReadInner::Std(_) => std_order::released(self.addr),
         }
     }
 }
@@ -351,8 +410,9 @@ impl<T> DerefMut for RwLockWriteGuard<'_, T> {
 
 impl<T> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
-        if let WriteInner::Shuttle(_) | WriteInner::Loom(_) = &self.inner {
-            locks::released(self.id);
+        match &self.inner {
+            WriteInner::Shuttle(_) | WriteInner::Loom(_) => locks::released(self.id),
+            WriteInner::Std(_) => std_order::released(self.addr),
         }
     }
 }
