@@ -100,7 +100,7 @@ pub(crate) fn describe(threads: &[LiveThread], op_name: impl Fn(usize) -> String
                 format!(", holding {}", t.held.join(", "))
             };
             if t.churn.is_empty() {
-                format!("{} is in {op}{held}, and cannot finish", t.label)
+                format!("{} is in {op}{held} and cannot finish", t.label)
             } else {
                 let churn: Vec<String> = t.churn.iter().map(|(name, n)| format!("{name} ({n} times)")).collect();
                 format!(
