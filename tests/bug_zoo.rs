@@ -115,14 +115,18 @@ fn the_reduced_exhaustive_search_finds_the_small_zoo_bugs() {
     }
 }
 
-/// The bounded search with its partial-order reduction still finds every small zoo bug within
-/// bound 2, as the unreduced bounded search does.
+/// The bounded search with its partial-order reduction finds every small zoo bug within bound 2
+/// and 10,000 schedules (the unreduced bounded search, printed beside it, misses reorder_5 there).
 #[test]
 fn the_reduced_bounded_search_finds_the_small_zoo_bugs() {
     for program in zoo::programs(false).iter().filter(|p| p.threads <= 5) {
         let reduced = found_on_every_seed(program, &Scheduler::Bounded { preemptions: 2 }, 1, 10_000);
-        let unreduced = found_on_every_seed(program, &Scheduler::BoundedUnreduced { preemptions: 2 }, 1, 10_000);
-        eprintln!("{}: Bounded(2) {reduced:?}, unreduced {unreduced:?}", program.name);
+        let unreduced = match (program.run)(Scheduler::BoundedUnreduced { preemptions: 2 }, 0, 10_000) {
+            Outcome::Found(k) => format!("{k}"),
+            Outcome::Missed => "missed".to_string(),
+            Outcome::Wrong(why) => panic!("{}: not its bug:\n{why}", program.name),
+        };
+        eprintln!("{}: Bounded(2) {reduced:?}, unreduced {unreduced}", program.name);
     }
 }
 

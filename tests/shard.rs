@@ -86,4 +86,64 @@ fn shards_together_do_exactly_the_whole_check() {
     };
     assert_eq!(with_shard(Some("1/2"), pinned).schedules(), 50);
     assert_eq!(with_shard(Some("2/2"), pinned).schedules(), 0);
+
+    // Under a portfolio the unit is one member's part of one scenario: a single pinned scenario's
+    // schedules are split across the shards, and a generated check's more finely than by scenario.
+    let racy_pinned = || {
+        Checker::<RacyCounter>::new()
+            .scenario(crosscheck::Scenario {
+                init: vec![],
+                threads: vec![vec![crosscheck::resources::CounterOp::Inc]; 2],
+                post: vec![crosscheck::resources::CounterOp::Get],
+            })
+            .iterations(700)
+            .seed(5)
+            .shrink_budget(0)
+    };
+    let correct_pinned = || {
+        Checker::<crosscheck::resources::AtomicCounter>::new()
+            .scenario(crosscheck::Scenario {
+                init: vec![],
+                threads: vec![vec![crosscheck::resources::CounterOp::Inc; 2]; 3],
+                post: vec![crosscheck::resources::CounterOp::Get],
+            })
+            .scheduler(Scheduler::Portfolio(vec![
+                Scheduler::Random,
+                Scheduler::Pct { depth: 2 },
+                Scheduler::Pct { depth: 3 },
+                Scheduler::Rff,
+            ]))
+            .iterations(1_000)
+            .seed(5)
+    };
+    let whole = with_shard(None, || correct_pinned().run().unwrap());
+    let parts: Vec<usize> = (1..=3)
+        .map(|k| with_shard(Some(&format!("{k}/3")), || correct_pinned().run().unwrap().schedules()))
+        .collect();
+    assert!(
+        parts.iter().all(|&p| p > 0),
+        "every shard has a part of the one scenario: {parts:?}"
+    );
+    assert_eq!(parts.iter().sum::<usize>(), whole.schedules(), "{parts:?}");
+
+    let failure = with_shard(None, || racy_pinned().run().unwrap_err());
+    let tokens: Vec<Option<String>> = (1..=4)
+        .map(|k| {
+            with_shard(Some(&format!("{k}/4")), || {
+                racy_pinned().run().err().and_then(|f| f.token().map(str::to_string))
+            })
+        })
+        .collect();
+    assert!(
+        tokens.iter().any(|t| t.as_deref() == failure.token()),
+        "the shard that owns the member that found it finds the same schedule: {tokens:?} vs {:?}",
+        failure.token()
+    );
+
+    let generated = || checker::<LockedCounter>(Scheduler::default());
+    let whole = with_shard(None, || generated().run().unwrap());
+    let parts: usize = (1..=4)
+        .map(|k| with_shard(Some(&format!("{k}/4")), || generated().run().unwrap().schedules()))
+        .sum();
+    assert_eq!(parts, whole.schedules());
 }

@@ -451,19 +451,9 @@ impl<R: Resource> Checker<R> {
             };
             return shuttle::run::<R>(vec![plan], make, settings);
         }
-        let unsplit = self.pinned.is_some() || matches!(self.scheduler, Scheduler::Loom { .. } | Scheduler::Stress);
-        if let Some(shard) = shard.filter(|s| unsplit && !s.runs_unsplit()) {
-            eprintln!(
-                "crosscheck: CROSSCHECK_SHARD={shard}: this check of {} is not split (a pinned scenario, loom or \
-                 stress); shard 1 runs it",
-                short_name(std::any::type_name::<R>())
-            );
-            let label = format!("{} (shard {shard}: run by shard 1)", self.scheduler.label());
-            return Ok(Report::new(
-                std::any::type_name::<R>(),
-                label,
-                std::time::Instant::now(),
-            ));
+        let unsplit = shard::unsplit(self.pinned.is_some(), &self.scheduler);
+        if let Some(skipped) = shard.and_then(|s| s.skips(unsplit, &self.scheduler, std::any::type_name::<R>())) {
+            return Ok(skipped);
         }
         let plans = match &self.pinned {
             Some(s) => vec![Plan {
@@ -513,13 +503,12 @@ impl<R: Resource> Checker<R> {
                 };
                 let (plans, settings, make): (_, _, StrategyFactory) = match shard.filter(|_| !unsplit) {
                     Some(shard) => {
-                        let (plans, mine, ids) = shard.split(plans, self.iterations);
+                        let (plans, mine, make) = shard.split(plans, self.iterations, &strategies, seed);
                         let settings = RunSettings {
                             shares: Some(mine.clone()),
                             ..self.run_settings(mine.iter().sum(), format!("{label}, shard {shard}"), Some(seed))
                         };
-                        // Each scenario's scheduler is seeded by its index in the whole check.
-                        (plans, settings, Box::new(move |i| strategies.strategy(seed, ids[i])))
+                        (plans, settings, make)
                     }
                     None => {
                         let settings = self.run_settings(self.iterations, label, Some(seed));

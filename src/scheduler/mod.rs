@@ -170,15 +170,34 @@ impl Scheduler {
             Scheduler::DfsUnreduced { max_iterations } => Box::new(Capped::new(Dfs::new(None), *max_iterations)),
             Scheduler::Bounded { preemptions } => Box::new(Dpor::new(Some(*preemptions))),
             Scheduler::BoundedUnreduced { preemptions } => Box::new(Dfs::new(Some(*preemptions))),
-            Scheduler::Portfolio(members) => Box::new(Portfolio::new(
-                members
-                    .iter()
-                    .enumerate()
-                    .map(|(k, m)| (format!("{m:?}"), m.strategy(mix(seed, 1_000 + k as u64), i)))
-                    .collect(),
-            )),
+            Scheduler::Portfolio(members) => self.strategy_part(seed, i, &(0..members.len()).collect::<Vec<_>>()),
             // Loom and stress failures are reproduced and shrunk under shuttle: the default portfolio.
             Scheduler::Loom { .. } | Scheduler::Stress => Scheduler::default().strategy(seed, i),
+        }
+    }
+
+    /// The strategy for scenario `i` with only the portfolio members `keep` (indices into the
+    /// portfolio), each seeded as in the whole portfolio, so that each runs the schedules it runs
+    /// there: a shard's part of a scenario. Other schedulers have one member and ignore `keep`.
+    pub(crate) fn strategy_part(&self, seed: u64, i: usize, keep: &[usize]) -> Box<dyn Strategy> {
+        match self {
+            Scheduler::Portfolio(members) => Box::new(Portfolio::new(
+                keep.iter()
+                    .map(|&k| {
+                        let m = &members[k];
+                        (format!("{m:?}"), m.strategy(mix(seed, 1_000 + k as u64), i))
+                    })
+                    .collect(),
+            )),
+            _ => self.strategy(seed, i),
+        }
+    }
+
+    /// How many independent strategies share each scenario's schedules: a portfolio's members.
+    pub(crate) fn members(&self) -> usize {
+        match self {
+            Scheduler::Portfolio(members) => members.len().max(1),
+            _ => 1,
         }
     }
 
