@@ -21,15 +21,17 @@ use shuttle::scheduler::{Schedule, Task, TaskId};
 
 use super::harness::{self, lock};
 use super::judge::{self, Consistency, Judged, Outcome};
+use super::locks::LockWatch;
 use crate::linearizability::cache::FxHasher;
 use crate::plan::{Plan, StrategyFactory};
 use crate::record::{short_name, Access, Event, EventKind, Footprint};
-use crate::report::{self, Failure, FailureData, FailureKind, PartsInput, Report};
+use crate::report::{self, Failure, FailureKind, Report};
 use crate::resource::{Model, Resource};
 use crate::runtime::{self, panics, Abort, Backend, BackendGuard, ExecutionRecord};
 use crate::scenario::Scenario;
 use crate::scheduler::{is_preemption, Choice, Strategy, Upcoming};
-use crate::token::{Token, TokenScenario};
+
+mod failure;
 
 /// The scenario the next execution runs: set by the driver, read by the execution's body.
 type NextScenario<Op> = Arc<Mutex<Option<Arc<Scenario<Op>>>>>;
@@ -41,6 +43,10 @@ const STACK_SIZE: usize = 0x20000;
 pub(crate) struct RunSettings {
     pub budget: usize,
     pub max_steps: usize,
+    /// Steps without a completed operation before the execution is examined for a livelock.
+    pub livelock_steps: usize,
+    /// Run the lock-order analysis over the executions (see [`crate::lock_order`]).
+    pub lock_order: bool,
     pub check_budget: Duration,
     pub scheduler: String,
     pub seed: Option<u64>,
@@ -91,6 +97,10 @@ pub(crate) struct State<R: Resource> {
     remaining: Vec<usize>,
     /// The `Model::partition` group of each operation of the current scenario, by op index.
     groups: Vec<Option<u64>>,
+    /// The lock-order graph and the contention figures over every execution.
+    watch: LockWatch,
+    /// The report of the first lock-order cycle: the run's failure if nothing worse is found.
+    inversion: Option<Failure<R::Op>>,
 }
 
 /// What each operation of a scenario returned (`None`: it did not return).
@@ -102,6 +112,8 @@ const PASSED_CACHE: usize = 4096;
 impl<R: Resource> State<R> {
     pub(crate) fn new(plans: Vec<Plan<R::Op>>, settings: RunSettings, make_strategy: StrategyFactory) -> Self {
         State {
+            watch: LockWatch::new(settings.lock_order),
+            inversion: None,
             plans,
             settings,
             make_strategy,
@@ -215,20 +227,22 @@ impl<R: Resource> State<R> {
         let parked = runtime::with_record(|rec| rec.timed_parker.take()).flatten();
         let sits_out = |id: usize| runnable.len() > 1 && Some(id) == parked;
         ids.extend(runnable.iter().map(|t| usize::from(t.id())).filter(|&id| !sits_out(id)));
+        runtime::locks::after_backoff(&mut ids, current.map(usize::from));
         let choice = self.choose(&ids, current.map(usize::from), yielding);
         self.ids = ids;
         choice.map(TaskId::from)
     }
 
     fn choose(&mut self, ids: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
-        let max_steps = self.settings.max_steps;
+        let (max_steps, livelock_steps) = (self.settings.max_steps, self.settings.livelock_steps);
         let (proceed, spawning) = runtime::with_record(|rec| {
             if rec.abort.is_some() {
                 return (false, false);
             }
             rec.steps += 1;
-            if rec.steps > max_steps {
-                rec.abort = Some(Abort::StepLimit { steps: max_steps });
+            runtime::locks::note_blocked(rec, ids);
+            if let Some(abort) = runtime::livelock::stalled(rec, max_steps, livelock_steps) {
+                rec.abort = Some(abort);
                 return (false, false);
             }
             (true, rec.spawning)
@@ -346,10 +360,30 @@ impl<R: Resource> State<R> {
                 kept.clone_from(made);
             }
         }
-        match self.judge(&record) {
+        let judged = self.judge(&record);
+        if judged.is_none() {
+            self.note_lock_order(&record);
+        }
+        match judged {
             Some(judged) => self.fail(judged, record),
             None => self.spare = Some(record),
         }
+    }
+
+    /// Adds a passing execution to the lock-order graph and the contention figures; the first
+    /// cycle it closes is kept as a failure, reported if the run finds nothing worse.
+    fn note_lock_order(&mut self, record: &ExecutionRecord) {
+        let plan = self.plan.unwrap_or(0).min(self.plans.len().saturating_sub(1));
+        let scenario = Arc::clone(&self.plans[plan].scenario);
+        let Some(closed) = self.watch.absorb::<R>(record, &scenario) else {
+            return;
+        };
+        let mut inversion = self.build_failure(closed.kind.into(), record);
+        if !closed.within_one_execution {
+            // The edges came from several executions: no single schedule shows them all.
+            super::locks::forget_schedule(&mut inversion);
+        }
+        self.inversion = Some(inversion);
     }
 
     /// After a panic escaped the runner: turns it into a failure of the execution that ran.
@@ -374,7 +408,11 @@ impl<R: Resource> State<R> {
 
     fn judge(&mut self, record: &ExecutionRecord) -> Option<Judged> {
         if let Some(abort) = &record.abort {
-            return Some(judge::abort_kind(abort).into());
+            let names = lock(&self.scenario)
+                .as_ref()
+                .map(|s| report::op_texts::<R>(s, &[]).0)
+                .unwrap_or_default();
+            return Some(judge::abort_kind_named(abort, &names).into());
         }
         if let Some(message) = self.strategy.as_ref().and_then(|s| s.divergence()) {
             return Some(judge::replay_diverged(&message).into());
@@ -426,11 +464,7 @@ impl<R: Resource> State<R> {
     }
 
     fn fail(&mut self, judged: Judged, record: ExecutionRecord) {
-        let switches = record
-            .events
-            .iter()
-            .filter(|e| matches!(e.kind, EventKind::SwitchedTo { from, .. } if from != 0 && e.thread != 0))
-            .count();
+        let switches = failure::switches(&record);
         let cost = (
             record.preemptions + record.surprises,
             record.preemptions,
@@ -449,61 +483,7 @@ impl<R: Resource> State<R> {
                 return;
             }
         }
-        let Judged { kind, evidence } = judged;
-        let type_name = std::any::type_name::<R>();
-        let plan = &self.plans[self.plan.unwrap_or(0).min(self.plans.len().saturating_sub(1))];
-        let scenario = Arc::clone(&plan.scenario);
-        let outcome = lock(&self.outcome);
-        let (names, outputs) = report::op_texts::<R>(&scenario, &outcome.outputs);
-        let member = self.strategy.as_ref().and_then(|s| s.describe());
-        let mut parts = report::report_parts::<R>(PartsInput {
-            kind: &kind,
-            scenario: &scenario,
-            outputs: &outcome.outputs,
-            interleaving: report::interleaving(&record.events, &record.labels, &record.objects, &names, &outputs),
-            type_name,
-            scheduler: match member {
-                Some(member) => format!("{}; {member} found it", self.settings.scheduler),
-                None => self.settings.scheduler.clone(),
-            },
-            seed: self.settings.seed,
-            preemptions: record.preemptions,
-        });
-        let page = kind.is_bug().then(|| {
-            let (history, index) = crate::history::from_record::<R>(&record.events, &scenario, &outcome.outputs);
-            Box::new(super::page::execution::<R>(super::page::ExecutionInput {
-                title: format!("crosscheck: {} in {}", kind.title(), short_name(type_name)),
-                summary: Vec::new(),
-                kind: &kind,
-                scenario: &scenario,
-                outputs: &outcome.outputs,
-                events: &record.events,
-                labels: &record.labels,
-                objects: &record.objects,
-                history: &history,
-                index: &index,
-                check_budget: self.settings.check_budget,
-            }))
-        });
-        drop(outcome);
-        let token = kind
-            .is_bug()
-            .then(|| Token::new(type_name, plan.source.clone(), record.choices.clone(), None).encode());
-        parts.token = token.clone();
-        parts.note = matches!(plan.source, TokenScenario::Pinned(_)).then(|| PINNED_NOTE.to_string());
-        let mut data = FailureData::new(kind, (*scenario).clone());
-        data.token = token;
-        data.preemptions = record.preemptions;
-        data.schedules = self.runs;
-        data.parts = Some(parts);
-        data.evidence = evidence;
-        data.source = Some(plan.source.clone());
-        data.choices = record.choices;
-        data.surprises = record.surprises;
-        data.switches = switches;
-        data.steps = record.steps;
-        data.page = page;
-        self.failure = Some(Failure::new(data));
+        self.failure = Some(self.build_failure(judged, &record));
     }
 }
 
@@ -575,7 +555,13 @@ pub(crate) fn run<R: Resource>(
         }
         return Err(failure);
     }
+    if let Some(mut inversion) = state.inversion.take() {
+        // Every schedule passed, but the locks were taken in orders that can deadlock.
+        inversion.data_mut().schedules = state.runs;
+        return Err(inversion);
+    }
     let mut report = Report::new(std::any::type_name::<R>(), scheduler, started);
+    report.lock_stats = state.watch.stats();
     report.scenarios = state.scenarios_run;
     report.schedules = state.runs;
     report.exhausted = state.exhausted;

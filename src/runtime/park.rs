@@ -38,7 +38,9 @@ impl Parker {
     }
 
     fn id(&self) -> Option<usize> {
-        *self.id.get_or_init(|| super::new_object(ObjectKind::Parker))
+        *self
+            .id
+            .get_or_init(|| super::new_object(super::ObjectInfo::new(ObjectKind::Parker)))
     }
 
     /// Makes the token available and wakes its thread if it is parked.
