@@ -54,6 +54,7 @@ impl Parker {
             });
         }
         *token = true;
+        super::waits::notified(self.id(), false);
         self.unparked.notify_one();
     }
 
@@ -76,7 +77,11 @@ impl Parker {
             return;
         }
         while !*token {
+            // In crosscheck's wait-for graph as a wait on the token, so that a park nobody will
+            // end is reported as a deadlock that names it.
+            super::waits::before_wait(self.id(), None);
             token = self.unparked.wait(token).unwrap_or_else(|p| p.into_inner());
+            super::waits::after_wait();
         }
         *token = false;
     }
