@@ -87,13 +87,16 @@ impl<T> RwLock<T> {
     /// On real threads: notes for the lock-order analysis that this thread took the lock (a read
     /// lock orders like a write lock, see [`RwLock::read`]).
     fn std_acquired(&self, site: &'static Location<'static>, blocking: bool) {
-        let class = || StdClass {
+        std_order::acquired(self as *const Self as usize, || self.std_class(), site, blocking);
+    }
+
+    fn std_class(&self) -> StdClass {
+        StdClass {
             kind: ObjectKind::RwLock,
             site: self.site,
             name: self.name.clone(),
             value_type: std::any::type_name::<T>(),
-        };
-        std_order::acquired(self as *const Self as usize, class, site, blocking);
+        }
     }
 
     /// Takes shared access, blocking while a writer holds the lock.
@@ -108,7 +111,10 @@ impl<T> RwLock<T> {
         let (id, addr) = (self.id, self as *const Self as usize);
         match &self.inner {
             Inner::Std(l) => {
-                let result = l.read();
+                let result = match std_order::watching() {
+                    true => std_order::contended(addr, &self.std_class(), || l.try_read(), || l.read()),
+                    false => l.read(),
+                };
                 self.std_acquired(site, true);
                 map_result(result, |g| RwLockReadGuard {
                     id,
@@ -146,7 +152,10 @@ impl<T> RwLock<T> {
         let (id, addr) = (self.id, self as *const Self as usize);
         match &self.inner {
             Inner::Std(l) => {
-                let result = l.write();
+                let result = match std_order::watching() {
+                    true => std_order::contended(addr, &self.std_class(), || l.try_write(), || l.write()),
+                    false => l.write(),
+                };
                 self.std_acquired(site, true);
                 map_result(result, |g| RwLockWriteGuard {
                     id,
