@@ -222,12 +222,8 @@ impl<R: Resource> State<R> {
     fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, yielding: bool) -> Option<TaskId> {
         let mut ids = std::mem::take(&mut self.ids);
         ids.clear();
-        // A thread in `park_timeout` lets every other thread run before it returns (see
-        // `runtime::park`): it sits out this one decision when another thread can run.
-        let parked = runtime::with_record(|rec| rec.timed_parker.take()).flatten();
-        let sits_out = |id: usize| runnable.len() > 1 && Some(id) == parked;
-        ids.extend(runnable.iter().map(|t| usize::from(t.id())).filter(|&id| !sits_out(id)));
-        runtime::locks::after_backoff(&mut ids, current.map(usize::from));
+        ids.extend(runnable.iter().map(|t| usize::from(t.id())));
+        runtime::sit_out(&mut ids, current.map(usize::from));
         let choice = self.choose(&ids, current.map(usize::from), yielding);
         self.ids = ids;
         choice.map(TaskId::from)

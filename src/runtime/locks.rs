@@ -398,24 +398,21 @@ pub(crate) fn note_backoff() {
 /// again until another completes an operation or nothing else can run; then the sleepers wake one
 /// at a time, in the order they went to sleep, as back-offs of different lengths would. Outside
 /// the tail the strategy chooses among every runnable thread.
-pub(crate) fn after_backoff(ids: &mut Vec<usize>, current: Option<usize>) {
-    super::with_record(|rec| {
-        let table = &mut rec.locks;
-        let slept = table.slept.take();
-        if !table.fair {
-            return;
-        }
-        if let Some(c) = current.filter(|&c| slept == Some(c) && !table.asleep.contains(&c)) {
-            table.asleep.push(c);
-        }
-        if ids.iter().any(|t| !table.asleep.contains(t)) {
-            ids.retain(|t| !table.asleep.contains(t));
-            return;
-        }
-        if let Some(i) = table.asleep.iter().position(|t| ids.contains(t)) {
-            let first = table.asleep.remove(i);
-            ids.clear();
-            ids.push(first);
-        }
-    });
+pub(crate) fn after_backoff(table: &mut LockTable, ids: &mut Vec<usize>, current: Option<usize>) {
+    let slept = table.slept.take();
+    if !table.fair {
+        return;
+    }
+    if let Some(c) = current.filter(|&c| slept == Some(c) && !table.asleep.contains(&c)) {
+        table.asleep.push(c);
+    }
+    if ids.iter().any(|t| !table.asleep.contains(t)) {
+        ids.retain(|t| !table.asleep.contains(t));
+        return;
+    }
+    if let Some(i) = table.asleep.iter().position(|t| ids.contains(t)) {
+        let first = table.asleep.remove(i);
+        ids.clear();
+        ids.push(first);
+    }
 }

@@ -403,6 +403,21 @@ pub(crate) fn abort(reason: Abort) -> ! {
     unreachable!("crosscheck: a stopped execution was resumed")
 }
 
+/// Removes from `ids` (the threads that can run, `current` the one that ran last) those that sit
+/// out this decision: a thread yielding in `park_timeout` while another can run (see
+/// [`park`]), and the threads backing off in a livelock's fair tail (see
+/// [`locks::after_backoff`]). One look at the record per scheduling point.
+pub(crate) fn sit_out(ids: &mut Vec<usize>, current: Option<usize>) {
+    with_record(|rec| {
+        if let Some(parked) = rec.timed_parker.take() {
+            if ids.len() > 1 {
+                ids.retain(|&t| t != parked);
+            }
+        }
+        locks::after_backoff(&mut rec.locks, ids, current);
+    });
+}
+
 /// A scheduling point that is not a yield, for operations with no shuttle primitive.
 pub(crate) fn switch() {
     if backend() == Backend::Loom {
