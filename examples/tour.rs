@@ -5,7 +5,9 @@
 //! `if` its box is empty instead of `while`, which only a spurious wakeup shows in a small scenario;
 //! with the surprises off (a notification-only model of condition variables, as plain shuttle and
 //! loom have) the exhaustive search passes it. Each failure's HTML page is written under
-//! `target/crosscheck/` and its path printed: open one in a browser.
+//! `target/crosscheck/` and its path printed: open one in a browser. Last, the locks: back-off
+//! with timeouts and its two classic mistakes, and one coarse lock beside a lock per key, as
+//! contention figures.
 //!
 //! Run it with `cargo run --release --example tour`.
 
@@ -107,8 +109,38 @@ fn if_wait_needs_a_spurious_wakeup() -> bool {
     off.is_ok() && on.is_err()
 }
 
+/// One coarse lock beside a lock per key: the same verdict, very different contention. Returns
+/// how many of the two failed (0 expected).
+fn contention() -> usize {
+    println!("\nminimize the critical section, use fine-grained locking: the same map behind one lock and");
+    println!("behind a lock per key (default portfolio, 4 threads x 3 ops, 10,000 schedules each)\n");
+    let mut failed = 0;
+    for (name, result) in [
+        ("LockedMap (one lock)", contended::<LockedMap>()),
+        ("ShardedMap (a lock per key)", contended::<ShardedMap>()),
+    ] {
+        match result {
+            Ok(report) => println!("{name}: {report:#}\n"),
+            Err(failure) => {
+                failed += 1;
+                println!("{name}: FAILED\n{failure}");
+            }
+        }
+    }
+    failed
+}
+
+fn contended<R: Resource>() -> Result<crosscheck::Report, crosscheck::Failure<R::Op>> {
+    Checker::<R>::new()
+        .threads(4)
+        .ops_per_thread(3)
+        .iterations(10_000)
+        .seed(1)
+        .run()
+}
+
 fn main() {
-    println!("crosscheck tour: six buggy resources must be caught, seven correct ones must pass\n");
+    println!("crosscheck tour: eight buggy resources must be caught, nine correct ones must pass\n");
     let mut missed = 0;
     let mut false_alarms = 0;
     missed += usize::from(tour::<RacyCounter>("RacyCounter", true) == 0);
@@ -133,6 +165,12 @@ fn main() {
     false_alarms += tour::<WhileWaitMailbox>("WhileWaitMailbox", false);
     false_alarms += tour::<StrongClaim>("StrongClaim", false);
     missed += usize::from(!if_wait_needs_a_spurious_wakeup());
+    println!("\nlocks: back-off with timeouts passes, its two classic mistakes are caught\n");
+    missed += usize::from(tour::<KeepLockBackoffBank>("KeepLockBackoffBank", true) == 0);
+    missed += usize::from(tour::<EagerBackoffBank>("EagerBackoffBank", true) == 0);
+    false_alarms += tour::<BackoffBank>("BackoffBank", false);
+    false_alarms += tour::<ShardedMap>("ShardedMap", false);
+    false_alarms += contention();
     println!("\nbugs missed: {missed}, false alarms: {false_alarms}");
     if missed + false_alarms > 0 {
         std::process::exit(1);

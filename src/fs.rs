@@ -25,7 +25,7 @@ impl File {
             .read(true)
             .open(path.as_ref())?;
         Ok(File {
-            id: runtime::new_object(ObjectKind::File),
+            id: runtime::new_object(runtime::ObjectInfo::new(ObjectKind::File)),
             path: path.as_ref().to_path_buf(),
             inner,
         })

@@ -288,6 +288,10 @@ fn execute<R: Resource>(input: FuzzInput<R::Op>) -> Result<(), Failure<R::Op>> {
     let settings = RunSettings {
         budget: 1,
         max_steps: crate::DEFAULT_MAX_STEPS,
+        livelock_steps: crate::DEFAULT_LIVELOCK_STEPS,
+        // One execution is judged on its own: the lock-order analysis, which reports what a set
+        // of executions shows, is for checks.
+        lock_order: false,
         check_budget: crate::checker::DEFAULT_CHECK_BUDGET,
         scheduler: "fuzz".to_string(),
         seed: None,

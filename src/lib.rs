@@ -162,6 +162,8 @@ mod backend;
 mod checker;
 mod env;
 mod html;
+mod lock_order;
+mod lock_stats;
 mod plan;
 mod progress;
 mod record;
@@ -178,7 +180,11 @@ mod token;
 /// into scope with `use crosscheck::arbitrary;` and `#[derive(arbitrary::Arbitrary)]` works (the
 /// derive names `arbitrary::`, which that `use` resolves).
 pub use arbitrary;
-pub use checker::{Checker, SizeRange, DEFAULT_ITERATIONS, DEFAULT_MAX_STEPS, DEFAULT_SEED, SCHEDULES_PER_SCENARIO};
+pub use checker::{
+    Checker, SizeRange, DEFAULT_ITERATIONS, DEFAULT_LIVELOCK_STEPS, DEFAULT_MAX_STEPS, DEFAULT_SEED,
+    SCHEDULES_PER_SCENARIO,
+};
+pub use lock_stats::LockStats;
 pub use report::{Failure, FailureKind, Fault, Report, VerdictOp};
 pub use resource::{Model, Resource};
 pub use scenario::Scenario;

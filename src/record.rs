@@ -23,7 +23,7 @@ impl fmt::Display for Value {
 }
 
 /// What kind of object an object id names, for its label in reports (`lock#0`, `atomic#1`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum ObjectKind {
     Mutex,
     RwLock,
@@ -35,7 +35,7 @@ pub(crate) enum ObjectKind {
 }
 
 impl ObjectKind {
-    fn prefix(self) -> &'static str {
+    pub(crate) fn prefix(self) -> &'static str {
         match self {
             ObjectKind::Mutex => "mutex",
             ObjectKind::RwLock => "rwlock",
@@ -47,13 +47,82 @@ impl ObjectKind {
     }
 }
 
-/// An object as reports name it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ObjectName(pub ObjectKind, pub usize);
+/// Where a facade object was created and what it is, for its name in reports. Everything in it is
+/// fixed by the resource's code (no addresses), so reports stay deterministic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ObjectInfo {
+    pub kind: ObjectKind,
+    /// The `new` call that created it (`#[track_caller]`); `None` for files, named by path.
+    pub site: Option<&'static std::panic::Location<'static>>,
+    /// The type of the value it guards (`i64` for a `Mutex<i64>`); empty where there is none.
+    pub value_type: &'static str,
+    /// The name given with `.named(..)`.
+    pub name: Option<std::borrow::Cow<'static, str>>,
+}
 
-impl fmt::Display for ObjectName {
+impl ObjectInfo {
+    pub(crate) fn new(kind: ObjectKind) -> Self {
+        ObjectInfo {
+            kind,
+            site: None,
+            value_type: "",
+            name: None,
+        }
+    }
+
+    /// `Mutex<i64>`, `Condvar`, `AtomicUsize`: the type as a reader would write it.
+    pub(crate) fn type_text(&self) -> String {
+        let outer = match self.kind {
+            ObjectKind::Mutex => "Mutex",
+            ObjectKind::RwLock => "RwLock",
+            ObjectKind::Condvar => "Condvar",
+            ObjectKind::Atomic => self.value_type,
+            ObjectKind::File => "File",
+            ObjectKind::Parker => "park token",
+        };
+        match self.kind {
+            ObjectKind::Mutex | ObjectKind::RwLock => format!("{outer}<{}>", short_type(self.value_type)),
+            _ => short_type(outer),
+        }
+    }
+}
+
+/// A type name without its module paths: `alloc::vec::Vec<core::option::Option<i64>>` reads
+/// `Vec<Option<i64>>`.
+pub(crate) fn short_type(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut word = String::new();
+    for c in name.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            word.push(c);
+        } else {
+            out += word.rsplit("::").next().unwrap_or("");
+            word.clear();
+            out.push(c);
+        }
+    }
+    out += word.rsplit("::").next().unwrap_or("");
+    out
+}
+
+/// An object as reports name it: `mutex "from" (src/bank.rs:14)` when it was named,
+/// `mutex#0 (src/bank.rs:14)` otherwise (the number tells apart objects created at one site).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ObjectName<'a>(pub &'a [ObjectInfo], pub usize);
+
+impl fmt::Display for ObjectName<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}#{}", self.0.prefix(), self.1)
+        let Some(info) = self.0.get(self.1) else {
+            return write!(f, "object#{}", self.1);
+        };
+        match &info.name {
+            Some(name) => write!(f, "{} {name:?}", info.kind.prefix())?,
+            None => write!(f, "{}#{}", info.kind.prefix(), self.1)?,
+        }
+        if let Some(site) = info.site {
+            write!(f, " ({}:{})", site.file(), site.line())?;
+        }
+        Ok(())
     }
 }
 
@@ -80,6 +149,14 @@ pub(crate) enum EventKind {
         shared: bool,
     },
     LockReleased {
+        obj: usize,
+    },
+    /// A timed acquisition gave up: the lock was still taken when its logical time ran out.
+    LockTimedOut {
+        obj: usize,
+    },
+    /// A condition variable's timed wait ended by its timeout, not a notification.
+    WaitTimedOut {
         obj: usize,
     },
     Wait {
@@ -228,7 +305,12 @@ impl EventKind {
                 (obj, AccessKind::Write)
             }
             LockAcquired { obj, shared: true } => (obj, AccessKind::SharedLock),
-            LockAcquired { obj, shared: false } | LockReleased { obj } => (obj, AccessKind::Lock),
+            // A timed acquisition that gave up saw the lock taken: ordered against its holder.
+            LockAcquired { obj, shared: false } | LockReleased { obj } | LockTimedOut { obj } => {
+                (obj, AccessKind::Lock)
+            }
+            // A timed wait that ran out saw no notification: ordered against the notifiers.
+            WaitTimedOut { obj } => (obj, AccessKind::Write),
             Wait { obj }
             | WokeSpuriously { obj }
             | Park { obj }

@@ -32,6 +32,7 @@ pub(crate) struct ShrinkSettings {
     /// Wall-clock cap.
     pub time: Duration,
     pub max_steps: usize,
+    pub livelock_steps: usize,
     pub check_budget: Duration,
     /// Whether the scenario may be shrunk: not a pinned one (`Checker::scenario`, or a proptest
     /// case, which proptest shrinks), only its schedule.
@@ -87,6 +88,9 @@ impl<R: Resource> Shrinker<'_, R> {
         let settings = RunSettings {
             budget,
             max_steps: self.settings.max_steps,
+            livelock_steps: self.settings.livelock_steps,
+            // Shrinking looks for the failure it was given, not for lock orders.
+            lock_order: false,
             check_budget: self.settings.check_budget,
             scheduler: String::new(),
             seed: None,

@@ -1,4 +1,4 @@
-//! Drop-in replacements for `std::thread`'s `spawn`, `yield_now`, `current`, `park`,
+//! Drop-in replacements for `std::thread`'s `spawn`, `yield_now`, `sleep`, `current`, `park`,
 //! `park_timeout` and [`Thread::unpark`], following the backend of the current check like
 //! [`crate::sync`].
 //!
@@ -24,6 +24,8 @@ use crate::runtime::{self, Backend};
 pub struct JoinHandle<T> {
     inner: Inner<T>,
     thread: Thread,
+    /// The thread's spawn index in crosscheck's wait table (under shuttle).
+    spawned: Option<usize>,
 }
 
 enum Inner<T> {
@@ -37,7 +39,12 @@ impl<T> JoinHandle<T> {
     pub fn join(self) -> std::thread::Result<T> {
         match self.inner {
             Inner::Std(h) => h.join(),
-            Inner::Shuttle(h) => h.join(),
+            Inner::Shuttle(h) => {
+                runtime::waits::before_join(self.spawned);
+                let joined = h.join();
+                runtime::waits::after_join();
+                joined
+            }
             Inner::Loom(h) => h.join(),
         }
     }
@@ -62,27 +69,37 @@ where
 {
     match runtime::backend() {
         Backend::Std => {
-            let h = std::thread::spawn(f);
+            // A thread of a stress iteration records its lock order like the one spawning it.
+            let watched = runtime::std_order::inherited();
+            let h = std::thread::spawn(move || {
+                let _watching = watched.map(|(order, thread)| runtime::std_order::watch(Some(order), thread));
+                f()
+            });
             let thread = Thread {
                 inner: ThreadInner::Std(h.thread().clone()),
             };
             JoinHandle {
                 inner: Inner::Std(h),
                 thread,
+                spawned: None,
             }
         }
         Backend::Shuttle => {
             // The child's token exists before the child runs, so the parent can unpark it at once.
             let parker = Parker::for_child();
             let child = Arc::clone(&parker);
+            let spawned = runtime::waits::spawned();
             JoinHandle {
                 inner: Inner::Shuttle(shuttle::thread::spawn(move || {
                     park::adopt(child);
+                    runtime::waits::started(spawned);
+                    let _finish = runtime::waits::Finish(spawned);
                     f()
                 })),
                 thread: Thread {
                     inner: ThreadInner::Shuttle { parker, name: None },
                 },
+                spawned,
             }
         }
         Backend::Loom => {
@@ -94,6 +111,7 @@ where
             JoinHandle {
                 inner: Inner::Loom(h),
                 thread,
+                spawned: None,
             }
         }
     }
@@ -193,10 +211,25 @@ pub fn park_timeout(dur: Duration) {
 pub fn yield_now() {
     match runtime::backend() {
         Backend::Std => std::thread::yield_now(),
-        Backend::Shuttle => shuttle::thread::yield_now(),
+        Backend::Shuttle => {
+            runtime::locks::note_backoff();
+            shuttle::thread::yield_now()
+        }
         Backend::Loom => {
             runtime::loom_point();
             loom::thread::yield_now()
         }
+    }
+}
+
+/// Sleeps for `dur`: for real outside the controlled schedulers (std, stress). Under shuttle and
+/// loom time is logical, so a sleep is a yield (a scheduling point where another thread may run),
+/// and a check's duration never depends on the durations a resource sleeps. A sleep (or a yield)
+/// is what tells a back-off loop from a livelock: see
+/// [`FailureKind::Livelock`](crate::FailureKind::Livelock).
+pub fn sleep(dur: std::time::Duration) {
+    match runtime::backend() {
+        Backend::Std => std::thread::sleep(dur),
+        Backend::Shuttle | Backend::Loom => yield_now(),
     }
 }

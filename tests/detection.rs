@@ -69,7 +69,7 @@ fn the_deadlock_names_its_cycle() {
     assert!(
         cycle
             .iter()
-            .all(|l| l.contains("holds mutex#") && l.contains("waits for mutex#")),
+            .all(|l| l.contains("holds mutex \"") && l.contains("waits for mutex \"")),
         "{cycle:?}"
     );
 }

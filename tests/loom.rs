@@ -83,7 +83,7 @@ fn loom_reports_the_ab_ba_deadlock_without_aborting() {
     let FailureKind::Deadlock { cycle } = failure.kind() else {
         unreachable!()
     };
-    assert!(cycle.iter().all(|l| l.contains("waits for mutex#")), "{cycle:?}");
+    assert!(cycle.iter().all(|l| l.contains("waits for mutex \"")), "{cycle:?}");
 }
 
 #[test]

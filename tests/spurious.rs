@@ -47,7 +47,8 @@ fn if_wait_mailbox_is_caught_and_shrunk_to_one_spurious_wakeup() {
         assert!(s.init.is_empty() && s.post.is_empty(), "seed {seed}:\n{f}");
         assert_eq!(f.preemptions(), 1, "seed {seed}:\n{f}");
         assert!(
-            text.contains("'s wait on condvar#1 returned spuriously"),
+            // The condition variable is named with where it was created: `condvar#1 (src/...:40)`.
+            text.contains("'s wait on condvar#1 (src/resources/mailbox.rs:") && text.contains(") returned spuriously"),
             "seed {seed}:\n{f}"
         );
         replays::<IfWaitMailbox>(&f);
@@ -68,7 +69,8 @@ fn weak_claim_is_caught_and_shrunk_to_one_spurious_failure() {
         assert_eq!(ops, 1, "seed {seed}: not a single claim:\n{f}");
         assert_eq!(f.preemptions(), 0, "seed {seed}:\n{f}");
         assert!(
-            text.contains("'s compare_exchange_weak on atomic#0 failed spuriously"),
+            text.contains("'s compare_exchange_weak on atomic#0 (src/resources/claim.rs:")
+                && text.contains(") failed spuriously"),
             "seed {seed}:\n{f}"
         );
         replays::<WeakClaim>(&f);

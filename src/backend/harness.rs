@@ -219,14 +219,23 @@ fn note_panic<R: Resource, T: Threads>(shared: &impl Outcomes<R>, op: Option<usi
 pub(super) struct ShuttleThreads;
 
 impl Threads for ShuttleThreads {
-    type Handle = shuttle::thread::JoinHandle<()>;
+    /// The handle, and the thread's spawn index in crosscheck's wait table.
+    type Handle = (shuttle::thread::JoinHandle<()>, Option<usize>);
 
     fn spawn(f: impl FnOnce() + Send + 'static) -> Self::Handle {
-        shuttle::thread::spawn(f)
+        let spawned = runtime::waits::spawned();
+        let handle = shuttle::thread::spawn(move || {
+            runtime::waits::started(spawned);
+            let _finish = runtime::waits::Finish(spawned);
+            f()
+        });
+        (handle, spawned)
     }
 
-    fn join(handle: Self::Handle) {
+    fn join((handle, spawned): Self::Handle) {
+        runtime::waits::before_join(spawned);
         let _ = handle.join();
+        runtime::waits::after_join();
     }
 
     fn spawning(on: bool) {

@@ -48,9 +48,20 @@ impl From<FailureKind> for Judged {
 
 /// The failure an aborted execution stands for.
 pub(crate) fn abort_kind(abort: &Abort) -> FailureKind {
+    abort_kind_named(abort, &[])
+}
+
+/// [`abort_kind`], naming the operations a livelock is stuck in by `names` (indexed by op).
+pub(crate) fn abort_kind_named(abort: &Abort, names: &[String]) -> FailureKind {
     match abort {
         Abort::Deadlock { cycle } => FailureKind::Deadlock { cycle: cycle.clone() },
         Abort::StepLimit { steps } => FailureKind::StepLimitExceeded { steps: *steps },
+        Abort::Livelock { steps, threads } => FailureKind::Livelock {
+            steps: *steps,
+            threads: crate::runtime::livelock::describe(threads, |op| {
+                names.get(op).cloned().unwrap_or_else(|| format!("operation #{op}"))
+            }),
+        },
         Abort::Diverged { message } => replay_diverged(message),
         Abort::Usage { message } => FailureKind::Usage {
             message: message.clone(),

@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use super::harness::{self, lock, Threads};
 use super::judge::{self, Consistency, Judged, Outcome};
+use super::locks::LockWatch;
 use super::loom_report;
 use crate::plan::Plan;
 use crate::report::{Failure, FailureKind, Report};
@@ -56,6 +57,8 @@ pub(crate) struct LoomSettings {
     pub seed: Option<u64>,
     /// A replay: judge only this execution (1-based) of the single plan.
     pub target: Option<usize>,
+    /// Run the lock-order analysis (see [`crate::lock_order`]).
+    pub lock_order: bool,
 }
 
 /// Where one scenario's exploration stands, shared between loom's executions and the explorer.
@@ -68,6 +71,10 @@ struct Exploration<R: Resource> {
     cut: bool,
     unknown: usize,
     failure: Option<Found<R>>,
+    /// The check-wide lock-order graph and contention figures, handed from plan to plan.
+    watch: LockWatch,
+    /// The passing execution (its number and what it left) that closed the first lock-order cycle.
+    inversion: Option<(usize, Found<R>)>,
 }
 
 /// A failing execution: the verdict, the record, and the outputs.
@@ -82,6 +89,8 @@ impl<R: Resource> Exploration<R> {
             cut: false,
             unknown: 0,
             failure: None,
+            watch: LockWatch::default(),
+            inversion: None,
         }
     }
 }
@@ -112,6 +121,7 @@ pub(crate) struct Explored {
     pub complete: usize,
     pub cut: usize,
     pub unknown: usize,
+    pub lock_stats: Vec<crate::lock_stats::LockStats>,
 }
 
 /// Explores each plan under loom, sharing `settings.budget` executions between them. Returns the
@@ -124,6 +134,8 @@ pub(crate) fn explore<R: Resource>(
     let _quiet = panics::Quiet::new();
     let _backend = BackendGuard::set(Backend::Loom);
     let mut explored = Explored::default();
+    let mut watch = LockWatch::new(settings.lock_order);
+    let mut inversion: Option<(usize, usize, Found<R>)> = None;
     for (i, plan) in plans.iter().enumerate() {
         let left = settings.budget.saturating_sub(explored.executions);
         if left == 0 {
@@ -134,7 +146,9 @@ pub(crate) fn explore<R: Resource>(
             None => (left / (plans.len() - i)).max(1),
         };
         crate::progress::scenario_started();
-        let shared = Arc::new(Mutex::new(Exploration::<R>::new(Arc::clone(&plan.scenario), limit)));
+        let mut fresh = Exploration::<R>::new(Arc::clone(&plan.scenario), limit);
+        fresh.watch = std::mem::take(&mut watch);
+        let shared = Arc::new(Mutex::new(fresh));
         let seen = Arc::new(Mutex::new(Outcome::<R>::default()));
         let body = body::<R>(
             Arc::clone(&shared),
@@ -146,6 +160,10 @@ pub(crate) fn explore<R: Resource>(
         panics::clear_seen();
         let outcome = catch_unwind(AssertUnwindSafe(|| builder.check(body)));
         let mut s = lock(&shared);
+        watch = std::mem::take(&mut s.watch);
+        if let (None, Some((execution, found))) = (&inversion, s.inversion.take()) {
+            inversion = Some((i, execution, found));
+        }
         let ran = s.executions.min(limit);
         explored.executions += ran;
         explored.scenarios += 1;
@@ -181,6 +199,12 @@ pub(crate) fn explore<R: Resource>(
         } else if settings.target.is_none() {
             explored.complete += 1;
         }
+    }
+    explored.lock_stats = watch.stats();
+    if let Some((plan, execution, found)) = inversion {
+        // Every execution passed, but the locks were taken in orders that can deadlock.
+        let failure = loom_report::describe::<R>(&plans[plan], settings, found, execution, explored.executions);
+        return Err((failure, explored.executions));
     }
     Ok(explored)
 }
@@ -251,7 +275,7 @@ fn body<R: Resource>(
         }
         let mut s = lock(&shared);
         let judged = match &record.abort {
-            Some(abort) => Some(judge::abort_kind(abort).into()),
+            Some(abort) => Some(judge::abort_kind_named(abort, &crate::report::op_texts::<R>(&scenario, &[]).0).into()),
             None => {
                 let outcome = lock(&outcome);
                 let (judged, unknown) = judge::judge::<R>(
@@ -269,6 +293,9 @@ fn body<R: Resource>(
         if let Some(judged) = judged {
             let outputs = std::mem::take(&mut lock(&outcome).outputs);
             s.failure = Some((judged, *record, outputs));
+        } else if let Some(closed) = s.watch.absorb::<R>(&record, &scenario) {
+            let outputs = lock(&outcome).outputs.clone();
+            s.inversion = Some((n, (closed.kind.into(), *record, outputs)));
         }
         if s.failure.is_some() || target.is_some() {
             drop(s);
@@ -322,6 +349,7 @@ pub(crate) fn check<R: Resource>(plans: Vec<Plan<R::Op>>, settings: LoomSettings
     report.exhausted = explored.complete;
     report.unknown = explored.unknown;
     report.incomplete = incomplete(&explored, &settings, plans.len());
+    report.lock_stats = explored.lock_stats;
     Ok(report)
 }
 

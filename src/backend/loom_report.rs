@@ -6,7 +6,7 @@ use super::judge::Judged;
 use super::loom::{Found, LoomSettings};
 use super::shuttle::PINNED_NOTE;
 use crate::plan::Plan;
-use crate::record::{thread_label, Event, EventKind, Label, ObjectKind, ObjectName, Value};
+use crate::record::{thread_label, Event, EventKind, Label, ObjectInfo, ObjectName, Value};
 use crate::report::{self, Failure, FailureData, PartsInput};
 use crate::resource::Resource;
 use crate::token::{LoomPath, Token, TokenScenario};
@@ -40,7 +40,7 @@ fn with_switches(events: &[Event]) -> (Vec<Event>, usize) {
 
 /// Loads that returned a value other than the last one stored to that atomic in the recorded
 /// order: values only weak memory allows (a sequentially consistent run reads the latest store).
-fn stale_reads(events: &[Event], labels: &[(usize, Label)], objects: &[ObjectKind]) -> Vec<String> {
+fn stale_reads(events: &[Event], labels: &[(usize, Label)], objects: &[ObjectInfo]) -> Vec<String> {
     let mut last: Vec<Option<(Value, usize)>> = Vec::new();
     let mut found = Vec::new();
     for e in events {
@@ -58,10 +58,7 @@ fn stale_reads(events: &[Event], labels: &[(usize, Label)], objects: &[ObjectKin
             (None, EventKind::Load { value, .. }) => {
                 if let Some((latest, writer)) = last[obj] {
                     if latest != *value {
-                        let name = match objects.get(obj) {
-                            Some(&k) => ObjectName(k, obj).to_string(),
-                            None => format!("object#{obj}"),
-                        };
+                        let name = ObjectName(objects, obj).to_string();
                         found.push(format!(
                             "{} loaded {name} -> {value} after {} had stored {latest}",
                             thread_label(labels, e.thread),

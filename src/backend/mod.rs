@@ -3,8 +3,10 @@
 
 mod harness;
 mod judge;
+mod locks;
 pub(crate) mod loom;
 mod loom_report;
 pub(crate) mod page;
 pub(crate) mod shuttle;
 pub(crate) mod stress;
+mod stress_order;

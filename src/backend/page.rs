@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::history::History;
 use crate::html::{Bar, Mark, Page, Part, Section};
 use crate::linearizability::{self, placement};
-use crate::record::{thread_label, Event, EventKind, Label, ObjectKind};
+use crate::record::{thread_label, Event, EventKind, Label, ObjectInfo};
 use crate::report::{self, FailureKind};
 use crate::resource::Resource;
 use crate::scenario::Scenario;
@@ -23,7 +23,7 @@ pub(crate) struct ExecutionInput<'a, R: Resource> {
     pub outputs: &'a [Option<R::Output>],
     pub events: &'a [Event],
     pub labels: &'a [(usize, Label)],
-    pub objects: &'a [ObjectKind],
+    pub objects: &'a [ObjectInfo],
     pub history: &'a History<R::Op, R::Output>,
     /// The scenario op index of each history op.
     pub index: &'a [usize],

@@ -23,10 +23,11 @@ use shuttle::scheduler::{Schedule, Task, TaskId};
 
 use super::harness::{self, lock, Outcomes, ThreadOutcome};
 use super::judge::{self, Consistency, Judged, Outcome};
+use super::locks::LockWatch;
 use crate::linearizability::cache::FxHasher;
 use crate::plan::{Plan, StrategyFactory};
-use crate::record::{Access, Event, EventKind, Footprint};
-use crate::report::{Failure, FailureKind, Report};
+use crate::record::{short_name, Access, Event, EventKind, Footprint};
+use crate::report::{self, Failure, Report};
 use crate::resource::{Model, Resource};
 use crate::runtime::{self, panics, Abort, Backend, BackendGuard, ExecutionRecord};
 use crate::scenario::Scenario;
@@ -43,6 +44,10 @@ const STACK_SIZE: usize = 0x20000;
 pub(crate) struct RunSettings {
     pub budget: usize,
     pub max_steps: usize,
+    /// Steps without a completed operation before the execution is examined for a livelock.
+    pub livelock_steps: usize,
+    /// Run the lock-order analysis over the executions (see [`crate::lock_order`]).
+    pub lock_order: bool,
     pub check_budget: Duration,
     pub scheduler: String,
     pub seed: Option<u64>,
@@ -97,6 +102,10 @@ pub(crate) struct State<R: Resource> {
     ops: Vec<R::Op>,
     /// The models of the return-order check, reused.
     models: Vec<(Option<u64>, R::Model)>,
+    /// The lock-order graph and the contention figures over every execution.
+    watch: LockWatch,
+    /// The report of the first lock-order cycle: the run's failure if nothing worse is found.
+    inversion: Option<Failure<R::Op>>,
 }
 
 /// What each operation of a scenario returned (`None`: it did not return).
@@ -108,6 +117,8 @@ const PASSED_CACHE: usize = 4096;
 impl<R: Resource> State<R> {
     pub(crate) fn new(plans: Vec<Plan<R::Op>>, settings: RunSettings, make_strategy: StrategyFactory) -> Self {
         State {
+            watch: LockWatch::new(settings.lock_order),
+            inversion: None,
             plans,
             settings,
             make_strategy,
@@ -223,62 +234,77 @@ impl<R: Resource> State<R> {
     /// ids, and not even that at the many points where nothing is chosen (one task can run, or the
     /// harness is spawning): those are most points of a wide scenario.
     fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, yielding: bool) -> Option<TaskId> {
-        let (spawning, parked) = self.begin_step()?;
         let current = current.map(usize::from);
-        // A thread in `park_timeout` lets every other thread run before it returns (see
-        // `runtime::park`): it sits out this one decision when another thread can run.
-        let sits_out = |id: usize| runnable.len() > 1 && Some(id) == parked;
-        let eligible = || {
-            runnable
-                .iter()
-                .map(|t| usize::from(t.id()))
-                .filter(move |&id| !sits_out(id))
-        };
-        let mut first_two = eligible();
-        let forced = match (first_two.next(), first_two.next()) {
-            (Some(only), None) => Some(only),
-            _ if spawning && eligible().any(|id| id == 0) => Some(0),
-            _ => None,
+        let mut ids = std::mem::take(&mut self.ids);
+        ids.clear();
+        let choice = self.decide(runnable, &mut ids, current, yielding);
+        self.ids = ids;
+        choice.map(TaskId::from)
+    }
+
+    /// [`Self::next_task`], with `ids` an empty buffer to list the threads that take part in the
+    /// decision, where the list is needed.
+    fn decide(
+        &mut self,
+        runnable: &[&Task],
+        ids: &mut Vec<usize>,
+        current: Option<usize>,
+        yielding: bool,
+    ) -> Option<usize> {
+        let all = || runnable.iter().map(|t| usize::from(t.id()));
+        let (spawning, listed) = self.begin_step(all(), ids, current)?;
+        let forced = if listed {
+            forced(ids.iter().copied(), spawning)
+        } else {
+            forced(all(), spawning)
         };
         let (choice, preempted) = match forced {
             Some(choice) => (choice, false),
             None => {
-                let mut ids = std::mem::take(&mut self.ids);
-                ids.clear();
-                ids.extend(eligible());
-                let choice = self.choose(&ids, current, yielding);
-                let preempted = choice.is_some_and(|c| is_preemption(&ids, current, yielding, c));
-                self.ids = ids;
-                (choice?, preempted)
+                if !listed {
+                    ids.extend(all());
+                }
+                let choice = self.choose(ids, current, yielding)?;
+                (choice, is_preemption(ids, current, yielding, choice))
             }
         };
         self.end_step(choice, current, forced.is_none(), preempted);
-        Some(TaskId::from(choice))
+        Some(choice)
     }
 
-    /// Counts the scheduling point and hands the step that ended to the strategy; `None` if the
-    /// execution must stop, else whether the harness is spawning its threads, and the thread that
-    /// waits in `park_timeout`, if one does.
-    fn begin_step(&mut self) -> Option<(bool, Option<usize>)> {
-        let max_steps = self.settings.max_steps;
-        let (proceed, spawning, parked, ended) = runtime::with_record(|rec| {
-            let parked = rec.timed_parker.take();
+    /// Counts the scheduling point, notes which threads sit it out (see [`runtime::sit_out`]) and
+    /// which wait blocked for a lock, ends the execution if it stalled, and hands the step that
+    /// ended to the strategy. `None` if the execution must stop, else whether the harness is
+    /// spawning its threads, and whether `ids` lists the threads that take part in the decision
+    /// (else all of `runnable` do).
+    fn begin_step(
+        &mut self,
+        runnable: impl Iterator<Item = usize>,
+        ids: &mut Vec<usize>,
+        current: Option<usize>,
+    ) -> Option<(bool, bool)> {
+        let (max_steps, livelock_steps) = (self.settings.max_steps, self.settings.livelock_steps);
+        let (proceed, spawning, listed, ended) = runtime::with_record(|rec| {
+            let listed = runtime::sit_out_where_needed(rec, runnable, ids, current);
             if rec.abort.is_some() {
-                return (false, false, parked, None);
+                return (false, false, listed, None);
             }
             rec.steps += 1;
-            if rec.steps > max_steps {
-                rec.abort = Some(Abort::StepLimit { steps: max_steps });
-                return (false, false, parked, None);
+            if listed {
+                runtime::locks::note_blocked(rec, ids);
             }
-            (true, rec.spawning, parked, rec.step.take())
+            if let Some(abort) = runtime::livelock::stalled(rec, max_steps, livelock_steps) {
+                rec.abort = Some(abort);
+                return (false, false, listed, None);
+            }
+            (true, rec.spawning, listed, rec.step.take())
         })
-        .unwrap_or((true, false, None, None));
+        .unwrap_or((true, false, false, None));
         if !proceed {
             return None;
         }
         self.deliver_step(ended);
-        Some((spawning, parked))
+        Some((spawning, listed))
     }
 
     /// Asks the strategy which of `ids` (more than one, none of them forced) runs next.
@@ -385,35 +411,23 @@ impl<R: Resource> State<R> {
                 kept.clone_from(made);
             }
         }
-        match self.judge(&record) {
+        let judged = self.judge(&record);
+        if judged.is_none() {
+            self.note_lock_order(&record);
+        }
+        match judged {
             Some(judged) => self.fail(judged, record),
             None => self.spare = Some(record),
         }
     }
 
-    /// After a panic escaped the runner: turns it into a failure of the execution that ran.
-    pub(crate) fn evaluate_panic(&mut self, message: String) {
-        let record = runtime::take_record().unwrap_or_default();
-        let kind = if message.starts_with("deadlock!") {
-            FailureKind::Deadlock {
-                cycle: vec![
-                    "every thread is blocked (on a condition variable, a join, or a lock), and none can wake \
-                     the others"
-                        .to_string(),
-                    format!("shuttle reports: {message}"),
-                ],
-            }
-        } else {
-            FailureKind::Internal {
-                message: format!("the execution engine panicked: {message}"),
-            }
-        };
-        self.fail(kind.into(), record);
-    }
-
     fn judge(&mut self, record: &ExecutionRecord) -> Option<Judged> {
         if let Some(abort) = &record.abort {
-            return Some(judge::abort_kind(abort).into());
+            let names = lock(&self.scenario)
+                .as_ref()
+                .map(|s| report::op_texts::<R>(s, &[]).0)
+                .unwrap_or_default();
+            return Some(judge::abort_kind_named(abort, &names).into());
         }
         if let Some(message) = self.strategy.as_ref().and_then(|s| s.divergence()) {
             return Some(judge::replay_diverged(&message).into());
@@ -482,6 +496,17 @@ impl<R: Resource> State<R> {
     }
 }
 
+/// The thread that must run, if the strategy has no choice: the only one that can, or the harness's
+/// main thread while it spawns the scenario's threads.
+fn forced(mut ids: impl Iterator<Item = usize> + Clone, spawning: bool) -> Option<usize> {
+    let mut all = ids.clone();
+    match (ids.next(), ids.next()) {
+        (Some(only), None) => Some(only),
+        _ if spawning && all.any(|id| id == 0) => Some(0),
+        _ => None,
+    }
+}
+
 /// The shuttle scheduler crosscheck hands the runner: a thin handle on the shared [`State`].
 pub(crate) struct Driver<R: Resource>(pub Rc<RefCell<State<R>>>);
 
@@ -546,7 +571,13 @@ pub(crate) fn run<R: Resource>(
         }
         return Err(failure);
     }
+    if let Some(mut inversion) = state.inversion.take() {
+        // Every schedule passed, but the locks were taken in orders that can deadlock.
+        inversion.data_mut().schedules = state.runs;
+        return Err(inversion);
+    }
     let mut report = Report::new(std::any::type_name::<R>(), scheduler, started);
+    report.lock_stats = state.watch.stats();
     report.scenarios = state.scenarios_run;
     report.schedules = state.runs;
     report.exhausted = state.exhausted;

@@ -15,11 +15,13 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use super::judge::{self, Consistency, Judged, Outcome};
+use super::stress_order::StressOrder;
 use crate::history::History;
 use crate::plan::Plan;
 use crate::record::{thread_name, Label};
 use crate::report::{self, Failure, FailureData, FailureKind, PartsInput, Report};
 use crate::resource::Resource;
+use crate::runtime::std_order::{self, StdOrder};
 use crate::runtime::{panics, Backend, BackendGuard};
 use crate::scenario::Scenario;
 
@@ -33,6 +35,8 @@ pub(crate) struct StressSettings {
     pub check_budget: Duration,
     pub scheduler: String,
     pub seed: Option<u64>,
+    /// Run the lock-order analysis (see `runtime::std_order`).
+    pub lock_order: bool,
 }
 
 /// One operation as it ran: when it was invoked and returned (ns since the iteration began), on
@@ -53,6 +57,9 @@ pub(crate) struct StressFailure<R: Resource> {
 /// A failing iteration: what went wrong, the iteration's number (1-based), and the plan it ran.
 pub(crate) type Found<R> = (Box<StressFailure<R>>, usize, usize);
 
+/// What each operation of an iteration returned.
+type Outputs<R> = Vec<Option<<R as Resource>::Output>>;
+
 /// Marks a thread that finished its operations in the progress table.
 const DONE: usize = usize::MAX;
 
@@ -63,29 +70,41 @@ pub(crate) fn explore<R: Resource>(plans: &[Plan<R::Op>], settings: &StressSetti
     let _backend = BackendGuard::set(Backend::Std);
     let _quiet = panics::Quiet::new();
     let mut report = Report::new(std::any::type_name::<R>(), settings.scheduler.clone(), started);
+    let mut order = StressOrder::new(settings.lock_order);
     for iteration in 0..settings.budget {
         let p = iteration % plans.len();
         if p + 1 > report.scenarios {
             report.scenarios = p + 1;
             crate::progress::scenario_started();
         }
-        let result = run_once::<R>(&plans[p].scenario, settings);
+        let result = run_once::<R>(&plans[p].scenario, settings, order.shared());
         crate::progress::executed();
         match result {
-            Ok(unknown) => report.unknown += usize::from(unknown),
+            Ok((unknown, outputs)) => {
+                report.unknown += usize::from(unknown);
+                if let Some(kind) = order.absorb::<R>(&plans[p].scenario) {
+                    // Every iteration passed, but the locks were taken in orders that can deadlock.
+                    let judged = kind.into();
+                    return Err((Box::new(StressFailure { judged, outputs }), iteration + 1, p));
+                }
+            }
             Err(failure) => return Err((failure, iteration + 1, p)),
         }
     }
     report.schedules = settings.budget;
     report.elapsed = started.elapsed();
+    report.lock_stats = order.stats();
     Ok(report)
 }
 
-/// One iteration; `Ok(true)` when its history was too large to check in time (unknown).
+/// One iteration; `Ok(true, _)` when its history was too large to check in time (unknown), with
+/// what the operations returned. Its threads add their lock order to `order`.
 fn run_once<R: Resource>(
     scenario: &Arc<Scenario<R::Op>>,
     settings: &StressSettings,
-) -> Result<bool, Box<StressFailure<R>>> {
+    order: Option<Arc<StdOrder>>,
+) -> Result<(bool, Outputs<R>), Box<StressFailure<R>>> {
+    let _watching = std_order::watch(order.clone(), 0);
     let epoch = Instant::now();
     let now = move || epoch.elapsed().as_nanos() as u64;
     let n = scenario.len();
@@ -103,6 +122,7 @@ fn run_once<R: Resource>(
     };
     let mut index = 0;
     let sequential = |index: usize, op: &R::Op, timed: &mut Vec<Option<Timed<R::Output>>>| {
+        std_order::set_op(Some(index));
         let begin = now();
         let result = catch_unwind(AssertUnwindSafe(|| resource.apply(op)));
         let end = now();
@@ -141,12 +161,13 @@ fn run_once<R: Resource>(
     let (tx, rx) = mpsc::channel();
     let mut handles = Vec::with_capacity(threads);
     for t in 0..threads {
-        let (resource, scenario, ready, progress, tx) = (
+        let (resource, scenario, ready, progress, tx, order) = (
             Arc::clone(&resource),
             Arc::clone(scenario),
             Arc::clone(&ready),
             Arc::clone(&progress),
             tx.clone(),
+            order.clone(),
         );
         let base = index;
         index += scenario.threads[t].len();
@@ -155,6 +176,7 @@ fn run_once<R: Resource>(
             .spawn(move || {
                 // This thread's panics are the report's business, not stderr's.
                 let _quiet = panics::Quiet::new();
+                let _watching = std_order::watch(order, t + 1);
                 ready.fetch_add(1, Ordering::SeqCst);
                 let mut spins = 0u32;
                 while ready.load(Ordering::SeqCst) < threads {
@@ -169,6 +191,7 @@ fn run_once<R: Resource>(
                 let mut failed = None;
                 for (k, op) in scenario.threads[t].iter().enumerate() {
                     progress[t].store(k + 1, Ordering::SeqCst);
+                    std_order::set_op(Some(base + k));
                     let begin = now();
                     let result = catch_unwind(AssertUnwindSafe(|| resource.apply(op)));
                     let end = now();
@@ -287,7 +310,7 @@ fn finish<R: Resource>(
     invariant: Option<Result<(), String>>,
     labels: &[(usize, Label)],
     settings: &StressSettings,
-) -> Result<bool, Box<StressFailure<R>>> {
+) -> Result<(bool, Outputs<R>), Box<StressFailure<R>>> {
     let outcome = Outcome::<R> {
         outputs: timed
             .iter()
@@ -340,7 +363,7 @@ fn finish<R: Resource>(
             judged,
             outputs: outcome.outputs,
         })),
-        (None, unknown) => Ok(unknown),
+        (None, unknown) => Ok((unknown, outcome.outputs)),
     }
 }
 

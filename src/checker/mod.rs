@@ -3,6 +3,7 @@
 //! [`Checker::check`], the edge that keeps regressions and panics with the report, is in `check.rs`.
 
 mod check;
+mod inversion;
 mod reproduce;
 mod shard;
 mod size;
@@ -28,6 +29,7 @@ use crate::scheduler::{self, Scheduler};
 use crate::shrink::{self, ShrinkSettings, DEFAULT_SHRINK_BUDGET, DEFAULT_SHRINK_TIME};
 use crate::token::{fnv64, Token, TokenScenario};
 
+pub use inversion::DEFAULT_LIVELOCK_STEPS;
 pub use size::SizeRange;
 
 /// The schedules a check runs when `iterations` is not set.
@@ -55,6 +57,8 @@ pub(crate) const DEFAULT_CHECK_BUDGET: Duration = Duration::from_secs(10);
 /// | `scenarios` | iterations / 100 | generated scenarios sharing them (at least 1) |
 /// | `seed` | `CROSSCHECK_SEED`, else 0 | the scenarios and the random schedulers' choices |
 /// | `max_steps` | 50,000 | scheduling steps per execution before `StepLimitExceeded` |
+/// | `livelock_steps` | 1,000 | steps without a completed operation before an execution is examined for a `Livelock` |
+/// | `lock_order` | on | the lock-order (lockdep) analysis that reports `LockOrderInversion` |
 /// | `check_budget` | 10 s | time the linearizability check of one history may take |
 /// | `shrink_budget` | `CROSSCHECK_SHRINK_BUDGET`, else 50,000 | schedules shrinking a failure may run |
 /// | `shrink_time_limit` | 30 s | wall-clock cap on shrinking |
@@ -77,6 +81,7 @@ pub struct Checker<R: Resource> {
     /// then names the bytes, so it replays without the `.scenario(..)`.
     pinned_bytes: Option<Vec<u8>>,
     max_steps: usize,
+    locks: inversion::LockSettings,
     check_budget: Duration,
     shrink_budget: Option<usize>,
     shrink_time: Duration,
@@ -97,6 +102,7 @@ impl<R: Resource> Clone for Checker<R> {
             pinned: self.pinned.clone(),
             pinned_bytes: self.pinned_bytes.clone(),
             max_steps: self.max_steps,
+            locks: self.locks,
             check_budget: self.check_budget,
             shrink_budget: self.shrink_budget,
             shrink_time: self.shrink_time,
@@ -122,6 +128,7 @@ impl<R: Resource> std::fmt::Debug for Checker<R> {
             .field("seed", &self.seed)
             .field("pinned", &self.pinned)
             .field("max_steps", &self.max_steps)
+            .field("locks", &self.locks)
             .field("check_budget", &self.check_budget)
             .field("shrink_budget", &self.shrink_budget)
             .field("shrink_time_limit", &self.shrink_time)
@@ -150,6 +157,7 @@ impl<R: Resource> Checker<R> {
             pinned: None,
             pinned_bytes: None,
             max_steps: DEFAULT_MAX_STEPS,
+            locks: inversion::LockSettings::default(),
             check_budget: DEFAULT_CHECK_BUDGET,
             shrink_budget: None,
             shrink_time: DEFAULT_SHRINK_TIME,
@@ -292,6 +300,7 @@ impl<R: Resource> Checker<R> {
                 .unwrap_or(DEFAULT_SHRINK_BUDGET),
             time: self.shrink_time,
             max_steps: self.max_steps,
+            livelock_steps: self.locks.livelock_steps,
             check_budget: self.check_budget,
             scenario: self.pinned.is_none(),
             spurious: self.spurious,
@@ -303,6 +312,8 @@ impl<R: Resource> Checker<R> {
         RunSettings {
             budget,
             max_steps: self.max_steps,
+            livelock_steps: self.locks.livelock_steps,
+            lock_order: self.locks.lock_order,
             check_budget: self.check_budget,
             scheduler,
             seed,
@@ -461,6 +472,9 @@ impl<R: Resource> Checker<R> {
                     Ok(report) => return Ok(report),
                     Err(failure) => failure,
                 };
+                if failure.is_inversion() {
+                    return Err(self.seek_deadlock(failure, seed));
+                }
                 if failure.token().is_some() {
                     reproduce::cross_check(self, &mut failure);
                 }
@@ -473,6 +487,7 @@ impl<R: Resource> Checker<R> {
                     check_budget: self.check_budget,
                     scheduler: "Stress".to_string(),
                     seed: Some(seed),
+                    lock_order: self.locks.lock_order,
                 };
                 reproduce::stress_check(self, plans, settings, seed, shrink)
             }
@@ -502,7 +517,11 @@ impl<R: Resource> Checker<R> {
                 };
                 shuttle::run::<R>(plans, make, settings).map_err(|failure| {
                     crate::progress::failure_found();
-                    shrink::shrink::<R>(failure, other, seed, shrink)
+                    match failure.is_inversion() {
+                        // Not one execution's failure: nothing to shrink (see inversion.rs).
+                        true => self.seek_deadlock(failure, seed),
+                        false => shrink::shrink::<R>(failure, other, seed, shrink),
+                    }
                 })
             }
         }
@@ -520,6 +539,7 @@ impl<R: Resource> Checker<R> {
             },
             seed,
             target: None,
+            lock_order: self.locks.lock_order,
         }
     }
 
@@ -551,40 +571,4 @@ impl<R: Resource> Checker<R> {
 type ReplayPlan<Op> = (Plan<Op>, Vec<scheduler::Choice>, Option<crate::token::LoomPath>);
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::resources::RacyCounter;
-    use crate::FailureKind;
-
-    /// A token whose scenario still decodes but whose schedule the code no longer offers.
-    fn token_with_schedule(schedule: Vec<usize>) -> String {
-        let failure = Checker::<RacyCounter>::new().run().unwrap_err();
-        let mut token = Token::decode(failure.token().unwrap()).unwrap();
-        token.schedule = schedule.into_iter().map(scheduler::Choice::Thread).collect();
-        token.encode()
-    }
-
-    fn usage(token: String) -> String {
-        match Checker::<RacyCounter>::new().scheduler(Scheduler::Replay(token)).run() {
-            Err(f) => match f.kind() {
-                FailureKind::Usage { message } => message.clone(),
-                other => panic!("expected a usage error, got {other:?}"),
-            },
-            Ok(r) => panic!("replayed: {r}"),
-        }
-    }
-
-    #[test]
-    fn a_schedule_the_code_no_longer_offers_is_a_clear_error() {
-        let message = usage(token_with_schedule(vec![7, 7, 7]));
-        assert!(
-            message.contains("no longer matches the resource's behaviour"),
-            "{message}"
-        );
-        assert!(message.contains("only"), "says which threads could run: {message}");
-        let message = usage(token_with_schedule(vec![
-            1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        ]));
-        assert!(message.contains("no longer matches"), "{message}");
-    }
-}
+mod tests;

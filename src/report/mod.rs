@@ -38,7 +38,10 @@ pub enum FailureKind {
     },
     /// Threads waited for each other forever.
     Deadlock {
-        /// The wait-for cycle, one line per thread ("T1 holds mutex#0 and waits for mutex#1 ..."),
+        /// The wait-for cycle, one line per thread ("T1 holds mutex \"a\" (src/bank.rs:14) and waits
+        /// for mutex \"b\" (src/bank.rs:15) ..."), or, for a wait nobody can end (a condition
+        /// variable nobody will notify, a join of a thread that never finishes), what each stuck
+        /// thread holds and waits for;
         /// or what each blocked thread was doing when the cycle is not known.
         cycle: Vec<String>,
     },
@@ -50,6 +53,29 @@ pub enum FailureKind {
         op: String,
         /// The panic message and location.
         message: String,
+    },
+    /// No operation completed for `steps` scheduling steps while two or more threads were inside
+    /// operations and kept taking and releasing locks: they undo each other's work forever (a
+    /// retry loop that never backs off). Threads that back off between attempts
+    /// (`crosscheck::thread::sleep` or `yield_now`) are given a fair schedule first, in which a
+    /// thread that backed off waits until another completes an operation; only if they still make
+    /// no progress is it a livelock (see [`Checker::livelock_steps`](crate::Checker::livelock_steps)).
+    Livelock {
+        /// How many steps passed without a completed operation.
+        steps: usize,
+        /// One line per thread inside an operation: the operation, and the locks it keeps taking
+        /// and releasing (or holds).
+        threads: Vec<String>,
+    },
+    /// Two or more lock classes were taken in orders that form a cycle (A then B in one place, B
+    /// then A in another): a potential deadlock, found from the order of acquisitions even though
+    /// no explored schedule deadlocked (lockdep's idea).
+    LockOrderInversion {
+        /// One line per edge of the cycle: which thread took which lock while holding which, with
+        /// the file:line of both acquisitions.
+        edges: Vec<String>,
+        /// The replay token of a schedule that deadlocks on these locks, when one was found.
+        deadlock: Option<String>,
     },
     /// An execution took more scheduling steps than allowed: a spin loop or a livelock.
     StepLimitExceeded {
@@ -125,7 +151,10 @@ impl FailureKind {
             (NotLinearizable { .. } | InvariantViolated { .. }, NotLinearizable { .. } | InvariantViolated { .. }) => {
                 true
             }
-            (Deadlock { .. }, Deadlock { .. }) | (StepLimitExceeded { .. }, StepLimitExceeded { .. }) => true,
+            (Deadlock { .. }, Deadlock { .. })
+            | (StepLimitExceeded { .. }, StepLimitExceeded { .. })
+            | (Livelock { .. }, Livelock { .. })
+            | (LockOrderInversion { .. }, LockOrderInversion { .. }) => true,
             (Panicked { message: m, .. }, Panicked { message: n, .. }) => m == n,
             _ => false,
         }
@@ -138,6 +167,8 @@ impl FailureKind {
             FailureKind::Deadlock { .. } => "deadlock",
             FailureKind::Panicked { .. } => "panic",
             FailureKind::StepLimitExceeded { .. } => "step limit exceeded",
+            FailureKind::Livelock { .. } => "livelock",
+            FailureKind::LockOrderInversion { .. } => "lock-order inversion",
             FailureKind::Usage { .. } => "usage error",
             FailureKind::Internal { .. } => "internal error",
         }
@@ -328,6 +359,7 @@ pub struct Report {
     pub(crate) elapsed: Duration,
     /// For loom: why exploration stopped before it covered every interleaving (naming the bound).
     pub(crate) incomplete: Option<String>,
+    pub(crate) lock_stats: Vec<crate::lock_stats::LockStats>,
 }
 
 impl Report {
@@ -344,6 +376,7 @@ impl Report {
             regressions: 0,
             elapsed: started.elapsed(),
             incomplete: None,
+            lock_stats: Vec::new(),
         }
     }
 
@@ -384,6 +417,14 @@ impl Report {
     pub fn incomplete(&self) -> Option<&str> {
         self.incomplete.as_deref()
     }
+
+    /// How contended each lock was, over every execution of the check (one entry per lock class:
+    /// creation site and name), in the order the locks were first taken. Counted in scheduling
+    /// steps under the controlled schedulers; empty under `Scheduler::Stress`, whose std locks
+    /// record nothing. `format!("{report:#}")` shows them as a table.
+    pub fn lock_stats(&self) -> &[crate::lock_stats::LockStats] {
+        &self.lock_stats
+    }
 }
 
 impl fmt::Display for Report {
@@ -412,6 +453,9 @@ impl fmt::Display for Report {
                 "\n  warning: {} histories were too large to check for linearizability in time (unknown, not passed)",
                 self.unknown
             )?;
+        }
+        if f.alternate() {
+            write!(f, "\nlock contention:\n{}", crate::lock_stats::Table(&self.lock_stats))?;
         }
         Ok(())
     }

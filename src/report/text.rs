@@ -2,7 +2,7 @@
 //! replay instructions, rendered from [`ReportParts`].
 
 use super::FailureKind;
-use crate::record::{thread_label, Event, EventKind, Label, ObjectKind, ObjectName};
+use crate::record::{thread_label, Event, EventKind, Label, ObjectInfo, ObjectName};
 
 /// One operation of the scenario as the report shows it.
 #[derive(Clone, Debug)]
@@ -78,9 +78,34 @@ impl ReportParts {
             FailureKind::Panicked { thread, op, message } => format!("why: {thread} panicked in {op}: {message}\n"),
             FailureKind::StepLimitExceeded { steps } => format!(
                 "why: an execution took more than {steps} scheduling steps without finishing: probably a spin \
-                 loop that waits for progress no other thread makes, or a livelock (raise the limit with \
-                 Checker::max_steps if the resource really needs that many)\n"
+                 loop that waits for progress no other thread makes (a loop that waits must yield or sleep, \
+                 and something must end the wait), or a livelock (raise the limit with Checker::max_steps if \
+                 the resource really needs that many)\n"
             ),
+            FailureKind::Livelock { steps, threads } => {
+                let mut s = format!(
+                    "why: livelock: no operation completed in {steps} scheduling steps while the threads kept \
+                     running; each undoes what the other needs (a retry loop needs a back-off: release, yield or \
+                     sleep, then retry):\n"
+                );
+                for line in threads {
+                    s += &format!("  {line}\n");
+                }
+                s
+            }
+            FailureKind::LockOrderInversion { edges, deadlock } => {
+                let mut s = "why: the locks are taken in orders that form a cycle, so some schedule can deadlock \
+                             (lockdep's rule: take locks in one global order):\n"
+                    .to_string();
+                for line in edges {
+                    s += &format!("  {line}\n");
+                }
+                match deadlock {
+                    Some(token) => s += &format!("a schedule that deadlocks on them: {token}\n"),
+                    None => s += "no explored schedule deadlocked on them (the order is still a bug waiting for one)\n",
+                }
+                s
+            }
             FailureKind::Usage { message } | FailureKind::Internal { message } => format!("why: {message}\n"),
         };
         out += &format!("\nscenario ({}), each operation -> what it returned:\n", self.shape);
@@ -171,16 +196,13 @@ impl ReportParts {
 pub(crate) fn interleaving(
     events: &[Event],
     labels: &[(usize, Label)],
-    objects: &[ObjectKind],
+    objects: &[ObjectInfo],
     op_names: &[String],
     op_outputs: &[Option<String>],
 ) -> Vec<String> {
     let label = |t: usize| thread_label(labels, t);
     let width = events.iter().map(|e| label(e.thread).len()).max().unwrap_or(4).max(4);
-    let obj = |o: usize| match objects.get(o) {
-        Some(&k) => ObjectName(k, o).to_string(),
-        None => format!("object#{o}"),
-    };
+    let obj = |o: usize| ObjectName(objects, o).to_string();
     let op = |i: usize| op_names.get(i).cloned().unwrap_or_else(|| format!("op {i}"));
     let mut lines = Vec::new();
     for e in events {
@@ -206,6 +228,8 @@ pub(crate) fn interleaving(
                 format!("  {} {}", if *shared { "read-locks" } else { "locks" }, obj(*o))
             }
             EventKind::LockReleased { obj: o } => format!("  unlocks {}", obj(*o)),
+            EventKind::LockTimedOut { obj: o } => format!("  gives up on {} (timed out)", obj(*o)),
+            EventKind::WaitTimedOut { obj: o } => format!("  stops waiting on {} (timed out)", obj(*o)),
             EventKind::Wait { obj: o } => format!("  waits on {}", obj(*o)),
             EventKind::Notify { obj: o, all } => {
                 format!(

@@ -74,35 +74,35 @@ impl Model for BankModel {
     }
 }
 
-/// Two accounts, each under its own lock.
+/// Two accounts, each under its own lock, named after the account in reports.
 #[derive(Debug)]
-struct Accounts {
+pub(super) struct Accounts {
     a: Mutex<i64>,
     b: Mutex<i64>,
 }
 
 impl Accounts {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Accounts {
-            a: Mutex::new(OPENING_BALANCE),
-            b: Mutex::new(OPENING_BALANCE),
+            a: Mutex::new(OPENING_BALANCE).named("a"),
+            b: Mutex::new(OPENING_BALANCE).named("b"),
         }
     }
 
-    fn lock_of(&self, account: Account) -> &Mutex<i64> {
+    pub(super) fn lock_of(&self, account: Account) -> &Mutex<i64> {
         match account {
             Account::A => &self.a,
             Account::B => &self.b,
         }
     }
 
-    fn audit(&self) -> Option<(i64, i64)> {
+    pub(super) fn audit(&self) -> Option<(i64, i64)> {
         let a = self.a.lock().unwrap();
         let b = self.b.lock().unwrap();
         Some((*a, *b))
     }
 
-    fn total_conserved(&self) -> std::result::Result<(), String> {
+    pub(super) fn total_conserved(&self) -> std::result::Result<(), String> {
         let (a, b) = self.audit().expect("audit returns balances");
         if a + b == 2 * OPENING_BALANCE {
             Ok(())
@@ -115,7 +115,7 @@ impl Accounts {
     }
 }
 
-fn other(account: Account) -> Account {
+pub(super) fn other(account: Account) -> Account {
     match account {
         Account::A => Account::B,
         Account::B => Account::A,

@@ -134,3 +134,35 @@ impl Resource for LockedMap {
         }
     }
 }
+
+/// Correct, with fine-grained locking: one lock per key (the keys are 0..4), so operations on
+/// different keys never wait for each other. Same verdict as [`LockedMap`], far less contention
+/// (compare their [`Report::lock_stats`](crate::Report::lock_stats)).
+#[derive(Debug)]
+pub struct ShardedMap([Mutex<Option<u8>>; 4]);
+
+impl Resource for ShardedMap {
+    type Op = MapOp;
+    type Output = Option<u8>;
+    type Model = MapModel;
+
+    fn new() -> Self {
+        ShardedMap(std::array::from_fn(|_| Mutex::new(None)))
+    }
+
+    fn apply(&self, op: &MapOp) -> Option<u8> {
+        match *op {
+            MapOp::InsertIfAbsent(k, v) => {
+                let mut slot = self.0[usize::from(k.0) % 4].lock().unwrap();
+                match *slot {
+                    Some(old) => Some(old),
+                    None => {
+                        *slot = Some(v);
+                        None
+                    }
+                }
+            }
+            MapOp::Get(k) => *self.0[usize::from(k.0) % 4].lock().unwrap(),
+        }
+    }
+}

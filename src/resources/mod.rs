@@ -6,12 +6,14 @@
 //! |---|---|---|---|
 //! | counter | [`RacyCounter`] | [`LockedCounter`], [`AtomicCounter`] | load then store loses an update |
 //! | log | [`TornLog`] | [`LockedLog`] | records written in pieces interleave into torn lines |
-//! | map | [`CheckThenInsertMap`] | [`LockedMap`] | check, unlock, insert: two threads both "win" |
+//! | map | [`CheckThenInsertMap`] | [`LockedMap`], [`ShardedMap`] (a lock per key) | check, unlock, insert: two threads both "win" |
 //! | bank | [`AbBaBank`] | [`OrderedBank`] | locks taken in argument order deadlock |
+//! | bank, back-off | [`KeepLockBackoffBank`] (deadlock), [`EagerBackoffBank`] (livelock) | [`BackoffBank`] | on timeout the first lock is kept, or the retry never backs off |
 //! | flag | [`RelaxedFlag`] | [`ReleaseAcquireFlag`] | a `Relaxed` flag lets a reader see stale data (weak memory only: `Scheduler::Loom`) |
 //! | mailbox | [`IfWaitMailbox`] | [`WhileWaitMailbox`] | waits `if` empty, not `while`: a spurious wakeup takes from an empty box |
 //! | claim | [`WeakClaim`] | [`StrongClaim`] | one `compare_exchange_weak`, its spurious failure read as "taken" |
 
+mod backoff;
 mod bank;
 mod claim;
 mod counter;
@@ -20,10 +22,11 @@ mod log;
 mod mailbox;
 mod map;
 
+pub use backoff::{BackoffBank, EagerBackoffBank, KeepLockBackoffBank};
 pub use bank::{AbBaBank, Account, BankModel, BankOp, OrderedBank};
 pub use claim::{ClaimModel, ClaimOp, StrongClaim, WeakClaim};
 pub use counter::{AtomicCounter, CounterModel, CounterOp, LockedCounter, RacyCounter};
 pub use flag::{FlagModel, FlagOp, RelaxedFlag, ReleaseAcquireFlag, PUBLISHED};
 pub use log::{LockedLog, LogModel, LogOp, TornLog};
 pub use mailbox::{IfWaitMailbox, MailboxModel, MailboxOp, WhileWaitMailbox};
-pub use map::{CheckThenInsertMap, Key, LockedMap, MapModel, MapOp};
+pub use map::{CheckThenInsertMap, Key, LockedMap, MapModel, MapOp, ShardedMap};

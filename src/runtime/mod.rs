@@ -8,14 +8,17 @@
 //! records into the same state. Under shuttle the driver says which task runs; under loom the
 //! record asks loom for the current thread at each event (see [`with_record`]).
 
+pub(crate) mod livelock;
 pub(crate) mod locks;
 pub(crate) mod panics;
 pub(crate) mod park;
+pub(crate) mod std_order;
 pub(crate) mod steps;
+pub(crate) mod waits;
 
 use std::cell::{Cell, RefCell};
 
-pub(crate) use crate::record::{Access, AccessKind, Event, EventKind, Label, ObjectKind, Value};
+pub(crate) use crate::record::{Access, AccessKind, Event, EventKind, Label, ObjectInfo, ObjectKind, Value};
 use crate::scheduler::{Alternatives, Choice, ChoiceKind};
 use locks::LockTable;
 
@@ -45,6 +48,11 @@ pub(crate) enum Abort {
     StepLimit {
         steps: usize,
     },
+    /// No operation completed for `steps` steps while threads kept taking and releasing locks.
+    Livelock {
+        steps: usize,
+        threads: Vec<livelock::LiveThread>,
+    },
     Diverged {
         message: String,
     },
@@ -60,8 +68,9 @@ pub(crate) enum Abort {
 pub(crate) struct ExecutionRecord {
     pub events: Vec<Event>,
     pub locks: LockTable,
+    pub waits: waits::WaitTable,
     pub abort: Option<Abort>,
-    pub objects: Vec<ObjectKind>,
+    pub objects: Vec<ObjectInfo>,
     /// Task ids of the scenario's worker threads, in scenario order (task id -> label).
     pub labels: Vec<(usize, Label)>,
     /// A plain (non-yield) scheduling point for the facade's operations that have no shuttle
@@ -84,6 +93,10 @@ pub(crate) struct ExecutionRecord {
     /// of the kind is not offered, so a retry loop cannot be surprised forever.
     pub just_surprised: Vec<(usize, ChoiceKind)>,
     pub steps: usize,
+    /// The step at which an operation last completed, and the number of events then: where the
+    /// livelock diagnosis starts reading.
+    pub progress_step: usize,
+    pub progress_event: usize,
     /// While the harness spawns the scenario's threads it keeps running, so that every thread
     /// starts from the same point and spawning is never part of a schedule.
     pub spawning: bool,
@@ -98,6 +111,8 @@ pub(crate) struct ExecutionRecord {
     pub loom_spawned: usize,
     /// The step limit of this execution (enforced by the record under loom).
     pub max_steps: usize,
+    /// Steps without a completed operation before a livelock is diagnosed (under loom).
+    pub livelock_steps: usize,
     /// A plain scheduling point for file operations under loom.
     pub loom_switch: Option<std::sync::Arc<loom::sync::atomic::AtomicBool>>,
     /// By task id: the access the task announced and has not performed yet (it is waiting at the
@@ -125,6 +140,7 @@ impl ExecutionRecord {
     fn reset(&mut self) {
         self.events.clear();
         self.locks.clear();
+        self.waits.clear();
         self.abort = None;
         self.objects.clear();
         self.labels.clear();
@@ -137,12 +153,15 @@ impl ExecutionRecord {
         self.answer = None;
         self.just_surprised.clear();
         self.steps = 0;
+        self.progress_step = 0;
+        self.progress_event = 0;
         self.spawning = false;
         self.running = 0;
         self.loom_threads.clear();
         self.in_loom = false;
         self.loom_spawned = 0;
         self.max_steps = usize::MAX;
+        self.livelock_steps = usize::MAX;
         self.loom_switch = None;
         self.upcoming.clear();
         // Keep the inner allocations: the same scenario runs again with the same threads.
@@ -256,7 +275,11 @@ pub(crate) fn record(kind: EventKind) {
     }
     let stop = with_record(|rec| {
         let thread = rec.running;
+        let progress = matches!(kind, EventKind::OpEnd { .. });
         steps::push(rec, thread, kind);
+        if progress {
+            livelock::progressed(rec);
+        }
         loom_step(rec)
     })
     .flatten();
@@ -275,7 +298,7 @@ fn loom_step(rec: &mut ExecutionRecord) -> Option<Abort> {
     if let Some(abort) = &rec.abort {
         return Some(abort.clone());
     }
-    (rec.steps > rec.max_steps).then_some(Abort::StepLimit { steps: rec.max_steps })
+    livelock::stalled(rec, rec.max_steps, rec.livelock_steps)
 }
 
 /// A scheduling point of the facade under loom that records nothing (a yield): counts a step.
@@ -314,14 +337,53 @@ pub(crate) fn announce(obj: Option<usize>, kind: AccessKind) {
 }
 
 /// A new object id for the facade object being created.
-pub(crate) fn new_object(kind: ObjectKind) -> Option<usize> {
+pub(crate) fn new_object(info: ObjectInfo) -> Option<usize> {
     if !recording() {
         return None;
     }
     with_record(|rec| {
-        rec.objects.push(kind);
+        rec.objects.push(info);
         rec.objects.len() - 1
     })
+}
+
+/// A new object id for a facade object created by the caller of a `#[track_caller]` constructor,
+/// guarding a `T`.
+#[track_caller]
+pub(crate) fn new_sited<T: ?Sized>(kind: ObjectKind) -> Option<usize> {
+    let site = std::panic::Location::caller();
+    if !recording() {
+        return None;
+    }
+    new_object(ObjectInfo {
+        kind,
+        site: Some(site),
+        value_type: std::any::type_name::<T>(),
+        name: None,
+    })
+}
+
+/// How many notifications condition variable `id` has had in this execution.
+pub(crate) fn notifications(id: Option<usize>) -> usize {
+    let Some(id) = id else { return 0 };
+    with_record(|rec| {
+        rec.events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Notify { obj, .. } if obj == id))
+            .count()
+    })
+    .unwrap_or(0)
+}
+
+/// Gives object `id` the name reports use for it.
+pub(crate) fn name_object(id: Option<usize>, name: std::borrow::Cow<'static, str>) {
+    if let Some(id) = id {
+        with_record(|rec| {
+            if let Some(info) = rec.objects.get_mut(id) {
+                info.name = Some(name);
+            }
+        });
+    }
 }
 
 /// Asks the scheduler to stop this execution, and does not return.
@@ -340,6 +402,37 @@ pub(crate) fn abort(reason: Abort) -> ! {
     // abandons the stopped execution's stacks, so this task never resumes.
     shuttle::thread::yield_now();
     unreachable!("crosscheck: a stopped execution was resumed")
+}
+
+/// Removes from `ids` (the threads that can run, `current` the one that ran last) those that sit
+/// out this decision: a thread yielding in `park_timeout` while another can run (see
+/// [`park`]), and the threads backing off in a livelock's fair tail (see
+/// [`locks::after_backoff`]).
+pub(crate) fn sit_out(rec: &mut ExecutionRecord, ids: &mut Vec<usize>, current: Option<usize>) {
+    if let Some(parked) = rec.timed_parker.take() {
+        if ids.len() > 1 {
+            ids.retain(|&t| t != parked);
+        }
+    }
+    locks::after_backoff(&mut rec.locks, ids, current);
+}
+
+/// [`sit_out`] for a scheduler that lists the runnable threads only where it must. At most points
+/// of most executions nobody sits out and no thread waits for a lock: then this does the point's
+/// bookkeeping, leaves `ids` empty and returns `false`, and every thread of `runnable` takes part
+/// in the decision. Else `ids` gets the threads of `runnable` that do, as `sit_out` leaves them.
+pub(crate) fn sit_out_where_needed(
+    rec: &mut ExecutionRecord,
+    runnable: impl Iterator<Item = usize>,
+    ids: &mut Vec<usize>,
+    current: Option<usize>,
+) -> bool {
+    if rec.timed_parker.is_none() && rec.locks.quiet_point() {
+        return false;
+    }
+    ids.extend(runnable);
+    sit_out(rec, ids, current);
+    true
 }
 
 /// A scheduling point that is not a yield, for operations with no shuttle primitive.

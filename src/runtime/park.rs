@@ -38,7 +38,9 @@ impl Parker {
     }
 
     fn id(&self) -> Option<usize> {
-        *self.id.get_or_init(|| super::new_object(ObjectKind::Parker))
+        *self
+            .id
+            .get_or_init(|| super::new_object(super::ObjectInfo::new(ObjectKind::Parker)))
     }
 
     /// Makes the token available and wakes its thread if it is parked.
@@ -52,6 +54,7 @@ impl Parker {
             });
         }
         *token = true;
+        super::waits::notified(self.id(), false);
         self.unparked.notify_one();
     }
 
@@ -74,7 +77,11 @@ impl Parker {
             return;
         }
         while !*token {
+            // In crosscheck's wait-for graph as a wait on the token, so that a park nobody will
+            // end is reported as a deadlock that names it.
+            super::waits::before_wait(self.id(), None);
             token = self.unparked.wait(token).unwrap_or_else(|p| p.into_inner());
+            super::waits::after_wait();
         }
         *token = false;
     }

@@ -1,4 +1,4 @@
-use super::{is_preemption, Alternatives, Strategy};
+use super::{thread_options, Alternatives, Strategy};
 
 /// One decision on the current path: the threads that could run (or a point's alternatives) and
 /// which was chosen.
@@ -88,16 +88,7 @@ impl Strategy for Dfs {
             }
         } else {
             let preemptions_before = self.deviations();
-            let mut options: Vec<usize> = Vec::with_capacity(runnable.len());
-            if let Some(c) = current.filter(|c| runnable.contains(c)) {
-                options.push(c);
-            }
-            let first = options.first().copied();
-            options.extend(runnable.iter().copied().filter(|&t| Some(t) != first));
-            let preempts = options
-                .iter()
-                .map(|&t| is_preemption(runnable, current, yielding, t))
-                .collect();
+            let (options, preempts) = thread_options(runnable, current, yielding);
             let mut frame = Frame {
                 options,
                 alternatives: false,

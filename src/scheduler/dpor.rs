@@ -58,7 +58,7 @@
 //! reduction, never a lost class. Finite because `runtime::choose` never offers a thread two
 //! surprises of one kind in a row.
 
-use super::{is_preemption, Alternatives, Strategy};
+use super::{thread_options, Alternatives, Strategy};
 use crate::record::Footprint;
 
 /// One point on the current path where several threads could run.
@@ -364,16 +364,7 @@ impl Strategy for Dpor {
                 runnable[0]
             }
         } else {
-            let mut options: Vec<usize> = Vec::with_capacity(runnable.len());
-            if let Some(c) = current.filter(|c| runnable.contains(c)) {
-                options.push(c);
-            }
-            let first = options.first().copied();
-            options.extend(runnable.iter().copied().filter(|&t| Some(t) != first));
-            let preempts = options
-                .iter()
-                .map(|&t| is_preemption(runnable, current, yielding, t))
-                .collect();
+            let (options, preempts) = thread_options(runnable, current, yielding);
             let mut frame = Frame {
                 options,
                 chosen: 0,

@@ -390,6 +390,22 @@ pub(crate) struct Upcoming<'a> {
     pub remaining: &'a [usize],
 }
 
+/// The threads an exhaustive search can run at a new point, in the order it tries them (the
+/// current thread first, so the first option never preempts), with whether each is a preemption.
+pub(crate) fn thread_options(runnable: &[usize], current: Option<usize>, yielding: bool) -> (Vec<usize>, Vec<bool>) {
+    let mut options: Vec<usize> = Vec::with_capacity(runnable.len());
+    if let Some(c) = current.filter(|c| runnable.contains(c)) {
+        options.push(c);
+    }
+    let first = options.first().copied();
+    options.extend(runnable.iter().copied().filter(|&t| Some(t) != first));
+    let preempts = options
+        .iter()
+        .map(|&t| is_preemption(runnable, current, yielding, t))
+        .collect();
+    (options, preempts)
+}
+
 /// Whether choosing `choice` preempts `current`: it could have continued, did not yield, and is not
 /// the harness's main thread (task 0), whose spawns and joins are not the scenario's.
 pub(crate) fn is_preemption(runnable: &[usize], current: Option<usize>, yielding: bool, choice: usize) -> bool {

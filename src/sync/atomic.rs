@@ -38,19 +38,26 @@ macro_rules! atomic_int {
         }
 
         impl $name {
-            /// A new atomic holding `value`.
+            /// A new atomic holding `value`. Reports name it by where it was created.
+            #[track_caller]
             pub fn new(value: $int) -> Self {
                 match runtime::backend() {
                     Backend::Std => $name { id: None, inner: Inner::Std(std::sync::atomic::$name::new(value)) },
                     Backend::Shuttle => $name {
-                        id: runtime::new_object(ObjectKind::Atomic),
+                        id: runtime::new_sited::<$name>(ObjectKind::Atomic),
                         inner: Inner::Shuttle(shuttle::sync::atomic::$name::new(value)),
                     },
                     Backend::Loom => $name {
-                        id: runtime::new_object(ObjectKind::Atomic),
+                        id: runtime::new_sited::<$name>(ObjectKind::Atomic),
                         inner: Inner::Loom(loom::sync::atomic::$name::new(value)),
                     },
                 }
+            }
+
+            /// Gives the atomic the name reports use for it (`atomic "ready" (src/flag.rs:12)`).
+            pub fn named(self, name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+                runtime::name_object(self.id, name.into());
+                self
             }
 
             fn v(x: $int) -> Value {
@@ -194,6 +201,7 @@ macro_rules! atomic_int {
         }
 
         impl Default for $name {
+            #[track_caller]
             fn default() -> Self {
                 Self::new(0)
             }
@@ -249,7 +257,8 @@ enum BoolInner {
 }
 
 impl AtomicBool {
-    /// A new atomic holding `value`.
+    /// A new atomic holding `value`. Reports name it by where it was created.
+    #[track_caller]
     pub fn new(value: bool) -> Self {
         match runtime::backend() {
             Backend::Std => AtomicBool {
@@ -257,14 +266,20 @@ impl AtomicBool {
                 inner: BoolInner::Std(std::sync::atomic::AtomicBool::new(value)),
             },
             Backend::Shuttle => AtomicBool {
-                id: runtime::new_object(ObjectKind::Atomic),
+                id: runtime::new_sited::<AtomicBool>(ObjectKind::Atomic),
                 inner: BoolInner::Shuttle(shuttle::sync::atomic::AtomicBool::new(value)),
             },
             Backend::Loom => AtomicBool {
-                id: runtime::new_object(ObjectKind::Atomic),
+                id: runtime::new_sited::<AtomicBool>(ObjectKind::Atomic),
                 inner: BoolInner::Loom(loom::sync::atomic::AtomicBool::new(value)),
             },
         }
+    }
+
+    /// Gives the atomic the name reports use for it (`atomic "ready" (src/flag.rs:12)`).
+    pub fn named(self, name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        runtime::name_object(self.id, name.into());
+        self
     }
 
     /// Reads the value.
@@ -395,6 +410,7 @@ impl AtomicBool {
 }
 
 impl Default for AtomicBool {
+    #[track_caller]
     fn default() -> Self {
         Self::new(false)
     }

@@ -1,14 +1,16 @@
+use std::panic::Location;
 use std::time::Duration;
 
 use super::mutex::{GuardInner, MutexGuard};
 use super::{map_result, LockResult, PoisonError};
-use crate::runtime::{self, locks, Backend, EventKind, ObjectKind};
+use crate::runtime::locks::{self, Acquire};
+use crate::runtime::{self, Backend, EventKind, ObjectKind};
 use crate::scheduler::ChoiceKind;
 
 /// A condition variable: `std::sync::Condvar`'s API, scheduled and recorded under a check.
 ///
-/// Under shuttle and loom, `wait_timeout` never times out: time does not pass in a controlled execution, so
-/// a thread waits until it is notified (or the execution is reported as a deadlock).
+/// Under shuttle and loom, time is logical: `wait_timeout` times out whenever the scheduler runs
+/// the waiter again before a notification (see [`Condvar::wait_timeout`]).
 ///
 /// Spurious wakeups: std lets `wait` return without a notification, and real machines do it (a
 /// futex woken by a signal, a wake meant for another waiter). Under the controlled schedulers each
@@ -42,6 +44,7 @@ impl WaitTimeoutResult {
 }
 
 impl Default for Condvar {
+    #[track_caller]
     fn default() -> Self {
         Self::new()
     }
@@ -54,7 +57,9 @@ impl std::fmt::Debug for Condvar {
 }
 
 impl Condvar {
-    /// A new condition variable.
+    /// A new condition variable. Reports name it by where it was created; [`Condvar::named`]
+    /// gives it a name as well.
+    #[track_caller]
     pub fn new() -> Self {
         match runtime::backend() {
             Backend::Std => Condvar {
@@ -62,18 +67,26 @@ impl Condvar {
                 inner: Inner::Std(std::sync::Condvar::new()),
             },
             Backend::Shuttle => Condvar {
-                id: runtime::new_object(ObjectKind::Condvar),
+                id: runtime::new_sited::<()>(ObjectKind::Condvar),
                 inner: Inner::Shuttle(shuttle::sync::Condvar::new()),
             },
             Backend::Loom => Condvar {
-                id: runtime::new_object(ObjectKind::Condvar),
+                id: runtime::new_sited::<()>(ObjectKind::Condvar),
                 inner: Inner::Loom(loom::sync::Condvar::new()),
             },
         }
     }
 
+    /// Gives the condition variable the name reports use for it: `condvar "not_empty" (..)`.
+    pub fn named(self, name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        runtime::name_object(self.id, name.into());
+        self
+    }
+
     /// Releases the guard's lock, waits for a notification, and takes the lock again.
+    #[track_caller]
     pub fn wait<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
+        let site = Location::caller();
         let lock = guard.lock;
         match (&self.inner, guard.inner.take().expect("guard is present until drop")) {
             (Inner::Std(cv), GuardInner::Std(g)) => map_result(cv.wait(g), |g| lock.guard(GuardInner::Std(g))),
@@ -89,11 +102,13 @@ impl Condvar {
                     // is); taking it again is the reacquisition every wakeup ends with.
                     guard.inner = Some(GuardInner::Shuttle(g));
                     drop(guard);
-                    return lock.lock();
+                    return lock.lock_at(site);
                 }
                 locks::released(lock.id());
+                runtime::waits::before_wait(self.id, lock.id());
                 let result = cv.wait(g);
-                locks::acquired(lock.id(), false);
+                runtime::waits::after_wait();
+                locks::acquired(lock.id(), false, site, Acquire::Blocking);
                 map_result(result, |g| lock.guard(GuardInner::Shuttle(g)))
             }
             (Inner::Loom(cv), GuardInner::Loom(g)) => {
@@ -102,7 +117,7 @@ impl Condvar {
                 }
                 locks::released(lock.id());
                 let result = cv.wait(g);
-                locks::acquired(lock.id(), false);
+                locks::acquired(lock.id(), false, site, Acquire::Blocking);
                 map_result(result, |g| lock.guard(GuardInner::Loom(g)))
             }
             _ => panic!("crosscheck: a Condvar and a Mutex from different backends were used together"),
@@ -110,6 +125,7 @@ impl Condvar {
     }
 
     /// Waits while `condition` holds for the guarded value.
+    #[track_caller]
     pub fn wait_while<'a, T, F>(&self, mut guard: MutexGuard<'a, T>, mut condition: F) -> LockResult<MutexGuard<'a, T>>
     where
         F: FnMut(&mut T) -> bool,
@@ -120,12 +136,21 @@ impl Condvar {
         Ok(guard)
     }
 
-    /// Like [`Condvar::wait`], but gives up after `dur` (never, under shuttle or loom).
+    /// Like [`Condvar::wait`], but gives up after `dur`.
+    ///
+    /// Under shuttle and loom time is logical and nothing sleeps: the waiter lets go of the lock
+    /// and stays runnable; when the scheduler runs it again it has been notified if a notification
+    /// came meanwhile, and has timed out otherwise. Whether it times out is a scheduling choice,
+    /// recorded in the schedule and replayed by its token, and `dur` does not matter. A timed
+    /// waiter is not in the condition variable's queue, so a `notify_one` meant for another waiter
+    /// may wake it as well: a spurious wakeup, which std's contract allows.
+    #[track_caller]
     pub fn wait_timeout<'a, T>(
         &self,
         mut guard: MutexGuard<'a, T>,
         dur: Duration,
     ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
+        let site = Location::caller();
         let lock = guard.lock;
         match &self.inner {
             Inner::Std(cv) => match guard.inner.take().expect("guard is present until drop") {
@@ -143,11 +168,25 @@ impl Condvar {
                     panic!("crosscheck: a Condvar and a Mutex from different backends were used together")
                 }
             },
-            // Time does not pass in a controlled execution: wait until notified.
-            Inner::Shuttle(_) | Inner::Loom(_) => match self.wait(guard) {
-                Ok(g) => Ok((g, WaitTimeoutResult(false))),
-                Err(p) => Err(PoisonError::new((p.into_inner(), WaitTimeoutResult(false)))),
-            },
+            Inner::Shuttle(_) | Inner::Loom(_) => {
+                if matches!(guard.inner, Some(GuardInner::Std(_))) {
+                    panic!("crosscheck: a Condvar and a Mutex from different backends were used together");
+                }
+                let before = runtime::notifications(self.id);
+                if let Some(obj) = self.id {
+                    runtime::record(EventKind::Wait { obj });
+                }
+                drop(guard);
+                runtime::switch();
+                let timed_out = runtime::notifications(self.id) == before;
+                if let (true, Some(obj)) = (timed_out, self.id) {
+                    runtime::record(EventKind::WaitTimedOut { obj });
+                }
+                match lock.lock_at(site) {
+                    Ok(g) => Ok((g, WaitTimeoutResult(timed_out))),
+                    Err(p) => Err(PoisonError::new((p.into_inner(), WaitTimeoutResult(timed_out)))),
+                }
+            }
         }
     }
 
@@ -159,6 +198,7 @@ impl Condvar {
                 if let Some(obj) = self.id {
                     runtime::record(EventKind::Notify { obj, all: false });
                 }
+                runtime::waits::notified(self.id, false);
                 cv.notify_one()
             }
             Inner::Loom(cv) => {
@@ -178,6 +218,7 @@ impl Condvar {
                 if let Some(obj) = self.id {
                     runtime::record(EventKind::Notify { obj, all: true });
                 }
+                runtime::waits::notified(self.id, true);
                 cv.notify_all()
             }
             Inner::Loom(cv) => {

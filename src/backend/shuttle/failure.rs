@@ -1,29 +1,24 @@
-//! The failure of a shuttle execution: its report, page and replay token, built from the record,
-//! keeping the simplest failure when the run goes on past the first.
+//! How a failing execution under shuttle becomes a [`Failure`]: the report's parts, the
+//! interleaving, the page, the token; which failure a run keeps when it goes on past the first;
+//! a panic that escaped the runner, and a lock-order cycle closed by passing executions. A child of the driver's module, so that it reads the driver's state directly.
 
 use std::sync::Arc;
 
-use super::State;
+use super::{short_name, Judged, State};
 use crate::backend::harness::Outcomes;
-use crate::backend::judge::Judged;
-use crate::record::{short_name, EventKind};
-use crate::report::{self, Failure, FailureData, PartsInput};
+use crate::record::EventKind;
+use crate::report::{self, Failure, FailureData, FailureKind, PartsInput};
 use crate::resource::Resource;
-use crate::runtime::ExecutionRecord;
+use crate::runtime::{self, ExecutionRecord};
 use crate::token::{Token, TokenScenario};
 
 impl<R: Resource> State<R> {
     /// Keeps `judged` as the run's failure, unless the failure kept already is simpler.
     pub(super) fn fail(&mut self, judged: Judged, record: Box<ExecutionRecord>) {
-        let switches = record
-            .events
-            .iter()
-            .filter(|e| matches!(e.kind, EventKind::SwitchedTo { from, .. } if from != 0 && e.thread != 0))
-            .count();
         let cost = (
             record.preemptions + record.surprises,
             record.preemptions,
-            switches,
+            switches(&record),
             record.steps,
         );
         if let Some(best) = &self.failure {
@@ -38,6 +33,48 @@ impl<R: Resource> State<R> {
                 return;
             }
         }
+        self.failure = Some(self.build_failure(judged, &record));
+    }
+
+    /// Adds a passing execution to the lock-order graph and the contention figures; the first
+    /// cycle it closes is kept as a failure, reported if the run finds nothing worse.
+    pub(super) fn note_lock_order(&mut self, record: &ExecutionRecord) {
+        let plan = self.plan.unwrap_or(0).min(self.plans.len().saturating_sub(1));
+        let scenario = Arc::clone(&self.plans[plan].scenario);
+        let Some(closed) = self.watch.absorb::<R>(record, &scenario) else {
+            return;
+        };
+        let mut inversion = self.build_failure(closed.kind.into(), record);
+        if !closed.within_one_execution {
+            // The edges came from several executions: no single schedule shows them all.
+            crate::backend::locks::forget_schedule(&mut inversion);
+        }
+        self.inversion = Some(inversion);
+    }
+
+    /// After a panic escaped the runner: turns it into a failure of the execution that ran.
+    pub(crate) fn evaluate_panic(&mut self, message: String) {
+        let record = runtime::take_record().unwrap_or_default();
+        let kind = if message.starts_with("deadlock!") {
+            FailureKind::Deadlock {
+                cycle: vec![
+                    "every thread is blocked (on a condition variable, a join, or a lock), and none can wake \
+                     the others"
+                        .to_string(),
+                    format!("shuttle reports: {message}"),
+                ],
+            }
+        } else {
+            FailureKind::Internal {
+                message: format!("the execution engine panicked: {message}"),
+            }
+        };
+        self.fail(kind.into(), record);
+    }
+
+    /// The failure `judged` shown by the execution `record` describes.
+    pub(super) fn build_failure(&self, judged: Judged, record: &ExecutionRecord) -> Failure<R::Op> {
+        let switches = switches(record);
         let Judged { kind, evidence } = judged;
         let type_name = std::any::type_name::<R>();
         let plan = &self.plans[self.plan.unwrap_or(0).min(self.plans.len().saturating_sub(1))];
@@ -45,11 +82,13 @@ impl<R: Resource> State<R> {
         let seen = self.outcome.with(|o| o.outputs.clone());
         let (names, outputs) = report::op_texts::<R>(&scenario, &seen);
         let member = self.strategy.as_ref().and_then(|s| s.describe());
+        let mut interleaving = report::interleaving(&record.events, &record.labels, &record.objects, &names, &outputs);
+        crate::backend::locks::trim_livelock(&kind, &mut interleaving);
         let mut parts = report::report_parts::<R>(PartsInput {
             kind: &kind,
             scenario: &scenario,
             outputs: &seen,
-            interleaving: report::interleaving(&record.events, &record.labels, &record.objects, &names, &outputs),
+            interleaving,
             type_name,
             scheduler: match member {
                 Some(member) => format!("{}; {member} found it", self.settings.scheduler),
@@ -88,13 +127,22 @@ impl<R: Resource> State<R> {
         data.parts = Some(parts);
         data.evidence = evidence;
         data.source = Some(plan.source.clone());
-        data.choices = record.choices;
+        data.choices = record.choices.clone();
         data.surprises = record.surprises;
         data.switches = switches;
         data.steps = record.steps;
         data.page = page;
-        self.failure = Some(Failure::new(data));
+        Failure::new(data)
     }
+}
+
+/// Context switches between scenario threads in an execution.
+pub(super) fn switches(record: &ExecutionRecord) -> usize {
+    record
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::SwitchedTo { from, .. } if from != 0 && e.thread != 0))
+        .count()
 }
 
 /// The note on a failure of a pinned scenario, whose token names the scenario by a fingerprint.
