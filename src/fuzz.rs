@@ -272,8 +272,15 @@ pub fn explain_with<R: Resource>(data: &[u8], limits: &FuzzLimits) -> Result<(),
     ))
 }
 
-/// Runs a decoded input: one plan, one schedule, through the checker's single entry point.
+/// Runs a decoded input: one plan, one schedule, on this thread's kept shuttle runner (a new
+/// runner per input cost most of the input's time: it maps a fresh stack for every thread).
 fn execute<R: Resource>(input: FuzzInput<R::Op>) -> Result<(), Failure<R::Op>> {
+    let (plans, make, settings) = prepare::<R>(input);
+    shuttle::kept::run::<R>(plans, make, settings).map(|_| ())
+}
+
+/// What a decoded input runs: its plan, its schedule, and the settings of a check.
+fn prepare<R: Resource>(input: FuzzInput<R::Op>) -> (Vec<Plan<R::Op>>, StrategyFactory, RunSettings) {
     let FuzzInput {
         scenario,
         scenario_bytes,
@@ -299,7 +306,7 @@ fn execute<R: Resource>(input: FuzzInput<R::Op>) -> Result<(), Failure<R::Op>> {
         shares: None,
         spurious: true,
     };
-    shuttle::run::<R>(vec![plan], make, settings).map(|_| ())
+    (vec![plan], make, settings)
 }
 
 /// The fuzz target's body: [`check`], and on failure print the report to stderr and abort the
@@ -334,6 +341,38 @@ pub fn run_with<R: Resource>(data: &[u8], limits: &FuzzLimits) {
 mod tests {
     use super::*;
     use crate::resources::CounterOp;
+
+    #[test]
+    fn the_kept_runner_reports_what_a_new_runner_reports() {
+        use crate::resources::{LockedCounter, RacyCounter};
+        // Inputs of a buggy and a correct resource, interleaved on one thread: each kept runner
+        // resumes after the other's runs and after its own failures.
+        let mut state = 99_u64;
+        let random = (0..120).map(|len| -> Vec<u8> {
+            (0..len % 40)
+                .map(|_| {
+                    state = crate::scheduler::mix(state, 3);
+                    state as u8
+                })
+                .collect()
+        });
+        // The race of `check`'s example, and a sequential run of the same scenario.
+        let known = [1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 1];
+        let inputs = [known.to_vec(), known[..16].to_vec(), known.to_vec()].into_iter().chain(random);
+        let mut failures = 0;
+        for data in inputs {
+            let fresh = |data: &[u8]| {
+                let input = FuzzInput::<CounterOp>::decode(data, &FuzzLimits::default()).unwrap();
+                let (plans, make, settings) = prepare::<RacyCounter>(input);
+                shuttle::run::<RacyCounter>(plans, make, settings).map(|_| ()).map_err(|f| f.to_string())
+            };
+            let kept = check::<RacyCounter>(&data).map_err(|f| f.to_string());
+            assert_eq!(kept, fresh(&data), "input {data:?}");
+            failures += usize::from(kept.is_err());
+            assert!(check::<LockedCounter>(&data).is_ok(), "input {data:?}");
+        }
+        assert!(failures >= 2, "only {failures} of the inputs found the race");
+    }
 
     #[test]
     fn no_bytes_make_one_thread_running_one_op() {

@@ -10,6 +10,7 @@
 //! reproduction of loom and stress failures, and fuzzing all come through it.
 
 mod failure;
+pub(crate) mod kept;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -507,12 +508,19 @@ fn forced(mut ids: impl Iterator<Item = usize> + Clone, spawning: bool) -> Optio
     }
 }
 
-/// The shuttle scheduler crosscheck hands the runner: a thin handle on the shared [`State`].
-pub(crate) struct Driver<R: Resource>(pub Rc<RefCell<State<R>>>);
+/// The shuttle scheduler crosscheck hands the runner: a thin handle on the shared [`State`], and,
+/// for a runner kept across runs (see [`kept`]), where it waits for the next run.
+pub(crate) struct Driver<R: Resource>(pub Rc<RefCell<State<R>>>, Option<kept::Waiter>);
 
 impl<R: Resource> shuttle::scheduler::Scheduler for Driver<R> {
     fn new_execution(&mut self) -> Option<Schedule> {
-        self.0.borrow_mut().next_execution().then(|| Schedule::new(0))
+        loop {
+            if self.0.borrow_mut().next_execution() {
+                return Some(Schedule::new(0));
+            }
+            // The run is over: a kept runner waits for the next one instead of ending.
+            self.1.as_ref()?.wait();
+        }
     }
 
     fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, is_yielding: bool) -> Option<TaskId> {
@@ -537,35 +545,44 @@ pub(crate) fn run<R: Resource>(
     settings: RunSettings,
 ) -> Result<Report, Failure<R::Op>> {
     let started = Instant::now();
-    let keep_going = settings.keep_going;
-    let scheduler = settings.scheduler.clone();
     let state = Rc::new(RefCell::new(State::<R>::new(plans, settings, make_strategy)));
-    let (scenario, outcome) = {
-        let s = state.borrow();
-        (Arc::clone(&s.scenario), s.outcome)
-    };
-    let body = move || {
-        let scenario = lock(&scenario)
-            .clone()
-            .expect("the driver picks a scenario before each execution");
-        harness::run::<R, harness::ShuttleThreads>(&outcome, &scenario);
-    };
-
+    let body = body(&state.borrow());
     let _quiet = panics::Quiet::new();
     let _backend = BackendGuard::set(Backend::Shuttle);
-    let mut config = shuttle::Config::new();
-    config.max_steps = shuttle::MaxSteps::None;
-    config.failure_persistence = shuttle::FailurePersistence::None;
-    config.silence_warnings = true;
-    config.stack_size = STACK_SIZE;
-    let runner = shuttle::Runner::new(Driver(Rc::clone(&state)), config);
+    let runner = shuttle::Runner::new(Driver(Rc::clone(&state), None), config());
     let ran = catch_unwind(AssertUnwindSafe(|| runner.run(body)));
     let mut state = state.borrow_mut();
     if let Err(payload) = ran {
         state.evaluate_panic(panics::message(&*payload));
     }
+    finish(&mut state, started)
+}
+
+/// The body of every execution: the harness runs the scenario the driver picked.
+fn body<R: Resource>(state: &State<R>) -> impl Fn() + Send + Sync + 'static {
+    let (scenario, outcome) = (Arc::clone(&state.scenario), state.outcome);
+    move || {
+        let scenario = lock(&scenario)
+            .clone()
+            .expect("the driver picks a scenario before each execution");
+        harness::run::<R, harness::ShuttleThreads>(&outcome, &scenario);
+    }
+}
+
+/// The runner's settings: crosscheck enforces the step limit and keeps failures itself.
+fn config() -> shuttle::Config {
+    let mut config = shuttle::Config::new();
+    config.max_steps = shuttle::MaxSteps::None;
+    config.failure_persistence = shuttle::FailurePersistence::None;
+    config.silence_warnings = true;
+    config.stack_size = STACK_SIZE;
+    config
+}
+
+/// What a run that has ended comes to: its failure, or its report.
+fn finish<R: Resource>(state: &mut State<R>, started: Instant) -> Result<Report, Failure<R::Op>> {
     if let Some(mut failure) = state.failure.take() {
-        if keep_going {
+        if state.settings.keep_going {
             // The run went on past the failure: count everything it ran.
             failure.data_mut().schedules = state.runs;
         }
@@ -576,6 +593,7 @@ pub(crate) fn run<R: Resource>(
         inversion.data_mut().schedules = state.runs;
         return Err(inversion);
     }
+    let scheduler = state.settings.scheduler.clone();
     let mut report = Report::new(std::any::type_name::<R>(), scheduler, started);
     report.lock_stats = state.watch.stats();
     report.scenarios = state.scenarios_run;
