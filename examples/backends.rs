@@ -3,7 +3,8 @@
 //! stress needs on real threads, and loom's executions and completion.
 //!
 //! Run it with `cargo run --release --example backends` (a few minutes on 2 cores; pass `quick`
-//! for fewer seeds, `portfolio` for the schedules-to-find table alone).
+//! for fewer seeds, `portfolio` for the schedules-to-find table alone, `speed` for the
+//! iterations-per-second table alone).
 
 use std::time::Instant;
 
@@ -107,6 +108,55 @@ fn stress_clean<R: Resource>(name: &str) {
     );
 }
 
+/// Iterations (stress) or schedules (shuttle) per second of a correct resource, `threads` x `ops`
+/// with one post operation, the same scenarios under both backends.
+fn rate<R: Resource>(scheduler: Scheduler, ops: usize, iterations: usize) -> f64 {
+    let started = Instant::now();
+    let report = Checker::<R>::new()
+        .threads(2)
+        .ops_per_thread(ops)
+        .init_ops(0)
+        .post_ops(1)
+        .scheduler(scheduler)
+        .iterations(iterations)
+        .seed(1)
+        .run()
+        .unwrap_or_else(|f| panic!("a correct resource was flagged: {f}"));
+    report.schedules() as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The stress backend's iterations per second beside shuttle's schedules per second (Random), the
+/// median of 3 alternating runs of each, so that both see the same machine load.
+fn speed_row<R: Resource>(name: &str, ops: usize, iterations: usize) {
+    let (mut stress, mut shuttle) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        stress.push(rate::<R>(Scheduler::Stress, ops, iterations));
+        shuttle.push(rate::<R>(Scheduler::Random, ops, iterations));
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[1]
+    };
+    let (stress, shuttle) = (median(stress), median(shuttle));
+    println!(
+        "| {name} | 2 x {ops} | {:.1}k/s | {:.1}k/s | {:.2} |",
+        stress / 1e3,
+        shuttle / 1e3,
+        stress / shuttle
+    );
+}
+
+fn speed_table() {
+    println!("== iterations per second: stress (real threads) beside shuttle (Scheduler::Random)");
+    println!("| resource | threads x ops, post 1 | stress | shuttle | stress / shuttle |");
+    println!("|---|---|---|---|---|");
+    for (ops, iterations) in [(3, 4_000), (200, 400)] {
+        speed_row::<LockedCounter>("LockedCounter", ops, iterations);
+        speed_row::<AtomicCounter>("AtomicCounter", ops, iterations);
+        speed_row::<LockedMap>("LockedMap", ops, iterations);
+    }
+}
+
 fn loom<R: Resource>(name: &str, bound: Option<usize>) {
     let started = Instant::now();
     let result = Checker::<R>::new()
@@ -146,6 +196,9 @@ fn main() {
     if std::env::args().any(|a| a == "portfolio") {
         return portfolio_table(seeds);
     }
+    if std::env::args().any(|a| a == "speed") {
+        return speed_table();
+    }
     println!("== loom (2 threads x 1-2 ops, post 1, 20,000 executions at most)");
     for bound in [Some(1), Some(2), None] {
         loom::<RacyCounter>("RacyCounter", bound);
@@ -162,5 +215,6 @@ fn main() {
     stress_clean::<LockedCounter>("LockedCounter");
     stress_clean::<AtomicCounter>("AtomicCounter");
     stress_clean::<LockedMap>("LockedMap");
+    speed_table();
     portfolio_table(seeds);
 }
