@@ -358,13 +358,17 @@ mod tests {
         });
         // The race of `check`'s example, and a sequential run of the same scenario.
         let known = [1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 1];
-        let inputs = [known.to_vec(), known[..16].to_vec(), known.to_vec()].into_iter().chain(random);
+        let inputs = [known.to_vec(), known[..16].to_vec(), known.to_vec()]
+            .into_iter()
+            .chain(random);
         let mut failures = 0;
         for data in inputs {
             let fresh = |data: &[u8]| {
                 let input = FuzzInput::<CounterOp>::decode(data, &FuzzLimits::default()).unwrap();
                 let (plans, make, settings) = prepare::<RacyCounter>(input);
-                shuttle::run::<RacyCounter>(plans, make, settings).map(|_| ()).map_err(|f| f.to_string())
+                shuttle::run::<RacyCounter>(plans, make, settings)
+                    .map(|_| ())
+                    .map_err(|f| f.to_string())
             };
             let kept = check::<RacyCounter>(&data).map_err(|f| f.to_string());
             assert_eq!(kept, fresh(&data), "input {data:?}");

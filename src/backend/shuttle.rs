@@ -558,7 +558,7 @@ pub(crate) fn run<R: Resource>(
     if let Err(payload) = ran {
         state.evaluate_panic(panics::message(&*payload));
     }
-    finish(&mut state, started)
+    failure::finish(&mut state, started)
 }
 
 /// The body of every execution: the harness runs the scenario the driver picked.
@@ -580,28 +580,4 @@ fn config() -> shuttle::Config {
     config.silence_warnings = true;
     config.stack_size = STACK_SIZE;
     config
-}
-
-/// What a run that has ended comes to: its failure, or its report.
-fn finish<R: Resource>(state: &mut State<R>, started: Instant) -> Result<Report, Failure<R::Op>> {
-    if let Some(mut failure) = state.failure.take() {
-        if state.settings.keep_going {
-            // The run went on past the failure: count everything it ran.
-            failure.data_mut().schedules = state.runs;
-        }
-        return Err(failure);
-    }
-    if let Some(mut inversion) = state.inversion.take() {
-        // Every schedule passed, but the locks were taken in orders that can deadlock.
-        inversion.data_mut().schedules = state.runs;
-        return Err(inversion);
-    }
-    let scheduler = state.settings.scheduler.clone();
-    let mut report = Report::new(std::any::type_name::<R>(), scheduler, started);
-    report.lock_stats = state.watch.stats();
-    report.scenarios = state.scenarios_run;
-    report.schedules = state.runs;
-    report.exhausted = state.exhausted;
-    report.unknown = state.unknown;
-    Ok(report)
 }

@@ -1,13 +1,15 @@
 //! How a failing execution under shuttle becomes a [`Failure`]: the report's parts, the
 //! interleaving, the page, the token; which failure a run keeps when it goes on past the first;
-//! a panic that escaped the runner, and a lock-order cycle closed by passing executions. A child of the driver's module, so that it reads the driver's state directly.
+//! a panic that escaped the runner, a lock-order cycle closed by passing executions; and what a
+//! run that has ended comes to. A child of the driver's module, so that it reads the driver's state directly.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::{short_name, Judged, State};
 use crate::backend::harness::Outcomes;
 use crate::record::EventKind;
-use crate::report::{self, Failure, FailureData, FailureKind, PartsInput};
+use crate::report::{self, Failure, FailureData, FailureKind, PartsInput, Report};
 use crate::resource::Resource;
 use crate::runtime::{self, ExecutionRecord};
 use crate::token::{Token, TokenScenario};
@@ -134,6 +136,30 @@ impl<R: Resource> State<R> {
         data.page = page;
         Failure::new(data)
     }
+}
+
+/// What a run that has ended comes to: its failure, or its report.
+pub(super) fn finish<R: Resource>(state: &mut State<R>, started: Instant) -> Result<Report, Failure<R::Op>> {
+    if let Some(mut failure) = state.failure.take() {
+        if state.settings.keep_going {
+            // The run went on past the failure: count everything it ran.
+            failure.data_mut().schedules = state.runs;
+        }
+        return Err(failure);
+    }
+    if let Some(mut inversion) = state.inversion.take() {
+        // Every schedule passed, but the locks were taken in orders that can deadlock.
+        inversion.data_mut().schedules = state.runs;
+        return Err(inversion);
+    }
+    let scheduler = state.settings.scheduler.clone();
+    let mut report = Report::new(std::any::type_name::<R>(), scheduler, started);
+    report.lock_stats = state.watch.stats();
+    report.scenarios = state.scenarios_run;
+    report.schedules = state.runs;
+    report.exhausted = state.exhausted;
+    report.unknown = state.unknown;
+    Ok(report)
 }
 
 /// Context switches between scenario threads in an execution.

@@ -18,7 +18,8 @@ use std::time::Instant;
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
-use super::{body, config, finish, Driver, RunSettings, State};
+use super::failure::finish;
+use super::{body, config, Driver, RunSettings, State};
 use crate::plan::{Plan, StrategyFactory};
 use crate::report::{Failure, Report};
 use crate::resource::Resource;
