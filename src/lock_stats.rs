@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use crate::lock_order::LockClass;
+use crate::record::ObjectInfo;
 use crate::runtime::ExecutionRecord;
 
 /// One lock's contention over every execution of a check, from [`Report::lock_stats`].
@@ -81,6 +82,10 @@ impl LockStats {
 #[derive(Default)]
 pub(crate) struct Contention {
     ids: HashMap<LockClass, usize>,
+    /// Object id -> its class in the last execution that took it, and the class's row: most
+    /// executions create the same locks in the same order, and comparing a class costs less than
+    /// hashing its creation site.
+    last: Vec<Option<(LockClass, usize)>>,
     stats: Vec<LockStats>,
     in_time: bool,
 }
@@ -95,29 +100,15 @@ impl Contention {
             let (Some(class), Some(info)) = (LockClass::of(rec, obj), rec.objects.get(obj)) else {
                 continue;
             };
-            let i = match self.ids.get(&class) {
-                Some(&i) => i,
-                None => {
-                    let name = match &class.name {
-                        Some(_) => class.to_string(),
-                        None => match info.site {
-                            Some(site) => format!("{} ({}:{})", info.type_text(), site.file(), site.line()),
-                            None => info.type_text(),
-                        },
-                    };
-                    self.stats.push(LockStats {
-                        name,
-                        acquisitions: 0,
-                        contended: 0,
-                        max_waiters: 0,
-                        longest_wait: 0,
-                        longest_hold: 0,
-                        in_time: self.in_time,
-                    });
-                    self.ids.insert(class, self.stats.len() - 1);
-                    self.stats.len() - 1
-                }
+            let seen = self.last.get(obj).and_then(Option::as_ref);
+            let i = match seen.filter(|(c, _)| *c == class).map(|&(_, i)| i) {
+                Some(i) => i,
+                None => self.row(&class, info),
             };
+            if self.last.len() <= obj {
+                self.last.resize(obj + 1, None);
+            }
+            self.last[obj] = Some((class, i));
             let s = &mut self.stats[i];
             s.acquisitions += figures.acquisitions;
             s.contended += figures.contended;
@@ -125,6 +116,31 @@ impl Contention {
             s.longest_wait = s.longest_wait.max(figures.longest_wait);
             s.longest_hold = s.longest_hold.max(figures.longest_hold);
         }
+    }
+
+    /// The row of `class`, a new one the first time the check sees it.
+    fn row(&mut self, class: &LockClass, info: &ObjectInfo) -> usize {
+        if let Some(&i) = self.ids.get(class) {
+            return i;
+        }
+        let name = match &class.name {
+            Some(_) => class.to_string(),
+            None => match info.site {
+                Some(site) => format!("{} ({}:{})", info.type_text(), site.file(), site.line()),
+                None => info.type_text(),
+            },
+        };
+        self.stats.push(LockStats {
+            name,
+            acquisitions: 0,
+            contended: 0,
+            max_waiters: 0,
+            longest_wait: 0,
+            longest_hold: 0,
+            in_time: self.in_time,
+        });
+        self.ids.insert(class.clone(), self.stats.len() - 1);
+        self.stats.len() - 1
     }
 
     /// The figures, in the order the locks were first seen.
