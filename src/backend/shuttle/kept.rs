@@ -10,7 +10,7 @@
 //! [`State`], strategy and record), so a run behaves exactly as under [`super::run`].
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::Instant;
@@ -30,8 +30,10 @@ use crate::runtime::{panics, Backend, BackendGuard};
 const RUNNER_STACK: usize = 8 << 20;
 
 thread_local! {
-    /// The kept runners of this thread, one per resource type (each a `Kept<R>`).
-    static KEPT: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+    /// The kept runner of this thread (a `Kept<R>`). One at a time: shuttle points a thread-local
+    /// at the continuation pool of the runner that started last and restores it when that runner
+    /// ends, so two suspended runners would each find the other's pool, or a stale one.
+    static KEPT: RefCell<Option<Box<dyn Retire>>> = const { RefCell::new(None) };
 }
 
 /// Where the driver of a kept runner waits between runs.
@@ -50,29 +52,61 @@ impl Waiter {
     }
 }
 
-/// A runner kept for resource `R`: the state its driver reads, and the coroutine it runs in.
+/// A runner kept for resource `R`: the state its driver reads, the coroutine it runs in, and
+/// whether it is being retired (then the unwinding that ends it is no failure).
 struct Kept<R: Resource> {
     state: Rc<RefCell<State<R>>>,
     coroutine: Option<Coroutine<(), (), (), DefaultStack>>,
+    retiring: Rc<Cell<bool>>,
 }
 
 impl<R: Resource> Kept<R> {
     fn new(state: State<R>, stack: DefaultStack) -> Self {
         let state = Rc::new(RefCell::new(state));
         let inner = Rc::clone(&state);
+        let retiring = Rc::new(Cell::new(false));
+        let ending = Rc::clone(&retiring);
         let coroutine = Coroutine::with_stack(stack, move |yielder: &Yielder<(), ()>, ()| {
             let body = body(&inner.borrow());
             let runner = shuttle::Runner::new(Driver(Rc::clone(&inner), Some(Waiter(yielder))), config());
             // A kept runner never runs out of executions: it ends only when a panic escapes it
             // (shuttle's deadlock report), and the next run starts a new one.
             if let Err(payload) = catch_unwind(AssertUnwindSafe(|| runner.run(body))) {
-                inner.borrow_mut().evaluate_panic(panics::message(&*payload));
+                if !ending.get() {
+                    inner.borrow_mut().evaluate_panic(panics::message(&*payload));
+                }
             }
         });
         Kept {
             state,
             coroutine: Some(coroutine),
+            retiring,
         }
+    }
+}
+
+/// A kept runner of any resource type.
+trait Retire: Any {
+    /// Ends the runner now: its coroutine unwinds the runner, which restores what shuttle's
+    /// thread-local pointed at before the runner started.
+    fn retire(self: Box<Self>);
+    fn as_any(&self) -> &dyn Any;
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+impl<R: Resource> Retire for Kept<R> {
+    fn retire(mut self: Box<Self>) {
+        self.retiring.set(true);
+        // Dropped here, not in `Drop`: a normal time to unwind it.
+        drop(self.coroutine.take());
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
     }
 }
 
@@ -80,8 +114,8 @@ impl<R: Resource> Drop for Kept<R> {
     fn drop(&mut self) {
         // Dropping a suspended coroutine unwinds the runner on it, which runs shuttle's and
         // tracing's teardown; when the thread exits, their thread-locals may be gone already. So
-        // a suspended runner is let go instead: its stacks stay mapped until the process exits
-        // (one runner per thread that fuzzed, per resource type).
+        // a runner still suspended then is let go instead: its stacks stay mapped until the
+        // process exits (one runner per thread that fuzzed).
         if let Some(coroutine) = self.coroutine.take().filter(|c| !c.done()) {
             std::mem::forget(coroutine);
         }
@@ -108,11 +142,14 @@ pub(crate) fn run<R: Resource>(
 ) -> Result<Report, Failure<R::Op>> {
     let started = Instant::now();
     // Taken out while it runs: a run inside a run gets a runner of its own.
-    let taken = KEPT.with(|k| {
-        let mut k = k.borrow_mut();
-        let at = k.iter().position(|b| b.is::<Kept<R>>())?;
-        k.swap_remove(at).downcast::<Kept<R>>().ok()
-    });
+    let taken = match KEPT.with(|k| k.borrow_mut().take()) {
+        Some(kept) if kept.as_any().is::<Kept<R>>() => kept.into_any().downcast::<Kept<R>>().ok(),
+        Some(other) => {
+            other.retire();
+            None
+        }
+        None => None,
+    };
     let mut kept = match taken {
         Some(kept) => {
             kept.state.borrow_mut().renew(plans, settings, make_strategy);
@@ -131,7 +168,9 @@ pub(crate) fn run<R: Resource>(
     };
     let result = finish(&mut kept.state.borrow_mut(), started);
     if let Some(CoroutineResult::Yield(())) = ended {
-        KEPT.with(|k| k.borrow_mut().push(kept));
+        if let Some(other) = KEPT.with(|k| k.borrow_mut().replace(kept)) {
+            other.retire();
+        }
     }
     result
 }
