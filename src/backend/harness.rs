@@ -46,6 +46,9 @@ pub(crate) fn reset<R: Resource>(outcome: &mut Outcome<R>, scenario: &Arc<Scenar
 
 /// Runs one execution of `scenario`, writing what happened into `shared`.
 pub(crate) fn run<R: Resource, T: Threads>(shared: &Arc<Mutex<Outcome<R>>>, scenario: &Arc<Scenario<R::Op>>) {
+    if runtime::backend() == runtime::Backend::Shuttle {
+        runtime::stack::enter();
+    }
     let resource = match catch_unwind(R::new) {
         Ok(r) => Arc::new(r),
         Err(payload) => return note_panic::<R, T>(shared, None, &*payload),
@@ -111,6 +114,7 @@ fn run_op<R: Resource, T: Threads>(shared: &Mutex<Outcome<R>>, resource: &R, ind
         // Under shuttle the invocation is recorded at the operation's first shared access (see
         // runtime::steps): the strictest history of the same execution.
         if runtime::backend() == runtime::Backend::Shuttle {
+            super::watchdog::operation(runtime::current_task(), index);
             runtime::steps::begin_op(index);
         } else {
             runtime::record(EventKind::OpBegin { op: index });

@@ -19,9 +19,11 @@ use std::time::{Duration, Instant};
 
 use shuttle::scheduler::{Schedule, Task, TaskId};
 
+use super::determinism::{self, Determinism, Trace, Twin};
 use super::harness::{self, lock};
 use super::judge::{self, Consistency, Judged, Outcome};
 use super::locks::LockWatch;
+use super::watchdog::{self, Heartbeat};
 use crate::linearizability::cache::FxHasher;
 use crate::plan::{Plan, StrategyFactory};
 use crate::record::{short_name, Access, Event, EventKind, Footprint};
@@ -35,9 +37,6 @@ mod failure;
 
 /// The scenario the next execution runs: set by the driver, read by the execution's body.
 type NextScenario<Op> = Arc<Mutex<Option<Arc<Scenario<Op>>>>>;
-
-/// Coroutine stack of each shuttle task.
-const STACK_SIZE: usize = 0x20000;
 
 /// Settings the driver needs from the checker.
 pub(crate) struct RunSettings {
@@ -101,6 +100,12 @@ pub(crate) struct State<R: Resource> {
     watch: LockWatch,
     /// The report of the first lock-order cycle: the run's failure if nothing worse is found.
     inversion: Option<Failure<R::Op>>,
+    /// What the hang watchdog sees of this run (`None`: the watchdog is off).
+    heartbeat: Option<Arc<Heartbeat>>,
+    /// The running execution's trace, when runs of a schedule are compared (see `determinism`),
+    /// and the second runs of `Determinism::EverySchedule`.
+    trace: Option<Trace>,
+    twin: Option<Twin>,
 }
 
 /// What each operation of a scenario returned (`None`: it did not return).
@@ -114,6 +119,9 @@ impl<R: Resource> State<R> {
         State {
             watch: LockWatch::new(settings.lock_order),
             inversion: None,
+            heartbeat: None,
+            trace: determinism::tracing().then(Trace::default),
+            twin: (determinism::mode() == Determinism::EverySchedule).then(Twin::default),
             plans,
             settings,
             make_strategy,
@@ -143,6 +151,11 @@ impl<R: Resource> State<R> {
     /// prepares the strategy. `false` ends the run.
     fn next_execution(&mut self) -> bool {
         self.evaluate_finished();
+        if self.failure.is_none() && self.twin.as_mut().is_some_and(|t| t.start_second(&mut self.strategy)) {
+            // The schedule that just passed runs again, uncounted, to be compared.
+            self.start_execution();
+            return true;
+        }
         loop {
             if (self.failure.is_some() && !self.settings.keep_going) || self.runs >= self.settings.budget {
                 return false;
@@ -196,6 +209,12 @@ impl<R: Resource> State<R> {
         self.runs_here += 1;
         self.runs += 1;
         crate::progress::executed();
+        self.start_execution();
+        true
+    }
+
+    /// Prepares the record and the harness for an execution of the current plan.
+    fn start_execution(&mut self) {
         let plan = &self.plans[self.plan.expect("a plan was picked")];
         harness::reset(&mut lock(&self.outcome), &plan.scenario);
         *lock(&self.scenario) = Some(Arc::clone(&plan.scenario));
@@ -205,7 +224,6 @@ impl<R: Resource> State<R> {
         }
         let spurious = self.settings.spurious;
         runtime::with_record(|rec| rec.surprises_on = spurious);
-        true
     }
 
     /// Hands the step that just ended to the strategy, if it keeps footprints.
@@ -293,7 +311,14 @@ impl<R: Resource> State<R> {
             .flatten();
             strategy.ran(choice, step);
         }
+        let (heartbeat, trace) = (self.heartbeat.as_deref(), self.trace.as_mut());
         runtime::with_record(|rec| {
+            if let Some(h) = heartbeat {
+                h.chose(choice, current, rec);
+            }
+            if let Some(trace) = trace {
+                trace.point(ids, choice, rec.events.len());
+            }
             if rec.track_steps {
                 runtime::steps::open(rec, choice);
             }
@@ -348,6 +373,21 @@ impl<R: Resource> State<R> {
         };
         let last = record.step.take();
         self.deliver_step(last);
+        let trace = self.trace.as_mut().map(|t| t.finish(&record));
+        if let (Some(twin), Some(trace)) = (self.twin.as_mut(), &trace) {
+            match twin.end_second(trace, &mut self.strategy) {
+                Some(None) => {
+                    self.spare = Some(record);
+                    return;
+                }
+                Some(Some(d)) => {
+                    let message = determinism::message(&d, "a schedule that passed was run a second time");
+                    self.fail(FailureKind::Nondeterministic { step: d.step, message }.into(), record);
+                    return;
+                }
+                None => {}
+            }
+        }
         if record.abort.is_none() && self.strategy.as_ref().is_some_and(|s| s.wants_upcoming()) {
             if self.profile.len() < record.accesses.len() {
                 self.profile.resize_with(record.accesses.len(), Vec::new);
@@ -362,7 +402,12 @@ impl<R: Resource> State<R> {
         }
         match judged {
             Some(judged) => self.fail(judged, record),
-            None => self.spare = Some(record),
+            None => {
+                if let (Some(twin), Some(trace)) = (self.twin.as_mut(), trace) {
+                    twin.passed(trace, &record.choices);
+                }
+                self.spare = Some(record)
+            }
         }
     }
 
@@ -385,6 +430,9 @@ impl<R: Resource> State<R> {
     /// After a panic escaped the runner: turns it into a failure of the execution that ran.
     pub(crate) fn evaluate_panic(&mut self, message: String) {
         let record = runtime::take_record().unwrap_or_default();
+        if let Some(trace) = self.trace.as_mut() {
+            trace.finish(&record);
+        }
         let kind = if message.starts_with("deadlock!") {
             FailureKind::Deadlock {
                 cycle: vec![
@@ -492,11 +540,29 @@ pub(crate) struct Driver<R: Resource>(pub Rc<RefCell<State<R>>>);
 
 impl<R: Resource> shuttle::scheduler::Scheduler for Driver<R> {
     fn new_execution(&mut self) -> Option<Schedule> {
-        self.0.borrow_mut().next_execution().then(|| Schedule::new(0))
+        let mut state = self.0.borrow_mut();
+        if let Some(h) = &state.heartbeat {
+            h.idle();
+        }
+        let next = state.next_execution();
+        if next {
+            if let Some(h) = &state.heartbeat {
+                h.running();
+            }
+        }
+        next.then(|| Schedule::new(0))
     }
 
     fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, is_yielding: bool) -> Option<TaskId> {
-        self.0.borrow_mut().next_task(runnable, current, is_yielding)
+        let mut state = self.0.borrow_mut();
+        if let Some(h) = &state.heartbeat {
+            h.idle();
+        }
+        let next = state.next_task(runnable, current, is_yielding);
+        if let Some(h) = &state.heartbeat {
+            h.running();
+        }
+        next
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -524,6 +590,8 @@ pub(crate) fn run<R: Resource>(
         let s = state.borrow();
         (Arc::clone(&s.scenario), Arc::clone(&s.outcome))
     };
+    let watched = watchdog::watch(describe_ops::<R>(Arc::clone(&scenario)));
+    state.borrow_mut().heartbeat = watched.heartbeat().cloned();
     let body = move || {
         let scenario = lock(&scenario)
             .clone()
@@ -537,7 +605,9 @@ pub(crate) fn run<R: Resource>(
     config.max_steps = shuttle::MaxSteps::None;
     config.failure_persistence = shuttle::FailurePersistence::None;
     config.silence_warnings = true;
-    config.stack_size = STACK_SIZE;
+    // The size the check asked for (see `Checker::stack_size`), with the overflow guard ready.
+    config.stack_size = runtime::stack::size();
+    runtime::stack::prepare();
     let runner = shuttle::Runner::new(Driver(Rc::clone(&state)), config);
     let ran = catch_unwind(AssertUnwindSafe(|| runner.run(body)));
     let mut state = state.borrow_mut();
@@ -563,4 +633,28 @@ pub(crate) fn run<R: Resource>(
     report.exhausted = state.exhausted;
     report.unknown = state.unknown;
     Ok(report)
+}
+
+/// How the watchdog names operation `i` of the scenario running now: its text and its thread.
+fn describe_ops<R: Resource>(scenario: NextScenario<R::Op>) -> Box<dyn Fn(usize) -> (String, String) + Send + Sync> {
+    Box::new(move |i| {
+        let Some(s) = lock(&scenario).clone() else {
+            return (format!("op {i}"), "?".into());
+        };
+        let mut first = s.init.len();
+        let thread = if i < first {
+            None
+        } else {
+            s.threads.iter().position(|ops| {
+                first += ops.len();
+                i < first
+            })
+        };
+        let op = if i < s.len() {
+            format!("{:?}", s.op(i))
+        } else {
+            format!("op {i}")
+        };
+        (op, watchdog::scenario_thread(thread))
+    })
 }

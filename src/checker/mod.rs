@@ -5,6 +5,7 @@
 mod check;
 mod inversion;
 mod reproduce;
+mod robust;
 mod shard;
 mod size;
 
@@ -88,6 +89,7 @@ pub struct Checker<R: Resource> {
     regression_file: Option<std::path::PathBuf>,
     stress_timeout: Duration,
     spurious: bool,
+    robust: robust::Robustness,
     _resource: PhantomData<fn() -> R>,
 }
 
@@ -109,6 +111,7 @@ impl<R: Resource> Clone for Checker<R> {
             regression_file: self.regression_file.clone(),
             stress_timeout: self.stress_timeout,
             spurious: self.spurious,
+            robust: self.robust,
             _resource: PhantomData,
         }
     }
@@ -135,6 +138,7 @@ impl<R: Resource> std::fmt::Debug for Checker<R> {
             .field("regression_file", &self.regression_file)
             .field("stress_timeout", &self.stress_timeout)
             .field("spurious", &self.spurious)
+            .field("robust", &self.robust)
             .finish()
     }
 }
@@ -164,6 +168,7 @@ impl<R: Resource> Checker<R> {
             regression_file: None,
             stress_timeout: DEFAULT_STRESS_TIMEOUT,
             spurious: true,
+            robust: robust::Robustness::default(),
             _resource: PhantomData,
         }
     }
@@ -429,8 +434,11 @@ impl<R: Resource> Checker<R> {
         let seed = self.effective_seed()?;
         let shrink = self.shrink_settings()?;
         let mode = crate::progress::Mode::from_env().map_err(Failure::usage)?;
+        let _scope = self.guards()?.enter();
         let _progress = crate::progress::Session::open(short_name(std::any::type_name::<R>()), self.iterations, mode);
-        self.run_inner(seed, &shrink).map_err(Failure::with_page)
+        self.run_inner(seed, &shrink)
+            .map_err(|f| self.verify_determinism(f))
+            .map_err(Failure::with_page)
     }
 
     fn run_inner(&self, seed: u64, shrink: &ShrinkSettings) -> Result<Report, Failure<R::Op>> {

@@ -106,7 +106,9 @@ impl ReportParts {
                 }
                 s
             }
-            FailureKind::Usage { message } | FailureKind::Internal { message } => format!("why: {message}\n"),
+            FailureKind::Usage { message }
+            | FailureKind::Internal { message }
+            | FailureKind::Nondeterministic { message, .. } => format!("why: {message}\n"),
         };
         out += &format!("\nscenario ({}), each operation -> what it returned:\n", self.shape);
         out += &self.table();
