@@ -217,20 +217,20 @@ pub(crate) fn verify<Op>(
             return Some(d);
         }
     }
-    match outcomes.iter().find(|o| !o.as_ref().is_some_and(|k| k.same_bug(want))) {
-        Some(other) => Some(Divergence {
-            step: first.points.len(),
-            what: format!(
-                "every run recorded the same events, but a replay {} instead of showing the {}",
-                match other {
-                    None => "passed".to_string(),
-                    Some(k) => format!("failed with a {}", k.title()),
-                },
-                want.title()
-            ),
-        }),
-        None => None,
-    }
+    let other = outcomes
+        .iter()
+        .find(|o| !o.as_ref().is_some_and(|k| k.same_bug(want)))?;
+    Some(Divergence {
+        step: first.points.len(),
+        what: format!(
+            "every run recorded the same events, but a replay {} instead of showing the {}",
+            match other {
+                None => "passed".to_string(),
+                Some(k) => format!("failed with a {}", k.title()),
+            },
+            want.title()
+        ),
+    })
 }
 
 /// Every schedule run twice (`Determinism::EverySchedule`): after an execution passes, the driver
@@ -260,7 +260,7 @@ impl Twin {
             steps,
         });
         replay.new_execution();
-        let held = std::mem::replace(strategy, Some(replay));
+        let held = strategy.replace(replay);
         self.replaying = Some((trace, held));
         true
     }

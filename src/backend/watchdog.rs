@@ -419,8 +419,10 @@ mod tests {
 
     #[test]
     fn events_pack_with_their_object() {
-        let mut rec = ExecutionRecord::default();
-        rec.objects = vec![ObjectInfo::new(ObjectKind::Atomic), ObjectInfo::new(ObjectKind::Mutex)];
+        let mut rec = ExecutionRecord {
+            objects: vec![ObjectInfo::new(ObjectKind::Atomic), ObjectInfo::new(ObjectKind::Mutex)],
+            ..ExecutionRecord::default()
+        };
         rec.events.push(Event {
             thread: 2,
             kind: EventKind::LockAcquired { obj: 1, shared: false },
