@@ -329,3 +329,82 @@ fn deterministic_resources_pass_every_schedule_mode() {
         .run()
         .unwrap();
 }
+
+// --- How much stack ordinary code needs ----------------------------------------------------------
+
+/// Runs a built-in resource's check under the stack size in `CROSSCHECK_STACK_SIZE`.
+#[test]
+fn child_stack_probe() {
+    if !in_child() {
+        return;
+    }
+    use crosscheck::resources::*;
+    fn probe<R: Resource>() {
+        let _ = Checker::<R>::new().iterations(200).shrink_budget(2_000).run();
+    }
+    match std::env::var("STACK_PROBE").unwrap().as_str() {
+        "LockedCounter" => probe::<LockedCounter>(),
+        "RacyCounter" => probe::<RacyCounter>(),
+        "LockedMap" => probe::<LockedMap>(),
+        "ShardedMap" => probe::<ShardedMap>(),
+        "OrderedBank" => probe::<OrderedBank>(),
+        "AbBaBank" => probe::<AbBaBank>(),
+        "BackoffBank" => probe::<BackoffBank>(),
+        "LockedLog" => probe::<LockedLog>(),
+        "TornLog" => probe::<TornLog>(),
+        "WhileWaitMailbox" => probe::<WhileWaitMailbox>(),
+        "StrongClaim" => probe::<StrongClaim>(),
+        "BigFrames" => probe::<BigFrames>(),
+        other => panic!("no probe for {other}"),
+    }
+}
+
+/// The smallest stack (to 8 KiB) each built-in resource's check runs in, and the 512 KiB frame's:
+/// how the default was chosen. A measurement, not a test:
+/// `cargo test --test mistakes stack_needs -- --ignored --nocapture` (add
+/// `--config profile.dev.opt-level=0 --config 'profile.dev.package."*".opt-level=0'` for a plain
+/// debug build of everything).
+#[cfg(unix)]
+#[test]
+#[ignore = "a measurement that starts ~100 processes; run it by name with --ignored"]
+fn stack_needs() {
+    let names = [
+        "LockedCounter",
+        "RacyCounter",
+        "LockedMap",
+        "ShardedMap",
+        "OrderedBank",
+        "AbBaBank",
+        "BackoffBank",
+        "LockedLog",
+        "TornLog",
+        "WhileWaitMailbox",
+        "StrongClaim",
+        "BigFrames",
+    ];
+    println!("{:<18} {:>12}", "resource", "stack needed");
+    for name in names {
+        let fits = |kib: usize| {
+            let size = format!("{kib}k");
+            let (out, _) = child(
+                "child_stack_probe",
+                &[("STACK_PROBE", name), ("CROSSCHECK_STACK_SIZE", &size)],
+            );
+            out.status.success()
+        };
+        let (mut lo, mut hi) = (56, 4096);
+        if !fits(hi) {
+            println!("{name:<18} {:>12}", "> 4 MiB");
+            continue;
+        }
+        while hi - lo > 8 {
+            let mid = (lo + hi) / 2 / 8 * 8;
+            if fits(mid) {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        println!("{name:<18} {:>8} KiB", hi);
+    }
+}

@@ -19,11 +19,9 @@ use std::time::{Duration, Instant};
 
 use shuttle::scheduler::{Schedule, Task, TaskId};
 
-use super::determinism::{self, Determinism, Trace, Twin};
 use super::harness::{self, lock};
 use super::judge::{self, Consistency, Judged, Outcome};
 use super::locks::LockWatch;
-use super::watchdog::{self, Heartbeat};
 use crate::linearizability::cache::FxHasher;
 use crate::plan::{Plan, StrategyFactory};
 use crate::record::{short_name, Access, Event, EventKind, Footprint};
@@ -34,6 +32,7 @@ use crate::scenario::Scenario;
 use crate::scheduler::{is_preemption, Choice, Strategy, Upcoming};
 
 mod failure;
+mod guarded;
 
 /// The scenario the next execution runs: set by the driver, read by the execution's body.
 type NextScenario<Op> = Arc<Mutex<Option<Arc<Scenario<Op>>>>>;
@@ -100,12 +99,8 @@ pub(crate) struct State<R: Resource> {
     watch: LockWatch,
     /// The report of the first lock-order cycle: the run's failure if nothing worse is found.
     inversion: Option<Failure<R::Op>>,
-    /// What the hang watchdog sees of this run (`None`: the watchdog is off).
-    heartbeat: Option<Arc<Heartbeat>>,
-    /// The running execution's trace, when runs of a schedule are compared (see `determinism`),
-    /// and the second runs of `Determinism::EverySchedule`.
-    trace: Option<Trace>,
-    twin: Option<Twin>,
+    /// The hang watchdog's heartbeat and the nondeterminism check's traces (see `guarded.rs`).
+    guard: guarded::Guarded,
 }
 
 /// What each operation of a scenario returned (`None`: it did not return).
@@ -119,9 +114,7 @@ impl<R: Resource> State<R> {
         State {
             watch: LockWatch::new(settings.lock_order),
             inversion: None,
-            heartbeat: None,
-            trace: determinism::tracing().then(Trace::default),
-            twin: (determinism::mode() == Determinism::EverySchedule).then(Twin::default),
+            guard: guarded::Guarded::new(),
             plans,
             settings,
             make_strategy,
@@ -151,9 +144,7 @@ impl<R: Resource> State<R> {
     /// prepares the strategy. `false` ends the run.
     fn next_execution(&mut self) -> bool {
         self.evaluate_finished();
-        if self.failure.is_none() && self.twin.as_mut().is_some_and(|t| t.start_second(&mut self.strategy)) {
-            // The schedule that just passed runs again, uncounted, to be compared.
-            self.start_execution();
+        if self.second_run() {
             return true;
         }
         loop {
@@ -311,14 +302,9 @@ impl<R: Resource> State<R> {
             .flatten();
             strategy.ran(choice, step);
         }
-        let (heartbeat, trace) = (self.heartbeat.as_deref(), self.trace.as_mut());
+        let guard = &mut self.guard;
         runtime::with_record(|rec| {
-            if let Some(h) = heartbeat {
-                h.chose(choice, current, rec);
-            }
-            if let Some(trace) = trace {
-                trace.point(ids, choice, rec.events.len());
-            }
+            guard.chose(ids, choice, current, rec);
             if rec.track_steps {
                 runtime::steps::open(rec, choice);
             }
@@ -373,21 +359,9 @@ impl<R: Resource> State<R> {
         };
         let last = record.step.take();
         self.deliver_step(last);
-        let trace = self.trace.as_mut().map(|t| t.finish(&record));
-        if let (Some(twin), Some(trace)) = (self.twin.as_mut(), &trace) {
-            match twin.end_second(trace, &mut self.strategy) {
-                Some(None) => {
-                    self.spare = Some(record);
-                    return;
-                }
-                Some(Some(d)) => {
-                    let message = determinism::message(&d, "a schedule that passed was run a second time");
-                    self.fail(FailureKind::Nondeterministic { step: d.step, message }.into(), record);
-                    return;
-                }
-                None => {}
-            }
-        }
+        let Some((record, trace)) = self.second_run_ended(record) else {
+            return;
+        };
         if record.abort.is_none() && self.strategy.as_ref().is_some_and(|s| s.wants_upcoming()) {
             if self.profile.len() < record.accesses.len() {
                 self.profile.resize_with(record.accesses.len(), Vec::new);
@@ -402,12 +376,7 @@ impl<R: Resource> State<R> {
         }
         match judged {
             Some(judged) => self.fail(judged, record),
-            None => {
-                if let (Some(twin), Some(trace)) = (self.twin.as_mut(), trace) {
-                    twin.passed(trace, &record.choices);
-                }
-                self.spare = Some(record)
-            }
+            None => self.passed_run(record, trace),
         }
     }
 
@@ -430,9 +399,7 @@ impl<R: Resource> State<R> {
     /// After a panic escaped the runner: turns it into a failure of the execution that ran.
     pub(crate) fn evaluate_panic(&mut self, message: String) {
         let record = runtime::take_record().unwrap_or_default();
-        if let Some(trace) = self.trace.as_mut() {
-            trace.finish(&record);
-        }
+        self.guard.finish_trace(&record);
         let kind = if message.starts_with("deadlock!") {
             FailureKind::Deadlock {
                 cycle: vec![
@@ -541,27 +508,17 @@ pub(crate) struct Driver<R: Resource>(pub Rc<RefCell<State<R>>>);
 impl<R: Resource> shuttle::scheduler::Scheduler for Driver<R> {
     fn new_execution(&mut self) -> Option<Schedule> {
         let mut state = self.0.borrow_mut();
-        if let Some(h) = &state.heartbeat {
-            h.idle();
-        }
+        state.guard.beat(false);
         let next = state.next_execution();
-        if next {
-            if let Some(h) = &state.heartbeat {
-                h.running();
-            }
-        }
+        state.guard.beat(next);
         next.then(|| Schedule::new(0))
     }
 
     fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, is_yielding: bool) -> Option<TaskId> {
         let mut state = self.0.borrow_mut();
-        if let Some(h) = &state.heartbeat {
-            h.idle();
-        }
+        state.guard.beat(false);
         let next = state.next_task(runnable, current, is_yielding);
-        if let Some(h) = &state.heartbeat {
-            h.running();
-        }
+        state.guard.beat(true);
         next
     }
 
@@ -590,8 +547,7 @@ pub(crate) fn run<R: Resource>(
         let s = state.borrow();
         (Arc::clone(&s.scenario), Arc::clone(&s.outcome))
     };
-    let watched = watchdog::watch(describe_ops::<R>(Arc::clone(&scenario)));
-    state.borrow_mut().heartbeat = watched.heartbeat().cloned();
+    let _watched = state.borrow_mut().guard.watch(Arc::clone(&scenario));
     let body = move || {
         let scenario = lock(&scenario)
             .clone()
@@ -633,28 +589,4 @@ pub(crate) fn run<R: Resource>(
     report.exhausted = state.exhausted;
     report.unknown = state.unknown;
     Ok(report)
-}
-
-/// How the watchdog names operation `i` of the scenario running now: its text and its thread.
-fn describe_ops<R: Resource>(scenario: NextScenario<R::Op>) -> Box<dyn Fn(usize) -> (String, String) + Send + Sync> {
-    Box::new(move |i| {
-        let Some(s) = lock(&scenario).clone() else {
-            return (format!("op {i}"), "?".into());
-        };
-        let mut first = s.init.len();
-        let thread = if i < first {
-            None
-        } else {
-            s.threads.iter().position(|ops| {
-                first += ops.len();
-                i < first
-            })
-        };
-        let op = if i < s.len() {
-            format!("{:?}", s.op(i))
-        } else {
-            format!("op {i}")
-        };
-        (op, watchdog::scenario_thread(thread))
-    })
 }

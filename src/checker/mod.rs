@@ -65,6 +65,9 @@ pub(crate) const DEFAULT_CHECK_BUDGET: Duration = Duration::from_secs(10);
 /// | `shrink_time_limit` | 30 s | wall-clock cap on shrinking |
 /// | `stress_timeout` | 10 s | under `Scheduler::Stress`, how long an iteration's threads may run before a suspected deadlock |
 /// | `spurious` | on | spurious wakeups, weak-CAS failures and early park returns as scheduling choices (see [`Checker::spurious`]) |
+/// | `stack_size` | `CROSSCHECK_STACK_SIZE`, else 2 MiB | the stack of each controlled thread; an overflow names this setting (see [`Checker::stack_size`]) |
+/// | `hang_timeout` | `CROSSCHECK_HANG_TIMEOUT_MS`, else 5 s | how long a controlled thread may run without reaching a scheduling point (see [`Checker::hang_timeout`]) |
+/// | `determinism` | `CROSSCHECK_DETERMINISM`, else `Failures` | when schedules are run twice to detect uncontrolled nondeterminism (see [`Checker::determinism`]) |
 ///
 /// Environment (read in one place; an unknown `CROSSCHECK_*` variable gets a warning naming the
 /// known ones): `CROSSCHECK_SEED` sets the seed where `seed` is not called,
