@@ -99,10 +99,16 @@ impl<R: Resource> Checker<R> {
             return determinism::without_token(failure);
         }
         let data = failure.data();
+        // Only one shuttle execution's failure replays from its token: not a lock-order inversion
+        // (a property of many executions), not a loom token (loom's own path, maybe weak memory).
+        let shuttle_token = failure
+            .token()
+            .and_then(|t| crate::token::Token::decode(t).ok())
+            .is_some_and(|t| t.loom.is_none());
         let (Some(source), true) = (data.source.clone(), failure.kind().is_bug()) else {
             return failure;
         };
-        if failure.token().is_none() || determinism::mode() == Determinism::Off {
+        if !shuttle_token || failure.is_inversion() || determinism::mode() == Determinism::Off {
             return failure;
         }
         let plan = crate::plan::Plan {
