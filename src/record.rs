@@ -32,6 +32,8 @@ pub(crate) enum ObjectKind {
     File,
     /// A thread's park token (`thread::park`/`unpark`).
     Parker,
+    /// An `mpsc` channel.
+    Channel,
 }
 
 impl ObjectKind {
@@ -43,6 +45,7 @@ impl ObjectKind {
             ObjectKind::Atomic => "atomic",
             ObjectKind::File => "file",
             ObjectKind::Parker => "park-token",
+            ObjectKind::Channel => "channel",
         }
     }
 }
@@ -79,9 +82,12 @@ impl ObjectInfo {
             ObjectKind::Atomic => self.value_type,
             ObjectKind::File => "File",
             ObjectKind::Parker => "park token",
+            ObjectKind::Channel => "Channel",
         };
         match self.kind {
-            ObjectKind::Mutex | ObjectKind::RwLock => format!("{outer}<{}>", short_type(self.value_type)),
+            ObjectKind::Mutex | ObjectKind::RwLock | ObjectKind::Channel => {
+                format!("{outer}<{}>", short_type(self.value_type))
+            }
             _ => short_type(outer),
         }
     }
@@ -217,6 +223,16 @@ pub(crate) enum EventKind {
         obj: usize,
         len: usize,
     },
+    /// Message number `msg` (counted from 1 per channel) was sent on channel `obj`.
+    Send {
+        obj: usize,
+        msg: u64,
+    },
+    /// Message number `msg` was received from channel `obj`.
+    Recv {
+        obj: usize,
+        msg: u64,
+    },
 }
 
 /// One recorded event: what happened, on which thread (a shuttle task id; 0 is main).
@@ -315,7 +331,9 @@ impl EventKind {
             | ParkReturnedEarly { obj }
             | Notify { obj, .. }
             | FileWrite { obj, .. }
-            | FileRead { obj, .. } => (obj, AccessKind::Write),
+            | FileRead { obj, .. }
+            | Send { obj, .. }
+            | Recv { obj, .. } => (obj, AccessKind::Write),
             SwitchedTo { .. } | OpBegin { .. } | OpEnd { .. } | LockBlocked { .. } => return None,
         };
         Some(Access { obj, kind })

@@ -370,6 +370,9 @@ impl<R: Resource> State<R> {
                 kept.clone_from(made);
             }
         }
+        if let Some(strategy) = self.strategy.as_mut().filter(|s| s.wants_upcoming()) {
+            strategy.finished(&record.events);
+        }
         let judged = self.judge(&record);
         if judged.is_none() {
             self.note_lock_order(&record);

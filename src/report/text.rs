@@ -263,6 +263,8 @@ pub(crate) fn interleaving(
                 ));
                 continue;
             }
+            EventKind::Send { obj: o, msg } => format!("  sends message #{msg} on {}", obj(*o)),
+            EventKind::Recv { obj: o, msg } => format!("  receives message #{msg} from {}", obj(*o)),
             EventKind::Park { obj: o } => format!("  parks ({})", obj(*o)),
             EventKind::Unpark { obj: o, owner } => match owner {
                 Some(t) => format!("  unparks {} ({})", label(*t), obj(*o)),

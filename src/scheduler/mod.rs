@@ -49,7 +49,7 @@ pub(crate) use replay::Replay;
 pub(crate) use rff::Rff;
 pub(crate) use surw::Surw;
 
-use crate::record::{Access, Footprint};
+use crate::record::{Access, Event, Footprint};
 
 /// How a check chooses which thread runs at each scheduling point, and on which backend.
 ///
@@ -377,6 +377,10 @@ pub(crate) trait Strategy {
 
     /// The footprint of the step that just ended.
     fn stepped(&mut self, _step: &Footprint) {}
+
+    /// When an execution has ended (for a strategy that wants upcoming accesses): its events, which
+    /// hold the value each atomic access read or wrote. Called before the next `new_execution`.
+    fn finished(&mut self, _events: &[Event]) {}
 }
 
 /// What the runnable threads of a scheduling point will do next, each aligned with the runnable

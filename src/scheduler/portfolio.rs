@@ -1,5 +1,5 @@
 use super::{Alternatives, Strategy, Upcoming};
-use crate::record::{Access, Footprint};
+use crate::record::{Access, Event, Footprint};
 
 /// Several strategies sharing one scenario's schedules: each execution goes to the next member in
 /// turn, and a systematic member that has explored everything drops out, passing its turns on. No
@@ -80,6 +80,13 @@ impl Strategy for Portfolio {
         let member = &mut self.members[self.current].1;
         if member.wants_upcoming() {
             member.ran(task, access);
+        }
+    }
+
+    fn finished(&mut self, events: &[Event]) {
+        let member = &mut self.members[self.current].1;
+        if member.wants_upcoming() {
+            member.finished(events);
         }
     }
 }

@@ -4,7 +4,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{Alternatives, Pos, Strategy, Upcoming};
-use crate::record::{Access, AccessKind};
+use crate::record::{Access, AccessKind, Event, EventKind, Value};
 
 /// An access of one execution: the task and the access's index among the task's accesses.
 type Id = (usize, usize);
@@ -17,6 +17,9 @@ struct Seen {
     /// Scheduling decisions taken before the step that made it: following the same decisions
     /// reaches the point just before it.
     decision: usize,
+    /// The value an atomic read returned or an atomic write stored, filled in when the execution
+    /// has ended (`None`: not an atomic, a failed compare-exchange, or the execution stopped first).
+    value: Option<Value>,
 }
 
 /// An execution kept for mutation: its decisions and its accesses.
@@ -38,11 +41,11 @@ struct Plan {
 /// reads-from pairs (which write each atomic load observed, or the initial value) are collected;
 /// an execution that showed a pair never seen before joins a pool. Most executions then mutate a
 /// pool member: pick a read (an object first, uniformly, so the one load of a rarely read object
-/// is as likely as any of a hundred loads of another), pick an older value for it to read (the
-/// initial value half of the time, else an older write; pairs already seen are skipped), replay
-/// the parent up to just before the write that hid that value (or before the lock its writer took
-/// for it), and run the reader until it has made that read. The rest, and every fourth execution,
-/// is partial order sampling.
+/// is as likely as any of a hundred loads of another), pick an older write for it to read (see
+/// [`target`]: a value it did not see comes first), replay the parent up to just before the write
+/// that hid that value (or before the lock its writer took for it), and run the reader until it
+/// has made that read. The rest, and every fourth execution, is partial order sampling. The values
+/// come from the execution's record when it ends ([`Strategy::finished`]).
 pub(crate) struct Rff {
     rng: ChaCha8Rng,
     pos: Pos,
@@ -117,19 +120,10 @@ impl Rff {
                 continue;
             }
             let read = parent.trace[r].id;
-            // Which write to move the read before: the first (to read the initial value) or the
-            // one after an older write `w` (to read `w`).
-            let init_unseen = !self.pairs.contains(&(read, None));
-            let before = if writes.len() == 1 || (init_unseen && self.rng.gen_bool(0.5)) {
-                writes[0]
-            } else {
-                let k = self.rng.gen_range(0..writes.len() - 1);
-                if self.pairs.contains(&(read, Some(parent.trace[writes[k]].id))) && init_unseen {
-                    writes[0]
-                } else {
-                    writes[k + 1]
-                }
+            let Some(k) = target(&mut self.rng, &self.pairs, parent, read, parent.trace[r].value, &writes) else {
+                continue;
             };
+            let before = writes[k];
             // A write made under a lock cannot be overtaken by a reader that needs the same lock:
             // move the read before the writer's last lock acquisition instead.
             let writer = parent.trace[before].id.0;
@@ -147,6 +141,67 @@ impl Rff {
         }
         None
     }
+}
+
+/// Which write to move a read before, as an index into `writes` (the writes on its object before
+/// it, oldest first): moving it before `writes[0]` makes it read the initial value, before
+/// `writes[k]` makes it read `writes[k - 1]`. A program tells reads-from pairs apart only by the
+/// value read, so the targets that give the read a value it did not see come first (the initial
+/// value counts as one unless known to be the same), then any pair not seen yet; within them each
+/// distinct value is equally likely, so the one write of a rare value is not drowned by a hundred
+/// writes of a common one.
+fn target(
+    rng: &mut ChaCha8Rng,
+    pairs: &HashSet<(Id, Option<Id>)>,
+    parent: &Parent,
+    read: Id,
+    observed: Option<Value>,
+    writes: &[usize],
+) -> Option<usize> {
+    // (index into `writes`, the value the read would see, whether its pair is new)
+    let options: Vec<(usize, Option<Value>, bool)> = (0..writes.len())
+        .map(|k| {
+            if k == 0 {
+                (0, None, !pairs.contains(&(read, None)))
+            } else {
+                let w = &parent.trace[writes[k - 1]];
+                (k, w.value, !pairs.contains(&(read, Some(w.id))))
+            }
+        })
+        .collect();
+    let differs = |v: Option<Value>| v.is_none() || observed.is_none() || v != observed;
+    // Preferred: a value the read did not see, by a pair not seen yet; then a value it did not
+    // see, even by a pair seen in another execution (with its other reads it is a new
+    // combination); then a new pair; then anything.
+    let tiers: [fn(bool, bool) -> bool; 4] = [|d, n| d && n, |d, _| d, |_, n| n, |_, _| true];
+    let tier: Vec<(usize, Option<Value>)> = tiers
+        .iter()
+        .map(|keep| {
+            options
+                .iter()
+                .filter(|o| keep(differs(o.1), o.2))
+                .map(|o| (o.0, o.1))
+                .collect::<Vec<_>>()
+        })
+        .find(|t| !t.is_empty())?;
+    // Distinct values in first-seen order (the initial value, unknown, stands alone).
+    let mut values: Vec<Option<Value>> = Vec::new();
+    for &(k, v) in &tier {
+        if k == 0 || !values.contains(&v) {
+            values.push(v);
+        }
+    }
+    let pick = rng.gen_range(0..values.len());
+    if tier[0].0 == 0 && pick == 0 {
+        return Some(0);
+    }
+    let v = values[pick];
+    let with_value: Vec<usize> = tier
+        .iter()
+        .filter(|&&(k, w)| k != 0 && w == v)
+        .map(|&(k, _)| k)
+        .collect();
+    Some(with_value[rng.gen_range(0..with_value.len())])
 }
 
 impl Strategy for Rff {
@@ -238,6 +293,34 @@ impl Strategy for Rff {
             }
             AccessKind::Lock | AccessKind::SharedLock => {}
         }
-        self.trace.push(Seen { id, access, decision });
+        self.trace.push(Seen {
+            id,
+            access,
+            decision,
+            value: None,
+        });
+    }
+
+    fn finished(&mut self, events: &[Event]) {
+        // The k-th value event of a task on an atomic is the value of its k-th access to it in
+        // the trace: each announced atomic access records exactly one event after it runs.
+        let mut values: HashMap<(usize, usize), Vec<Option<Value>>> = HashMap::new();
+        for e in events {
+            let (obj, value) = match e.kind {
+                EventKind::Load { obj, value } | EventKind::Store { obj, value } => (obj, Some(value)),
+                EventKind::Rmw { obj, new, .. } => (obj, Some(new)),
+                EventKind::CasFailed { obj, .. } | EventKind::CasFailedSpuriously { obj, .. } => (obj, None),
+                _ => continue,
+            };
+            values.entry((e.thread, obj)).or_default().push(value);
+        }
+        let mut taken: HashMap<(usize, usize), usize> = HashMap::new();
+        for seen in &mut self.trace {
+            let key = (seen.id.0, seen.access.obj);
+            let Some(list) = values.get(&key) else { continue };
+            let k = taken.entry(key).or_insert(0);
+            seen.value = list.get(*k).copied().flatten();
+            *k += 1;
+        }
     }
 }

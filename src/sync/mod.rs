@@ -8,15 +8,22 @@
 //! report can show the interleaving.
 
 pub mod atomic;
+mod barrier;
 mod condvar;
+pub mod mpsc;
 mod mutex;
+mod once;
+mod once_lock;
 mod rwlock;
 
+pub use barrier::{Barrier, BarrierWaitResult};
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use mutex::{Mutex, MutexGuard};
+pub use once::{Once, OnceState};
+pub use once_lock::{LazyLock, OnceLock};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-/// `Arc` is std's: reference counting is not a scheduling point (as in shuttle).
-pub use std::sync::Arc;
+/// `Arc` and `Weak` are std's: reference counting is not a scheduling point (as in shuttle).
+pub use std::sync::{Arc, Weak};
 pub use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
 /// Maps the guard inside a `LockResult`, keeping the poison flag.
