@@ -130,6 +130,8 @@ fn pack(event: Option<&Event>, objects: &[ObjectInfo]) -> (u64, Option<&'static 
         FileWrite { obj, .. } => (13, obj),
         FileRead { obj, .. } => (14, obj),
         LockTimedOut { obj } => (15, obj),
+        Send { obj, .. } => (16, obj),
+        Recv { obj, .. } => (17, obj),
     };
     let object = (tag > 2).then(|| objects.get(id)).flatten();
     let kind = object.map_or(0, |o| 1 + o.kind as u64);
@@ -152,7 +154,7 @@ fn object_name(kind: usize, id: usize, site: &AtomicPtr<std::panic::Location<'st
     }
 }
 
-const VERBS: [&str; 15] = [
+const VERBS: [&str; 17] = [
     "began",
     "returned from",
     "blocked on",
@@ -168,15 +170,19 @@ const VERBS: [&str; 15] = [
     "wrote to",
     "read from",
     "gave up on",
+    "sent on",
+    "received from",
 ];
 
-const OBJECT_KINDS: [ObjectKind; 6] = [
+/// Every object kind, in declaration order (`kind as usize` indexes it).
+const OBJECT_KINDS: [ObjectKind; 7] = [
     ObjectKind::Mutex,
     ObjectKind::RwLock,
     ObjectKind::Condvar,
     ObjectKind::Atomic,
     ObjectKind::File,
     ObjectKind::Parker,
+    ObjectKind::Channel,
 ];
 
 impl Heartbeat {
@@ -459,6 +465,13 @@ mod tests {
             "{report}"
         );
         assert!(report.contains("std::sync primitive"), "{report}");
+    }
+
+    #[test]
+    fn object_kinds_are_in_declaration_order() {
+        for (i, k) in OBJECT_KINDS.iter().enumerate() {
+            assert_eq!(*k as usize, i);
+        }
     }
 
     #[test]
