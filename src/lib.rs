@@ -143,12 +143,14 @@
 //!   spawn and join (loom has no global clock), so histories are checked for sequential
 //!   consistency there rather than linearizability.
 //! - Only operations on [`crate::sync`], [`crate::thread`] and [`crate::fs`] are scheduling points;
-//!   a loop that spins without touching them cannot be interrupted.
+//!   a loop that spins without touching them cannot be interrupted. Memory shared without them
+//!   belongs in a [`crate::cell::UnsafeCell`], whose accesses are checked for data races.
 //! - Objects pick their backend when created: create them in [`Resource::new`], not in statics.
 
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
 
+pub mod cell;
 pub mod fs;
 pub mod fuzz;
 pub mod history;
@@ -180,6 +182,13 @@ mod token;
 /// into scope with `use crosscheck::arbitrary;` and `#[derive(arbitrary::Arbitrary)]` works (the
 /// derive names `arbitrary::`, which that `use` resolves).
 pub use arbitrary;
+
+/// What crosscheck's macros expand to; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use loom;
+    pub use shuttle;
+}
 pub use checker::{
     Checker, SizeRange, DEFAULT_ITERATIONS, DEFAULT_LIVELOCK_STEPS, DEFAULT_MAX_STEPS, DEFAULT_SEED,
     SCHEDULES_PER_SCENARIO,

@@ -34,6 +34,8 @@ pub(crate) enum ObjectKind {
     Parker,
     /// An `mpsc` channel.
     Channel,
+    /// An `UnsafeCell` (accesses checked for data races).
+    Cell,
 }
 
 impl ObjectKind {
@@ -46,6 +48,7 @@ impl ObjectKind {
             ObjectKind::File => "file",
             ObjectKind::Parker => "park-token",
             ObjectKind::Channel => "channel",
+            ObjectKind::Cell => "cell",
         }
     }
 }
@@ -83,9 +86,10 @@ impl ObjectInfo {
             ObjectKind::File => "File",
             ObjectKind::Parker => "park token",
             ObjectKind::Channel => "Channel",
+            ObjectKind::Cell => "UnsafeCell",
         };
         match self.kind {
-            ObjectKind::Mutex | ObjectKind::RwLock | ObjectKind::Channel => {
+            ObjectKind::Mutex | ObjectKind::RwLock | ObjectKind::Channel | ObjectKind::Cell => {
                 format!("{outer}<{}>", short_type(self.value_type))
             }
             _ => short_type(outer),
@@ -233,6 +237,13 @@ pub(crate) enum EventKind {
         obj: usize,
         msg: u64,
     },
+    /// A read (`with`) or a write (`with_mut`) of `UnsafeCell` `obj` at `site`. Not an access the
+    /// scheduler orders: its races are found from happens-before whatever the order.
+    CellAccess {
+        obj: usize,
+        write: bool,
+        site: &'static std::panic::Location<'static>,
+    },
 }
 
 /// One recorded event: what happened, on which thread (a shuttle task id; 0 is main).
@@ -334,7 +345,7 @@ impl EventKind {
             | FileRead { obj, .. }
             | Send { obj, .. }
             | Recv { obj, .. } => (obj, AccessKind::Write),
-            SwitchedTo { .. } | OpBegin { .. } | OpEnd { .. } | LockBlocked { .. } => return None,
+            SwitchedTo { .. } | OpBegin { .. } | OpEnd { .. } | LockBlocked { .. } | CellAccess { .. } => return None,
         };
         Some(Access { obj, kind })
     }

@@ -66,6 +66,11 @@ pub(crate) fn abort_kind_named(abort: &Abort, names: &[String]) -> FailureKind {
         Abort::Usage { message } => FailureKind::Usage {
             message: message.clone(),
         },
+        Abort::DataRace(race) => FailureKind::DataRace {
+            cell: race.cell.clone(),
+            first: race.first.clone(),
+            second: race.second.clone(),
+        },
     }
 }
 

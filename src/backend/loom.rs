@@ -325,6 +325,14 @@ impl Threads for LoomThreads {
             return None;
         }
         let message = panics::message(payload);
+        // A data race loom found in a cell access: the resource's bug, named from the record.
+        if message.contains("Causality violation") {
+            runtime::with_record(|rec| {
+                let race = runtime::clocks::loom_race(rec, &message);
+                rec.abort.get_or_insert(Abort::DataRace(race)).clone()
+            });
+            return None;
+        }
         let kind = loom_panic_kind(&message);
         if matches!(kind, FailureKind::Internal { .. }) {
             return Some(message);

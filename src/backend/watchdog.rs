@@ -132,6 +132,8 @@ fn pack(event: Option<&Event>, objects: &[ObjectInfo]) -> (u64, Option<&'static 
         LockTimedOut { obj } => (15, obj),
         Send { obj, .. } => (16, obj),
         Recv { obj, .. } => (17, obj),
+        CellAccess { obj, write: false, .. } => (18, obj),
+        CellAccess { obj, write: true, .. } => (19, obj),
     };
     let object = (tag > 2).then(|| objects.get(id)).flatten();
     let kind = object.map_or(0, |o| 1 + o.kind as u64);
@@ -154,7 +156,7 @@ fn object_name(kind: usize, id: usize, site: &AtomicPtr<std::panic::Location<'st
     }
 }
 
-const VERBS: [&str; 17] = [
+const VERBS: [&str; 19] = [
     "began",
     "returned from",
     "blocked on",
@@ -172,10 +174,12 @@ const VERBS: [&str; 17] = [
     "gave up on",
     "sent on",
     "received from",
+    "read",
+    "wrote",
 ];
 
 /// Every object kind, in declaration order (`kind as usize` indexes it).
-const OBJECT_KINDS: [ObjectKind; 7] = [
+const OBJECT_KINDS: [ObjectKind; 8] = [
     ObjectKind::Mutex,
     ObjectKind::RwLock,
     ObjectKind::Condvar,
@@ -183,6 +187,7 @@ const OBJECT_KINDS: [ObjectKind; 7] = [
     ObjectKind::File,
     ObjectKind::Parker,
     ObjectKind::Channel,
+    ObjectKind::Cell,
 ];
 
 impl Heartbeat {

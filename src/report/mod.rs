@@ -77,6 +77,18 @@ pub enum FailureKind {
         /// The replay token of a schedule that deadlocks on these locks, when one was found.
         deadlock: Option<String>,
     },
+    /// Two accesses to one [`UnsafeCell`](crate::cell::UnsafeCell), at least one a write, that
+    /// nothing orders: no lock, no release/acquire pair, no spawn or join between them. Found from
+    /// happens-before (vector clocks) under the controlled schedulers, by loom under
+    /// `Scheduler::Loom`; the interleaving that ran need not have overlapped them.
+    DataRace {
+        /// The cell: `cell "slot" (src/queue.rs:12)`.
+        cell: String,
+        /// The earlier access: `T1 writes it at src/queue.rs:30`.
+        first: String,
+        /// The later one, not ordered after the first.
+        second: String,
+    },
     /// An execution took more scheduling steps than allowed: a spin loop or a livelock.
     StepLimitExceeded {
         /// The limit that was reached.
@@ -164,7 +176,8 @@ impl FailureKind {
             (Deadlock { .. }, Deadlock { .. })
             | (StepLimitExceeded { .. }, StepLimitExceeded { .. })
             | (Livelock { .. }, Livelock { .. })
-            | (LockOrderInversion { .. }, LockOrderInversion { .. }) => true,
+            | (LockOrderInversion { .. }, LockOrderInversion { .. })
+            | (DataRace { .. }, DataRace { .. }) => true,
             (Panicked { message: m, .. }, Panicked { message: n, .. }) => m == n,
             _ => false,
         }
@@ -179,6 +192,7 @@ impl FailureKind {
             FailureKind::StepLimitExceeded { .. } => "step limit exceeded",
             FailureKind::Livelock { .. } => "livelock",
             FailureKind::LockOrderInversion { .. } => "lock-order inversion",
+            FailureKind::DataRace { .. } => "data race",
             FailureKind::Usage { .. } => "usage error",
             FailureKind::Nondeterministic { .. } => "uncontrolled nondeterminism",
             FailureKind::Internal { .. } => "internal error",

@@ -106,6 +106,11 @@ impl ReportParts {
                 }
                 s
             }
+            FailureKind::DataRace { cell, first, second } => format!(
+                "why: a data race on {cell}:\n  {first}\n  {second}\nand nothing orders the two (no lock held by \
+                 both, no release/acquire pair, no spawn or join between them): on real hardware they can \
+                 overlap, and the read sees a torn or stale value\n"
+            ),
             FailureKind::Usage { message }
             | FailureKind::Internal { message }
             | FailureKind::Nondeterministic { message, .. } => format!("why: {message}\n"),
@@ -263,6 +268,13 @@ pub(crate) fn interleaving(
                 ));
                 continue;
             }
+            EventKind::CellAccess { obj: o, write, site } => format!(
+                "  {} {} at {}:{}",
+                if *write { "writes" } else { "reads" },
+                obj(*o),
+                site.file(),
+                site.line()
+            ),
             EventKind::Send { obj: o, msg } => format!("  sends message #{msg} on {}", obj(*o)),
             EventKind::Recv { obj: o, msg } => format!("  receives message #{msg} from {}", obj(*o)),
             EventKind::Park { obj: o } => format!("  parks ({})", obj(*o)),

@@ -251,6 +251,7 @@ pub(crate) fn acquired(obj: Option<usize>, shared: bool, site: Site, how: Acquir
             .filter(|&(o, _, _)| o == obj && blocked)
             .map(|(_, _, since)| steps.saturating_sub(since));
         slot(&mut rec.locks.holders, obj).push((task, shared, steps));
+        super::clocks::lock_acquired(rec, obj);
         if how == Acquire::Blocking {
             let already = rec.locks.held_by(task).iter().any(|&(o, _)| o == obj);
             for i in 0..rec.locks.held_by(task).len() {
@@ -332,6 +333,7 @@ pub(crate) fn timed_wait(obj: Option<usize>, gave_up: bool) {
 pub(crate) fn released(obj: Option<usize>) {
     let Some(obj) = obj else { return };
     super::with_record(|rec| {
+        super::clocks::lock_released(rec, obj);
         let task = rec.running;
         let steps = rec.steps;
         let hs = slot(&mut rec.locks.holders, obj);

@@ -8,6 +8,7 @@
 //! records into the same state. Under shuttle the driver says which task runs; under loom the
 //! record asks loom for the current thread at each event (see [`with_record`]).
 
+pub(crate) mod clocks;
 pub(crate) mod livelock;
 pub(crate) mod locks;
 pub(crate) mod panics;
@@ -22,6 +23,7 @@ use std::cell::{Cell, RefCell};
 pub(crate) use crate::record::{Access, AccessKind, Event, EventKind, Label, ObjectInfo, ObjectKind, Value};
 use crate::scheduler::{Alternatives, Choice, ChoiceKind};
 use locks::LockTable;
+pub(crate) use waits::name_of as name_of_thread;
 
 /// Which implementation the facade's objects use when they are created on this thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +64,8 @@ pub(crate) enum Abort {
     Usage {
         message: String,
     },
+    /// Two accesses to an `UnsafeCell`, at least one a write, not ordered by happens-before.
+    DataRace(clocks::Race),
 }
 
 /// What one execution leaves behind, whatever the resource type.
@@ -134,6 +138,8 @@ pub(crate) struct ExecutionRecord {
     pub parkers: Vec<(usize, std::sync::Arc<park::Parker>)>,
     /// The thread whose `park_timeout` is yielding: the next decision runs another thread.
     pub timed_parker: Option<usize>,
+    /// Happens-before for the data-race check, from the execution's first `UnsafeCell` on.
+    pub clocks: Option<Box<clocks::Clocks>>,
 }
 
 impl ExecutionRecord {
@@ -213,6 +219,7 @@ impl Drop for BackendGuard {
 pub(crate) fn begin_execution(recycled: Option<ExecutionRecord>) {
     let mut record = recycled.unwrap_or_default();
     record.reset();
+    clocks::reset(&mut record);
     RECORD.with(|r| *r.borrow_mut() = Some(record));
 }
 

@@ -54,6 +54,7 @@ impl Parker {
             });
         }
         *token = true;
+        super::clocks::token(self.id(), true);
         super::waits::notified(self.id(), false);
         self.unparked.notify_one();
     }
@@ -68,6 +69,7 @@ impl Parker {
         }
         if *token {
             *token = false;
+            super::clocks::token(self.id(), false);
             return;
         }
         if choose(ChoiceKind::EarlyParkReturn, 2) == 1 {
@@ -84,6 +86,7 @@ impl Parker {
             super::waits::after_wait();
         }
         *token = false;
+        super::clocks::token(self.id(), false);
     }
 
     /// `park_timeout` in logical time: consumes the token if it is there; otherwise lets another
@@ -110,7 +113,11 @@ impl Parker {
         if let Some(obj) = self.id() {
             record(EventKind::Park { obj });
         }
-        std::mem::replace(&mut *token, false)
+        let taken = std::mem::replace(&mut *token, false);
+        if taken {
+            super::clocks::token(self.id(), false);
+        }
+        taken
     }
 }
 

@@ -19,7 +19,14 @@ pub(crate) fn push(rec: &mut ExecutionRecord, thread: usize, kind: EventKind) {
     if access.is_some() {
         rec.performed(thread);
     }
-    if access.is_some() || matches!(kind, EventKind::LockBlocked { .. } | EventKind::OpEnd { .. }) {
+    // A cell access is shared memory the scheduler does not order (its races are judged from
+    // happens-before), but the operation has begun by then.
+    if access.is_some()
+        || matches!(
+            kind,
+            EventKind::LockBlocked { .. } | EventKind::OpEnd { .. } | EventKind::CellAccess { .. }
+        )
+    {
         flush_begin(rec, thread);
     }
     if rec.track_steps {

@@ -80,7 +80,9 @@ pub(crate) fn spawned() -> Option<usize> {
             parent,
             ..Spawned::default()
         });
-        rec.waits.threads.len() - 1
+        let k = rec.waits.threads.len() - 1;
+        super::clocks::spawned(rec, k);
+        k
     })
 }
 
@@ -91,6 +93,7 @@ pub(crate) fn started(k: Option<usize>) {
     super::with_record(|rec| {
         let task = rec.running;
         slot(&mut rec.waits.threads, k).task = Some(task);
+        super::clocks::started(rec, k);
     });
 }
 
@@ -102,6 +105,7 @@ impl Drop for Finish {
         let Some(k) = self.0 else { return };
         let stuck = super::with_record(|rec| {
             slot(&mut rec.waits.threads, k).finished = true;
+            super::clocks::finished(rec, k);
             // This thread is done: if every other one now waits for good, nothing will run again.
             (rec.abort.is_none()).then(|| deadlock(rec, None)).flatten()
         })
@@ -139,8 +143,8 @@ pub(crate) fn after_join() {
     }
     super::with_record(|rec| {
         let task = rec.running;
-        if let Some(j) = rec.waits.joining.get_mut(task) {
-            *j = None;
+        if let Some(j) = rec.waits.joining.get_mut(task).and_then(Option::take) {
+            super::clocks::joined(rec, j);
         }
     });
 }
@@ -253,7 +257,7 @@ fn stuck(rec: &ExecutionRecord, task: usize) -> Option<String> {
 
 /// A thread as the report names it: the scenario's `T1`, `main`, or a thread a resource spawned,
 /// by who spawned it (`T1's thread`).
-fn name_of(rec: &ExecutionRecord, task: usize) -> String {
+pub(crate) fn name_of(rec: &ExecutionRecord, task: usize) -> String {
     if task == 0 || rec.labels.iter().any(|(t, _)| *t == task) {
         return thread_label(&rec.labels, task);
     }

@@ -1,6 +1,7 @@
 //! The atomic boolean: the common operations plus the logical read-modify-writes.
 
-use super::{record, Ordering};
+use super::{cas_clocks, record, Ordering};
+use crate::runtime::clocks::AtomicAccess;
 use crate::runtime::{self, AccessKind, Backend, EventKind, ObjectKind, Value};
 use crate::scheduler::ChoiceKind;
 
@@ -22,22 +23,22 @@ atomic_type!(
 impl AtomicBool {
     /// Logical "and" with `value`; returns the previous value.
     pub fn fetch_and(&self, value: bool, order: Ordering) -> bool {
-        rmw!(self, |a| a.fetch_and(value, order), |old| old & value)
+        rmw!(self, order, |a| a.fetch_and(value, order), |old| old & value)
     }
 
     /// Logical "nand" with `value`; returns the previous value.
     pub fn fetch_nand(&self, value: bool, order: Ordering) -> bool {
-        rmw!(self, |a| a.fetch_nand(value, order), |old| !(old & value))
+        rmw!(self, order, |a| a.fetch_nand(value, order), |old| !(old & value))
     }
 
     /// Logical "or" with `value`; returns the previous value.
     pub fn fetch_or(&self, value: bool, order: Ordering) -> bool {
-        rmw!(self, |a| a.fetch_or(value, order), |old| old | value)
+        rmw!(self, order, |a| a.fetch_or(value, order), |old| old | value)
     }
 
     /// Logical "xor" with `value`; returns the previous value.
     pub fn fetch_xor(&self, value: bool, order: Ordering) -> bool {
-        rmw!(self, |a| a.fetch_xor(value, order), |old| old ^ value)
+        rmw!(self, order, |a| a.fetch_xor(value, order), |old| old ^ value)
     }
 
     /// Logical "not": flips the value and returns the previous one.

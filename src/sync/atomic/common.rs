@@ -49,6 +49,7 @@ macro_rules! atomic_type {
                     Inner::Loom(a) => a.load(order),
                 };
                 record(self.id, |obj| EventKind::Load { obj, value: Self::v(value) });
+                runtime::clocks::atomic(self.id, AtomicAccess::Load, order);
                 value
             }
 
@@ -61,11 +62,12 @@ macro_rules! atomic_type {
                     Inner::Loom(a) => a.store(value, order),
                 }
                 record(self.id, |obj| EventKind::Store { obj, value: Self::v(value) });
+                runtime::clocks::atomic(self.id, AtomicAccess::Store, order);
             }
 
             /// Writes `value` and returns the previous value.
             pub fn swap(&self, value: $t, order: Ordering) -> $t {
-                rmw!(self, |a| a.swap(value, order), |_old| value)
+                rmw!(self, order, |a| a.swap(value, order), |_old| value)
             }
 
             /// Writes `new` if the value is `current`; returns the previous value either way.
@@ -80,6 +82,7 @@ macro_rules! atomic_type {
                     Ok(old) => record(self.id, |obj| EventKind::Rmw { obj, old: Self::v(old), new: Self::v(new) }),
                     Err(now) => record(self.id, |obj| EventKind::CasFailed { obj, current: Self::v(now) }),
                 }
+                cas_clocks(self.id, result.is_ok(), success, failure);
                 result
             }
 
@@ -106,6 +109,7 @@ macro_rules! atomic_type {
                             Err(now) if spurious => record(self.id, |obj| EventKind::CasFailedSpuriously { obj, current: Self::v(now) }),
                             Err(now) => record(self.id, |obj| EventKind::CasFailed { obj, current: Self::v(now) }),
                         }
+                        cas_clocks(self.id, result.is_ok(), success, failure);
                         result
                     }
                 }
@@ -137,6 +141,7 @@ macro_rules! atomic_type {
                     (Ok(old), Some(new)) => record(self.id, |obj| EventKind::Rmw { obj, old: Self::v(old), new: Self::v(new) }),
                     (Ok(now) | Err(now), _) => record(self.id, |obj| EventKind::CasFailed { obj, current: Self::v(now) }),
                 }
+                cas_clocks(self.id, result.is_ok(), set_order, fetch_order);
                 result
             }
 
@@ -171,7 +176,7 @@ macro_rules! atomic_type {
 /// One read-modify-write: announced as a write, run on whichever implementation the atomic has,
 /// recorded with the old value and the new one `$new(old)` computes.
 macro_rules! rmw {
-    ($self:ident, |$a:ident| $call:expr, |$old:ident| $new:expr) => {{
+    ($self:ident, $order:expr, |$a:ident| $call:expr, |$old:ident| $new:expr) => {{
         runtime::announce($self.id, AccessKind::Write);
         let $old = match &$self.inner {
             Inner::Std($a) => return $call,

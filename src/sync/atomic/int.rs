@@ -4,7 +4,8 @@
 macro_rules! atomic_int {
     ($module:ident, $name:ident, $int:ty, $value:ident, $cast:ty) => {
         mod $module {
-            use super::super::{record, Ordering};
+            use super::super::{cas_clocks, record, Ordering};
+            use crate::runtime::clocks::AtomicAccess;
             use crate::runtime::{self, AccessKind, Backend, EventKind, ObjectKind, Value};
             use crate::scheduler::ChoiceKind;
 
@@ -26,42 +27,42 @@ macro_rules! atomic_int {
             impl $name {
                 /// Adds to the value (wrapping) and returns the previous value.
                 pub fn fetch_add(&self, value: $int, order: Ordering) -> $int {
-                    rmw!(self, |a| a.fetch_add(value, order), |old| old.wrapping_add(value))
+                    rmw!(self, order, |a| a.fetch_add(value, order), |old| old.wrapping_add(value))
                 }
 
                 /// Subtracts from the value (wrapping) and returns the previous value.
                 pub fn fetch_sub(&self, value: $int, order: Ordering) -> $int {
-                    rmw!(self, |a| a.fetch_sub(value, order), |old| old.wrapping_sub(value))
+                    rmw!(self, order, |a| a.fetch_sub(value, order), |old| old.wrapping_sub(value))
                 }
 
                 /// Stores the maximum of the value and `value`; returns the previous value.
                 pub fn fetch_max(&self, value: $int, order: Ordering) -> $int {
-                    rmw!(self, |a| a.fetch_max(value, order), |old| old.max(value))
+                    rmw!(self, order, |a| a.fetch_max(value, order), |old| old.max(value))
                 }
 
                 /// Stores the minimum of the value and `value`; returns the previous value.
                 pub fn fetch_min(&self, value: $int, order: Ordering) -> $int {
-                    rmw!(self, |a| a.fetch_min(value, order), |old| old.min(value))
+                    rmw!(self, order, |a| a.fetch_min(value, order), |old| old.min(value))
                 }
 
                 /// Bitwise "and" with `value`; returns the previous value.
                 pub fn fetch_and(&self, value: $int, order: Ordering) -> $int {
-                    rmw!(self, |a| a.fetch_and(value, order), |old| old & value)
+                    rmw!(self, order, |a| a.fetch_and(value, order), |old| old & value)
                 }
 
                 /// Bitwise "nand" with `value`; returns the previous value.
                 pub fn fetch_nand(&self, value: $int, order: Ordering) -> $int {
-                    rmw!(self, |a| a.fetch_nand(value, order), |old| !(old & value))
+                    rmw!(self, order, |a| a.fetch_nand(value, order), |old| !(old & value))
                 }
 
                 /// Bitwise "or" with `value`; returns the previous value.
                 pub fn fetch_or(&self, value: $int, order: Ordering) -> $int {
-                    rmw!(self, |a| a.fetch_or(value, order), |old| old | value)
+                    rmw!(self, order, |a| a.fetch_or(value, order), |old| old | value)
                 }
 
                 /// Bitwise "xor" with `value`; returns the previous value.
                 pub fn fetch_xor(&self, value: $int, order: Ordering) -> $int {
-                    rmw!(self, |a| a.fetch_xor(value, order), |old| old ^ value)
+                    rmw!(self, order, |a| a.fetch_xor(value, order), |old| old ^ value)
                 }
             }
         }

@@ -28,13 +28,16 @@ pub use int::{
 };
 pub use ptr::AtomicPtr;
 
-/// A memory fence: std's, loom's under `Scheduler::Loom` (where it orders the surrounding
-/// accesses as std says). shuttle's schedulers are sequentially consistent, so there it is a
-/// no-op; a scheduling point it is not, as in shuttle.
+/// A memory fence: std's outside a check, loom's under `Scheduler::Loom` (where it orders the
+/// surrounding accesses as std says). shuttle's schedulers are sequentially consistent, so under
+/// them it orders nothing more, but it does count for the data-race check's happens-before (a
+/// release fence before a `Relaxed` store, an acquire fence after a `Relaxed` load, as C11 says).
+/// It is not a scheduling point, as in shuttle.
 pub fn fence(order: Ordering) {
     match runtime::backend() {
         Backend::Loom => loom::sync::atomic::fence(order),
-        Backend::Std | Backend::Shuttle => std::sync::atomic::fence(order),
+        Backend::Shuttle => runtime::clocks::fence(order),
+        Backend::Std => std::sync::atomic::fence(order),
     }
 }
 
@@ -42,6 +45,16 @@ pub fn fence(order: Ordering) {
 /// scheduler reorders a thread's own accesses).
 pub fn compiler_fence(order: Ordering) {
     std::sync::atomic::compiler_fence(order)
+}
+
+/// A compare-exchange's happens-before edges: a read-modify-write with the success ordering, or a
+/// load with the failure one.
+fn cas_clocks(id: Option<usize>, succeeded: bool, success: Ordering, failure: Ordering) {
+    use runtime::clocks::{atomic, AtomicAccess};
+    match succeeded {
+        true => atomic(id, AtomicAccess::Rmw, success),
+        false => atomic(id, AtomicAccess::Load, failure),
+    }
 }
 
 fn record(id: Option<usize>, kind: impl FnOnce(usize) -> EventKind) {

@@ -1,6 +1,7 @@
 //! The atomic pointer: the common operations. Reports show a pointer as its address.
 
-use super::{record, Ordering};
+use super::{cas_clocks, record, Ordering};
+use crate::runtime::clocks::AtomicAccess;
 use crate::runtime::{self, AccessKind, Backend, EventKind, ObjectKind, Value};
 use crate::scheduler::ChoiceKind;
 

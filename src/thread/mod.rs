@@ -1,6 +1,7 @@
-//! Drop-in replacements for `std::thread`'s `spawn`, `yield_now`, `sleep`, `current`, `park`,
-//! `park_timeout` and [`Thread::unpark`], following the backend of the current check like
-//! [`crate::sync`].
+//! Drop-in replacements for `std::thread`'s `spawn`, [`Builder`], `yield_now`, `sleep`,
+//! `current`, `park`, `park_timeout`, [`Thread::unpark`] and `thread_local!` (as
+//! [`crate::thread_local!`], with its [`LocalKey`]), following the backend of the current check
+//! like [`crate::sync`].
 //!
 //! # Parking
 //!
@@ -16,6 +17,10 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+
+mod local;
+
+pub use local::LocalKey;
 
 use crate::runtime::park::{self, Parker};
 use crate::runtime::{self, Backend};
@@ -67,14 +72,31 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    match runtime::backend() {
+    spawn_with(Builder::new(), f).expect("failed to spawn thread")
+}
+
+/// Spawns `f` as `builder` says (its name and stack size).
+fn spawn_with<F, T>(builder: Builder, f: F) -> std::io::Result<JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let Builder { name, stack_size } = builder;
+    Ok(match runtime::backend() {
         Backend::Std => {
             // A thread of a stress iteration records its lock order like the one spawning it.
             let watched = runtime::std_order::inherited();
-            let h = std::thread::spawn(move || {
+            let mut b = std::thread::Builder::new();
+            if let Some(name) = name {
+                b = b.name(name);
+            }
+            if let Some(size) = stack_size {
+                b = b.stack_size(size);
+            }
+            let h = b.spawn(move || {
                 let _watching = watched.map(|(order, thread)| runtime::std_order::watch(Some(order), thread));
                 f()
-            });
+            })?;
             let thread = Thread {
                 inner: ThreadInner::Std(h.thread().clone()),
             };
@@ -89,22 +111,36 @@ where
             let parker = Parker::for_child();
             let child = Arc::clone(&parker);
             let spawned = runtime::waits::spawned();
+            let mut b = shuttle::thread::Builder::new();
+            if let Some(name) = &name {
+                b = b.name(name.clone());
+            }
+            if let Some(size) = stack_size {
+                b = b.stack_size(size);
+            }
             JoinHandle {
-                inner: Inner::Shuttle(shuttle::thread::spawn(move || {
+                inner: Inner::Shuttle(b.spawn(move || {
                     park::adopt(child);
                     runtime::waits::started(spawned);
                     let _finish = runtime::waits::Finish(spawned);
                     f()
-                })),
+                })?),
                 thread: Thread {
-                    inner: ThreadInner::Shuttle { parker, name: None },
+                    inner: ThreadInner::Shuttle { parker, name },
                 },
                 spawned,
             }
         }
         Backend::Loom => {
             runtime::loom_spawning();
-            let h = loom::thread::spawn(f);
+            let mut b = loom::thread::Builder::new();
+            if let Some(name) = name {
+                b = b.name(name);
+            }
+            if let Some(size) = stack_size {
+                b = b.stack_size(size);
+            }
+            let h = b.spawn(f)?;
             let thread = Thread {
                 inner: ThreadInner::Loom(h.thread().clone()),
             };
@@ -114,6 +150,41 @@ where
                 spawned: None,
             }
         }
+    })
+}
+
+/// A thread's settings before it is spawned: `std::thread::Builder`'s API.
+#[derive(Debug, Default)]
+pub struct Builder {
+    name: Option<String>,
+    stack_size: Option<usize>,
+}
+
+impl Builder {
+    /// Settings for a thread with std's defaults.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the thread (reports and [`Thread::name`] show it).
+    pub fn name(mut self, name: String) -> Builder {
+        self.name = Some(name);
+        self
+    }
+
+    /// Sets the thread's stack size in bytes (under shuttle, the size of its coroutine stack).
+    pub fn stack_size(mut self, size: usize) -> Builder {
+        self.stack_size = Some(size);
+        self
+    }
+
+    /// Spawns the thread.
+    pub fn spawn<F, T>(self, f: F) -> std::io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        spawn_with(self, f)
     }
 }
 

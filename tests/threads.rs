@@ -1,0 +1,142 @@
+//! `crosscheck::thread::Builder` and `crosscheck::thread_local!` under every backend: a named
+//! thread is named in `current()` and in reports; each scheduled thread has its own thread-local
+//! value (std's `thread_local!` would share one between all of them, since shuttle and loom run
+//! every thread on one OS thread).
+
+use std::cell::{Cell, RefCell};
+
+use crosscheck::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use crosscheck::thread;
+use crosscheck::{Checker, Model, Resource, Scenario, Scheduler};
+
+crosscheck::thread_local! {
+    static CALLS: Cell<u64> = Cell::new(0);
+    static SEEN: RefCell<Vec<u64>> = RefCell::new(Vec::new());
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, crosscheck::arbitrary::Arbitrary)]
+pub struct Call;
+
+/// Each operation counts its thread's calls in a thread-local and returns the count. A thread's
+/// k-th call returns k whatever the others do, so the model is per thread; here the scenarios
+/// give each thread one call, so every call returns 1.
+pub struct PerThread(AtomicU64);
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct One;
+impl Model for One {
+    type Op = Call;
+    type Output = u64;
+    fn step(&mut self, _op: &Call) -> u64 {
+        1
+    }
+}
+
+impl Resource for PerThread {
+    type Op = Call;
+    type Output = u64;
+    type Model = One;
+    fn new() -> Self {
+        PerThread(AtomicU64::new(0))
+    }
+    fn apply(&self, _op: &Call) -> u64 {
+        self.0.fetch_add(1, SeqCst);
+        CALLS.set(CALLS.get() + 1);
+        SEEN.with_borrow_mut(|v| v.push(CALLS.get()));
+        CALLS.get()
+    }
+}
+
+#[test]
+fn every_scheduled_thread_has_its_own_thread_local() {
+    let scenario = Scenario {
+        threads: vec![vec![Call], vec![Call], vec![Call]],
+        ..Scenario::default()
+    };
+    for scheduler in [
+        Scheduler::Random,
+        Scheduler::Dfs {
+            max_iterations: Some(500),
+        },
+        Scheduler::Loom {
+            preemption_bound: Some(1),
+        },
+        Scheduler::Stress,
+    ] {
+        Checker::<PerThread>::new()
+            .scenario(scenario.clone())
+            .iterations(200)
+            .scheduler(scheduler.clone())
+            .run()
+            .unwrap_or_else(|f| panic!("{scheduler:?}: a thread saw another's count:\n{f}"));
+    }
+}
+
+#[test]
+fn outside_a_check_the_thread_local_is_std_s() {
+    CALLS.set(5);
+    assert_eq!(CALLS.replace(6), 5);
+    assert_eq!(CALLS.take(), 6);
+    let other = thread::spawn(|| CALLS.get()).join().unwrap();
+    assert_eq!(other, 0, "another OS thread has its own");
+    SEEN.set(vec![1, 2]);
+    assert_eq!(SEEN.with_borrow(|v| v.len()), 2);
+    assert_eq!(SEEN.take(), [1, 2]);
+}
+
+/// Spawns a named helper thread per operation and returns the name it saw for itself.
+pub struct Named;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NameModel;
+impl Model for NameModel {
+    type Op = Call;
+    type Output = Option<String>;
+    fn step(&mut self, _op: &Call) -> Option<String> {
+        Some("worker".into())
+    }
+}
+
+impl Resource for Named {
+    type Op = Call;
+    type Output = Option<String>;
+    type Model = NameModel;
+    fn new() -> Self {
+        Named
+    }
+    fn apply(&self, _op: &Call) -> Option<String> {
+        let h = thread::Builder::new()
+            .name("worker".into())
+            .stack_size(256 * 1024)
+            .spawn(|| thread::current().name().map(str::to_owned))
+            .expect("spawned");
+        assert_eq!(h.thread().name(), Some("worker"));
+        h.join().unwrap()
+    }
+}
+
+#[test]
+fn a_builder_names_its_thread_under_every_backend() {
+    for scheduler in [
+        Scheduler::Random,
+        Scheduler::Loom {
+            preemption_bound: Some(1),
+        },
+        Scheduler::Stress,
+    ] {
+        // Two scenario threads, each spawning one: five threads with main, as many as loom models.
+        Checker::<Named>::new()
+            .scenario(Scenario {
+                threads: vec![vec![Call], vec![Call]],
+                ..Scenario::default()
+            })
+            .iterations(50)
+            .scheduler(scheduler.clone())
+            .run()
+            .unwrap_or_else(|f| panic!("{scheduler:?}:\n{f}"));
+    }
+    let h = thread::Builder::new()
+        .name("outside".into())
+        .spawn(|| thread::current().name().map(str::to_owned));
+    assert_eq!(h.unwrap().join().unwrap().as_deref(), Some("outside"));
+}
