@@ -1,7 +1,9 @@
-//! `crosscheck::thread::Builder` and `crosscheck::thread_local!` under every backend: a named
-//! thread is named in `current()` and in reports; each scheduled thread has its own thread-local
-//! value (std's `thread_local!` would share one between all of them, since shuttle and loom run
-//! every thread on one OS thread).
+//! `crosscheck::thread::{scope, Builder}` and `crosscheck::thread_local!` under every backend: a
+//! named thread is named in `current()`; each scheduled thread has its own thread-local value
+//! (std's `thread_local!` would share one between all of them, since shuttle and loom run every
+//! thread on one OS thread); scoped threads that borrow a counter from their operation's stack lose
+//! an update with `load` then `store` (caught, shrunk to one `AddTwice` and a `Get`) and do not
+//! with `fetch_add` (20,000 schedules, loom, stress).
 
 use std::cell::{Cell, RefCell};
 
@@ -139,4 +141,123 @@ fn a_builder_names_its_thread_under_every_backend() {
         .name("outside".into())
         .spawn(|| thread::current().name().map(str::to_owned));
     assert_eq!(h.unwrap().join().unwrap().as_deref(), Some("outside"));
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, crosscheck::arbitrary::Arbitrary)]
+pub enum SumOp {
+    /// Adds 1 from each of two scoped threads.
+    AddTwice,
+    Get,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Sum(u64);
+impl Model for Sum {
+    type Op = SumOp;
+    type Output = u64;
+    fn step(&mut self, op: &SumOp) -> u64 {
+        match op {
+            SumOp::AddTwice => {
+                self.0 += 2;
+                0
+            }
+            SumOp::Get => self.0,
+        }
+    }
+}
+
+/// A total to which `AddTwice` adds what two scoped threads counted, each adding 1 to a counter on
+/// the operation's own stack that they borrow (and returns 0); `Get` returns the total.
+pub struct ScopedSum<const ATOMIC: bool>(AtomicU64);
+
+impl<const ATOMIC: bool> Resource for ScopedSum<ATOMIC> {
+    type Op = SumOp;
+    type Output = u64;
+    type Model = Sum;
+    fn new() -> Self {
+        ScopedSum(AtomicU64::new(0))
+    }
+    fn apply(&self, op: &SumOp) -> u64 {
+        if *op == SumOp::Get {
+            return self.0.load(SeqCst);
+        }
+        let counted = AtomicU64::new(0);
+        thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    if ATOMIC {
+                        counted.fetch_add(1, SeqCst);
+                    } else {
+                        counted.store(counted.load(SeqCst) + 1, SeqCst);
+                    }
+                });
+            }
+        });
+        self.0.fetch_add(counted.load(SeqCst), SeqCst);
+        0
+    }
+}
+
+#[test]
+fn a_scoped_lost_update_is_caught_and_shrunk_to_one_operation() {
+    for seed in 0..3 {
+        let f = Checker::<ScopedSum<false>>::new()
+            .seed(seed)
+            .run()
+            .expect_err("the two scoped threads lose an update");
+        let s = f.scenario();
+        let ops: Vec<_> = s.init.iter().chain(s.threads.iter().flatten()).chain(&s.post).collect();
+        assert_eq!(
+            ops,
+            [&SumOp::AddTwice, &SumOp::Get],
+            "one AddTwice, then a Get that sees 1:\n{f}"
+        );
+        assert_eq!(f.preemptions(), 1, "{f}");
+    }
+}
+
+#[test]
+fn scoped_threads_with_fetch_add_pass_20_000_schedules_and_every_backend() {
+    let report = Checker::<ScopedSum<true>>::new()
+        .iterations(20_000)
+        .run()
+        .unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!(report.schedules(), 20_000);
+    for scheduler in [
+        Scheduler::Loom {
+            preemption_bound: Some(2),
+        },
+        Scheduler::Stress,
+    ] {
+        Checker::<ScopedSum<true>>::new()
+            .scenario(Scenario {
+                threads: vec![vec![SumOp::AddTwice]],
+                post: vec![SumOp::Get],
+                ..Scenario::default()
+            })
+            .iterations(100)
+            .scheduler(scheduler.clone())
+            .run()
+            .unwrap_or_else(|f| panic!("{scheduler:?}:\n{f}"));
+    }
+}
+
+#[test]
+fn outside_a_check_scope_is_std_s() {
+    let mut data = vec![1, 2, 3];
+    let total = thread::scope(|s| {
+        let h = s.spawn(|| data.iter().sum::<i32>());
+        assert!(h.thread().name().is_none());
+        h.join().unwrap()
+    });
+    data.push(total);
+    assert_eq!(data, [1, 2, 3, 6]);
+    let panicked = std::panic::catch_unwind(|| {
+        thread::scope(|s| {
+            s.spawn(|| panic!("scoped"));
+        })
+    });
+    assert!(panicked.is_err(), "an unjoined panicking thread makes scope panic");
+    let joined = thread::scope(|s| s.spawn(|| panic!("scoped")).join().is_err());
+    assert!(joined, "a panic joined through the handle is the joiner's");
 }

@@ -466,6 +466,9 @@ pub(crate) const LOOM_MAX_SPAWNED: usize = loom::MAX_THREADS - 1;
 /// letting loom abort the process when the scenario would need more threads than loom models.
 pub(crate) fn loom_spawning() {
     let too_many = with_record(|rec| {
+        // What the child does is the spawning operation's doing: the operation has begun.
+        let parent = rec.running;
+        steps::flush_begin(rec, parent);
         rec.loom_spawned += 1;
         rec.loom_spawned > LOOM_MAX_SPAWNED
     })

@@ -1,8 +1,9 @@
 //! Where events enter the record: operation invocations are recorded lazily, and each scheduling
 //! step's footprint is kept for the partial-order reduction.
 //!
-//! An operation's invocation is recorded at its first access to a shared object (or at its
-//! response, if it makes none), not when the harness calls it. Until then the thread only computes
+//! An operation's invocation is recorded at its first access to a shared object, or its first
+//! spawn (the child's accesses are the operation's), or at its response if it makes none; not
+//! when the harness calls it. Until then the thread only computes
 //! locally, so delaying that local prefix is a real schedule of the same execution with the same
 //! results; its history is the strictest (fewest overlaps) of those schedules. A history that is
 //! not linearizable stays so when overlaps are removed, so judging the strictest one never hides a

@@ -76,6 +76,8 @@ pub(crate) fn spawned() -> Option<usize> {
     }
     super::with_record(|rec| {
         let parent = rec.running;
+        // What the child does is the parent operation's doing: the operation has begun.
+        super::steps::flush_begin(rec, parent);
         rec.waits.threads.push(Spawned {
             parent,
             ..Spawned::default()

@@ -1,4 +1,4 @@
-//! Drop-in replacements for `std::thread`'s `spawn`, [`Builder`], `yield_now`, `sleep`,
+//! Drop-in replacements for `std::thread`'s `spawn`, [`scope`], [`Builder`], `yield_now`, `sleep`,
 //! `current`, `park`, `park_timeout`, [`Thread::unpark`] and `thread_local!` (as
 //! [`crate::thread_local!`], with its [`LocalKey`]), following the backend of the current check
 //! like [`crate::sync`].
@@ -19,8 +19,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod local;
+mod scope;
 
 pub use local::LocalKey;
+pub use scope::{scope, Scope, ScopedJoinHandle};
 
 use crate::runtime::park::{self, Parker};
 use crate::runtime::{self, Backend};
