@@ -35,6 +35,18 @@ pub(crate) const KNOWN: &[(&str, &str)] = &[
         "k/n: run the k-th of n disjoint parts of each check (checker/shard.rs)",
     ),
     (
+        "CROSSCHECK_STACK_SIZE",
+        "stack of each controlled thread: bytes, or with a k or m suffix (default 2m)",
+    ),
+    (
+        "CROSSCHECK_HANG_TIMEOUT_MS",
+        "how long a controlled thread may run without reaching a scheduling point (default 5000; 0: off)",
+    ),
+    (
+        "CROSSCHECK_DETERMINISM",
+        "failures|every|off: replay schedules to detect uncontrolled nondeterminism (default failures)",
+    ),
+    (
         "CROSSCHECK_SHRINK_SEEDS",
         "seeds of crosscheck's own shrink-minimality test (tests/shrink.rs)",
     ),
@@ -56,6 +68,55 @@ pub(crate) struct Env {
     pub progress_delay: Option<Duration>,
     /// `CROSSCHECK_HTML`.
     pub pages: Pages,
+    /// `CROSSCHECK_STACK_SIZE`, in bytes.
+    pub stack_size: Option<usize>,
+    /// `CROSSCHECK_HANG_TIMEOUT_MS` (`Duration::ZERO`: off).
+    pub hang_timeout: Option<Duration>,
+    /// `CROSSCHECK_DETERMINISM`.
+    pub determinism: Option<Determinism>,
+}
+
+/// When schedules are replayed to detect uncontrolled nondeterminism (`CROSSCHECK_DETERMINISM`);
+/// re-exported as `crosscheck::Determinism`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Determinism {
+    /// Never.
+    Off,
+    /// A failure's schedule, before its token is given out: the token must replay what it shows.
+    #[default]
+    Failures,
+    /// Every schedule, right after it ran (each schedule then costs two executions), and failures.
+    EverySchedule,
+}
+
+/// The smallest stack size accepted for controlled threads: shuttle's and crosscheck's own frames
+/// need about 16 KiB.
+pub(crate) const MIN_STACK_SIZE: usize = 64 << 10;
+
+/// A stack size as `CROSSCHECK_STACK_SIZE` takes it: bytes, or with a `k` or `m` suffix (KiB,
+/// MiB), at least [`MIN_STACK_SIZE`].
+pub(crate) fn parse_stack_size(text: &str) -> Result<usize, String> {
+    let usage = || {
+        format!(
+            "CROSSCHECK_STACK_SIZE={text:?}: give a stack size in bytes, or with a k or m suffix (such as 512k or \
+             8m), of at least {} KiB",
+            MIN_STACK_SIZE >> 10
+        )
+    };
+    let t = text.trim().to_ascii_lowercase();
+    let (digits, unit) = if let Some(d) = t.strip_suffix('k') {
+        (d, 1 << 10)
+    } else if let Some(d) = t.strip_suffix('m') {
+        (d, 1 << 20)
+    } else {
+        (t.as_str(), 1)
+    };
+    let n: usize = digits.trim().parse().map_err(|_| usage())?;
+    match n.checked_mul(unit) {
+        Some(bytes) if bytes >= MIN_STACK_SIZE => Ok(bytes),
+        _ => Err(usage()),
+    }
 }
 
 /// When the progress line is drawn (`CROSSCHECK_PROGRESS`).
@@ -135,7 +196,23 @@ pub(crate) fn read_from(var: impl Fn(&str) -> Option<String>) -> Result<Env, Str
         Some(text) if !text.trim().is_empty() => Some(parse_shard(&text)?),
         _ => None,
     };
+    let stack_size = match var("CROSSCHECK_STACK_SIZE") {
+        Some(text) if !text.trim().is_empty() => Some(parse_stack_size(&text)?),
+        _ => None,
+    };
+    let determinism = match var("CROSSCHECK_DETERMINISM") {
+        None => None,
+        Some(v) => Some(match v.trim().to_ascii_lowercase().as_str() {
+            "" | "failures" => Determinism::Failures,
+            "every" => Determinism::EverySchedule,
+            "off" => Determinism::Off,
+            _ => return Err(format!("CROSSCHECK_DETERMINISM={v:?}: use failures, every or off")),
+        }),
+    };
     Ok(Env {
+        stack_size,
+        hang_timeout: number("CROSSCHECK_HANG_TIMEOUT_MS")?.map(Duration::from_millis),
+        determinism,
         replay: var("CROSSCHECK_REPLAY").filter(|t| !t.trim().is_empty()),
         seed: number("CROSSCHECK_SEED")?,
         shrink_budget: number("CROSSCHECK_SHRINK_BUDGET")?.map(|n| n.min(usize::MAX as u64) as usize),
@@ -217,6 +294,28 @@ mod tests {
             .unwrap_err()
             .contains("always, never or auto"));
         assert!(env(&[("CROSSCHECK_SHARD", "5/4")]).unwrap_err().contains("1 <= k <= n"));
+        let e = env(&[
+            ("CROSSCHECK_STACK_SIZE", "8m"),
+            ("CROSSCHECK_HANG_TIMEOUT_MS", "0"),
+            ("CROSSCHECK_DETERMINISM", "Every"),
+        ])
+        .unwrap();
+        assert_eq!(e.stack_size, Some(8 << 20));
+        assert_eq!(e.hang_timeout, Some(Duration::ZERO));
+        assert_eq!(e.determinism, Some(Determinism::EverySchedule));
+        assert!(env(&[("CROSSCHECK_DETERMINISM", "always")])
+            .unwrap_err()
+            .contains("failures, every or off"));
+    }
+
+    #[test]
+    fn stack_sizes_parse_with_units() {
+        assert_eq!(parse_stack_size("262144"), Ok(256 << 10));
+        assert_eq!(parse_stack_size(" 512K "), Ok(512 << 10));
+        assert_eq!(parse_stack_size("8m"), Ok(8 << 20));
+        assert!(parse_stack_size("8 GB").unwrap_err().contains("k or m suffix"));
+        assert!(parse_stack_size("1k").unwrap_err().contains("at least 64 KiB"));
+        assert!(parse_stack_size("99999999999999999999m").is_err());
     }
 
     #[test]

@@ -193,6 +193,7 @@ pub use checker::{
     Checker, SizeRange, DEFAULT_ITERATIONS, DEFAULT_LIVELOCK_STEPS, DEFAULT_MAX_STEPS, DEFAULT_SEED,
     SCHEDULES_PER_SCENARIO,
 };
+pub use env::Determinism;
 pub use lock_stats::LockStats;
 pub use report::{Failure, FailureKind, Fault, Report, VerdictOp};
 pub use resource::{Model, Resource};

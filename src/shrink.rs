@@ -1,9 +1,10 @@
 //! Shrinking: the smallest scenario and the simplest schedule that still show the same bug.
 //!
 //! Both halves are searched together. A scenario candidate (a thread dropped, an operation dropped
-//! or moved out of the parallel part, an operation's bytes made shorter or smaller) keeps the old
-//! failing schedule where it still fits, and otherwise gets a brief search of its own; once no
-//! candidate fails, a preemption-bounded search (bound 0, 1, 2, ...) finds the fewest preemptions
+//! or moved out of the parallel part, an operation's bytes made shorter or smaller, several
+//! operations' bytes moved together: see `values`) keeps the old failing schedule where it still
+//! fits, and otherwise gets a brief search of its own; once no candidate fails, a
+//! preemption-bounded search (bound 0, 1, 2, ...) finds the fewest preemptions
 //! that still show the bug. Everything is counted in schedules, so a seed shrinks the same way on
 //! every machine; a wall-clock cap only stops a shrink that would take unreasonably long.
 
@@ -17,6 +18,8 @@ use crate::resource::Resource;
 use crate::scenario::Chunks;
 use crate::scheduler::{self, Choice, Scheduler};
 use crate::token::TokenScenario;
+
+mod values;
 
 /// The schedules shrinking may run when neither `shrink_budget` nor `CROSSCHECK_SHRINK_BUDGET`
 /// says otherwise.
@@ -214,40 +217,8 @@ pub(crate) fn candidates(c: &Chunks) -> Vec<Chunks> {
             post: p.post,
         })
         .collect();
-    // Simpler values: each operation's bytes zeroed, halved in length, one shorter, halved.
-    let places: Vec<(usize, usize)> = (0..c.init.len())
-        .map(|i| (0, i))
-        .chain(
-            c.threads
-                .iter()
-                .enumerate()
-                .flat_map(|(t, ops)| (0..ops.len()).map(move |i| (t + 1, i))),
-        )
-        .chain((0..c.post.len()).map(|i| (usize::MAX, i)))
-        .collect();
-    for (part, i) in places {
-        let edits: [fn(&mut Vec<u8>); 4] = [
-            |b| b.iter_mut().for_each(|x| *x = 0),
-            |b| b.truncate(b.len() / 2),
-            |b| {
-                b.pop();
-            },
-            |b| b.iter_mut().for_each(|x| *x /= 2),
-        ];
-        for edit in edits {
-            let mut n = c.clone();
-            let chunk = match part {
-                0 => &mut n.init[i],
-                usize::MAX => &mut n.post[i],
-                t => &mut n.threads[t - 1][i],
-            };
-            let before = chunk.clone();
-            edit(chunk);
-            if *chunk != before {
-                out.push(n);
-            }
-        }
-    }
+    // Simpler values: one operation at a time, then several together.
+    out.extend(values::candidates(c));
     out.retain(|n| n.size() < c.size());
     out
 }

@@ -150,3 +150,65 @@ fn a_tiny_budget_stops_early_and_says_so() {
         .unwrap_err();
     assert!(f.to_string().contains("stopped early"), "{f}");
 }
+
+/// The word counter of issue 14: a word is `k % 3`; `Count` reads the word's count under a read
+/// lock and writes it back plus one under a write lock, so two counts of one word can lose one.
+mod words {
+    use crosscheck::sync::RwLock;
+    use crosscheck::{Model, Resource};
+
+    #[derive(Clone, Debug, PartialEq, Eq, arbitrary::Arbitrary)]
+    pub enum WordOp {
+        Count(u8),
+        Get(u8),
+    }
+
+    #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct Words([u32; 3]);
+
+    impl Model for Words {
+        type Op = WordOp;
+        type Output = Option<u32>;
+        fn step(&mut self, op: &WordOp) -> Option<u32> {
+            match *op {
+                WordOp::Count(k) => {
+                    self.0[usize::from(k % 3)] += 1;
+                    None
+                }
+                WordOp::Get(k) => Some(self.0[usize::from(k % 3)]),
+            }
+        }
+    }
+
+    pub struct RacyWords(RwLock<[u32; 3]>);
+
+    impl Resource for RacyWords {
+        type Op = WordOp;
+        type Output = Option<u32>;
+        type Model = Words;
+        fn new() -> Self {
+            RacyWords(RwLock::new([0; 3]))
+        }
+        fn apply(&self, op: &WordOp) -> Option<u32> {
+            match *op {
+                WordOp::Count(k) => {
+                    let seen = self.0.read().unwrap()[usize::from(k % 3)];
+                    self.0.write().unwrap()[usize::from(k % 3)] = seen + 1;
+                    None
+                }
+                WordOp::Get(k) => Some(self.0.read().unwrap()[usize::from(k % 3)]),
+            }
+        }
+    }
+}
+
+#[test]
+fn colliding_values_shrink_together_to_the_smallest() {
+    use words::WordOp::{Count, Get};
+    for seed in 0..seeds().min(10) {
+        let f = shrunk::<words::RacyWords>(seed);
+        let s = f.scenario();
+        assert_eq!(s.threads, vec![vec![Count(0)], vec![Count(0)]], "seed {seed}:\n{f}");
+        assert_eq!(s.post, vec![Get(0)], "seed {seed}:\n{f}");
+    }
+}

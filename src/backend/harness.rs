@@ -109,6 +109,9 @@ struct Execution<R: Resource, O> {
 
 /// Runs one execution of `scenario`, writing what happened into `shared`.
 pub(crate) fn run<R: Resource, T: Threads>(shared: &(impl Outcomes<R> + Clone), scenario: &Arc<Scenario<R::Op>>) {
+    if runtime::backend() == runtime::Backend::Shuttle {
+        runtime::stack::enter();
+    }
     let execution = match catch_unwind(R::new) {
         Ok(resource) => Arc::new(Execution {
             resource,
@@ -178,6 +181,9 @@ fn run_op<R: Resource, T: Threads>(shared: &impl Outcomes<R>, resource: &R, inde
     // Under shuttle the invocation is recorded at the operation's first shared access (see
     // runtime::steps): the strictest history of the same execution.
     let lazy = runtime::backend() == runtime::Backend::Shuttle;
+    if lazy {
+        super::watchdog::operation(runtime::current_task(), index);
+    }
     if (lazy && !runtime::steps::begin_op(index)) || (!lazy && aborted()) {
         return false;
     }

@@ -10,7 +10,11 @@
 //! reproduction of loom and stress failures, and fuzzing all come through it.
 
 mod failure;
+mod guarded;
 pub(crate) mod kept;
+mod runner;
+
+use runner::{body, config};
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -37,9 +41,6 @@ pub(crate) use failure::PINNED_NOTE;
 
 /// The scenario the next execution runs: set by the driver, read by the execution's body.
 type NextScenario<Op> = Arc<Mutex<Option<Arc<Scenario<Op>>>>>;
-
-/// Coroutine stack of each shuttle task.
-const STACK_SIZE: usize = 0x20000;
 
 /// Settings the driver needs from the checker.
 pub(crate) struct RunSettings {
@@ -107,6 +108,8 @@ pub(crate) struct State<R: Resource> {
     watch: LockWatch,
     /// The report of the first lock-order cycle: the run's failure if nothing worse is found.
     inversion: Option<Failure<R::Op>>,
+    /// The hang watchdog's heartbeat and the nondeterminism check's traces (see `guarded.rs`).
+    guard: guarded::Guarded,
 }
 
 /// What each operation of a scenario returned (`None`: it did not return).
@@ -120,6 +123,7 @@ impl<R: Resource> State<R> {
         State {
             watch: LockWatch::new(settings.lock_order),
             inversion: None,
+            guard: guarded::Guarded::new(),
             plans,
             settings,
             make_strategy,
@@ -151,6 +155,9 @@ impl<R: Resource> State<R> {
     /// prepares the strategy. `false` ends the run.
     fn next_execution(&mut self) -> bool {
         self.evaluate_finished();
+        if self.second_run() {
+            return true;
+        }
         loop {
             if (self.failure.is_some() && !self.settings.keep_going) || self.runs >= self.settings.budget {
                 return false;
@@ -209,6 +216,13 @@ impl<R: Resource> State<R> {
         self.runs_here += 1;
         self.runs += 1;
         crate::progress::executed();
+        self.start_execution();
+        true
+    }
+
+    /// Prepares the record and the harness for an execution of the current plan.
+    fn start_execution(&mut self) {
+        let plan = &self.plans[self.plan.expect("a plan was picked")];
         self.outcome.with(|outcome| harness::reset(outcome, &plan.scenario));
         runtime::begin_execution(self.spare.take());
         let track_steps = self.strategy.as_ref().is_some_and(|s| s.wants_steps());
@@ -217,7 +231,6 @@ impl<R: Resource> State<R> {
             rec.track_steps = track_steps;
             rec.surprises_on = spurious;
         });
-        true
     }
 
     /// Hands the step that just ended to the strategy, if it keeps footprints.
@@ -253,7 +266,12 @@ impl<R: Resource> State<R> {
         yielding: bool,
     ) -> Option<usize> {
         let all = || runnable.iter().map(|t| usize::from(t.id()));
-        let (spawning, listed) = self.begin_step(all(), ids, current)?;
+        let (spawning, mut listed) = self.begin_step(all(), ids, current)?;
+        if !listed && self.guard.wants_ids() {
+            // The nondeterminism check compares which threads could run at each point.
+            ids.extend(all());
+            listed = true;
+        }
         let forced = if listed {
             forced(ids.iter().copied(), spawning)
         } else {
@@ -269,7 +287,7 @@ impl<R: Resource> State<R> {
                 (choice, is_preemption(ids, current, yielding, choice))
             }
         };
-        self.end_step(choice, current, forced.is_none(), preempted);
+        self.end_step(ids, choice, current, forced.is_none(), preempted);
         Some(choice)
     }
 
@@ -341,7 +359,8 @@ impl<R: Resource> State<R> {
     }
 
     /// Records the decision: in the schedule if `chose` (the strategy made it), and the switch.
-    fn end_step(&mut self, choice: usize, current: Option<usize>, chose: bool, preempted: bool) {
+    /// `ids` lists the threads that took part when the nondeterminism check traces them.
+    fn end_step(&mut self, ids: &[usize], choice: usize, current: Option<usize>, chose: bool, preempted: bool) {
         if let Some(strategy) = self.strategy.as_mut().filter(|s| s.wants_upcoming()) {
             let step = runtime::with_record(|rec| {
                 let access = rec.upcoming.get(choice).copied().flatten()?;
@@ -350,7 +369,9 @@ impl<R: Resource> State<R> {
             .flatten();
             strategy.ran(choice, step);
         }
+        let guard = &mut self.guard;
         runtime::with_record(|rec| {
+            guard.chose(ids, choice, current, rec);
             if rec.track_steps {
                 runtime::steps::open(rec, choice);
             }
@@ -404,6 +425,9 @@ impl<R: Resource> State<R> {
         };
         let last = record.step.take();
         self.deliver_step(last);
+        let Some((record, trace)) = self.second_run_ended(record) else {
+            return;
+        };
         if record.abort.is_none() && self.strategy.as_ref().is_some_and(|s| s.wants_upcoming()) {
             if self.profile.len() < record.accesses.len() {
                 self.profile.resize_with(record.accesses.len(), Vec::new);
@@ -421,7 +445,7 @@ impl<R: Resource> State<R> {
         }
         match judged {
             Some(judged) => self.fail(judged, record),
-            None => self.spare = Some(record),
+            None => self.passed_run(record, trace),
         }
     }
 
@@ -518,7 +542,14 @@ pub(crate) struct Driver<R: Resource>(pub Rc<RefCell<State<R>>>, Option<kept::Wa
 impl<R: Resource> shuttle::scheduler::Scheduler for Driver<R> {
     fn new_execution(&mut self) -> Option<Schedule> {
         loop {
-            if self.0.borrow_mut().next_execution() {
+            let next = {
+                let mut state = self.0.borrow_mut();
+                state.guard.beat(false);
+                let next = state.next_execution();
+                state.guard.beat(next);
+                next
+            };
+            if next {
                 return Some(Schedule::new(0));
             }
             // The run is over: a kept runner waits for the next one instead of ending.
@@ -527,7 +558,11 @@ impl<R: Resource> shuttle::scheduler::Scheduler for Driver<R> {
     }
 
     fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, is_yielding: bool) -> Option<TaskId> {
-        self.0.borrow_mut().next_task(runnable, current, is_yielding)
+        let mut state = self.0.borrow_mut();
+        state.guard.beat(false);
+        let next = state.next_task(runnable, current, is_yielding);
+        state.guard.beat(true);
+        next
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -550,6 +585,8 @@ pub(crate) fn run<R: Resource>(
     let started = Instant::now();
     let state = Rc::new(RefCell::new(State::<R>::new(plans, settings, make_strategy)));
     let body = body(&state.borrow());
+    let scenario = Arc::clone(&state.borrow().scenario);
+    let _watched = state.borrow_mut().guard.watch(scenario);
     let _quiet = panics::Quiet::new();
     let _backend = BackendGuard::set(Backend::Shuttle);
     let runner = shuttle::Runner::new(Driver(Rc::clone(&state), None), config());
@@ -559,25 +596,4 @@ pub(crate) fn run<R: Resource>(
         state.evaluate_panic(panics::message(&*payload));
     }
     failure::finish(&mut state, started)
-}
-
-/// The body of every execution: the harness runs the scenario the driver picked.
-fn body<R: Resource>(state: &State<R>) -> impl Fn() + Send + Sync + 'static {
-    let (scenario, outcome) = (Arc::clone(&state.scenario), state.outcome);
-    move || {
-        let scenario = lock(&scenario)
-            .clone()
-            .expect("the driver picks a scenario before each execution");
-        harness::run::<R, harness::ShuttleThreads>(&outcome, &scenario);
-    }
-}
-
-/// The runner's settings: crosscheck enforces the step limit and keeps failures itself.
-fn config() -> shuttle::Config {
-    let mut config = shuttle::Config::new();
-    config.max_steps = shuttle::MaxSteps::None;
-    config.failure_persistence = shuttle::FailurePersistence::None;
-    config.silence_warnings = true;
-    config.stack_size = STACK_SIZE;
-    config
 }

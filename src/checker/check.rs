@@ -37,6 +37,7 @@ impl<R: Resource> Checker<R> {
     }
 
     fn check_inner(&self, caller: &std::panic::Location<'_>) -> Result<Report, Failure<R::Op>> {
+        let _scope = self.guards()?.enter();
         let ours = |token: &str| Token::decode(token).is_ok_and(|t| t.is_for(std::any::type_name::<R>()));
         let env = env::read().map_err(Failure::usage)?;
         if let Some(token) = env.replay {

@@ -5,6 +5,7 @@
 mod check;
 mod inversion;
 mod reproduce;
+mod robust;
 mod shard;
 mod size;
 
@@ -64,6 +65,9 @@ pub(crate) const DEFAULT_CHECK_BUDGET: Duration = Duration::from_secs(10);
 /// | `shrink_time_limit` | 30 s | wall-clock cap on shrinking |
 /// | `stress_timeout` | 10 s | under `Scheduler::Stress`, how long an iteration's threads may run before a suspected deadlock |
 /// | `spurious` | on | spurious wakeups, weak-CAS failures and early park returns as scheduling choices (see [`Checker::spurious`]) |
+/// | `stack_size` | `CROSSCHECK_STACK_SIZE`, else 2 MiB | the stack of each controlled thread; an overflow names this setting (see [`Checker::stack_size`]) |
+/// | `hang_timeout` | `CROSSCHECK_HANG_TIMEOUT_MS`, else 5 s | how long a controlled thread may run without reaching a scheduling point (see [`Checker::hang_timeout`]) |
+/// | `determinism` | `CROSSCHECK_DETERMINISM`, else `Failures` | when schedules are run twice to detect uncontrolled nondeterminism (see [`Checker::determinism`]) |
 ///
 /// Environment (read in one place; an unknown `CROSSCHECK_*` variable gets a warning naming the
 /// known ones): `CROSSCHECK_SEED` sets the seed where `seed` is not called,
@@ -88,6 +92,7 @@ pub struct Checker<R: Resource> {
     regression_file: Option<std::path::PathBuf>,
     stress_timeout: Duration,
     spurious: bool,
+    robust: robust::Robustness,
     _resource: PhantomData<fn() -> R>,
 }
 
@@ -109,6 +114,7 @@ impl<R: Resource> Clone for Checker<R> {
             regression_file: self.regression_file.clone(),
             stress_timeout: self.stress_timeout,
             spurious: self.spurious,
+            robust: self.robust,
             _resource: PhantomData,
         }
     }
@@ -135,6 +141,7 @@ impl<R: Resource> std::fmt::Debug for Checker<R> {
             .field("regression_file", &self.regression_file)
             .field("stress_timeout", &self.stress_timeout)
             .field("spurious", &self.spurious)
+            .field("robust", &self.robust)
             .finish()
     }
 }
@@ -164,6 +171,7 @@ impl<R: Resource> Checker<R> {
             regression_file: None,
             stress_timeout: DEFAULT_STRESS_TIMEOUT,
             spurious: true,
+            robust: robust::Robustness::default(),
             _resource: PhantomData,
         }
     }
@@ -429,8 +437,11 @@ impl<R: Resource> Checker<R> {
         let seed = self.effective_seed()?;
         let shrink = self.shrink_settings()?;
         let mode = crate::progress::Mode::from_env().map_err(Failure::usage)?;
+        let _scope = self.guards()?.enter();
         let _progress = crate::progress::Session::open(short_name(std::any::type_name::<R>()), self.iterations, mode);
-        self.run_inner(seed, &shrink).map_err(Failure::with_page)
+        self.run_inner(seed, &shrink)
+            .map_err(|f| self.verify_determinism(f))
+            .map_err(Failure::with_page)
     }
 
     fn run_inner(&self, seed: u64, shrink: &ShrinkSettings) -> Result<Report, Failure<R::Op>> {

@@ -99,6 +99,16 @@ pub enum FailureKind {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// The same schedule, run again, did something else: the resource depends on something the
+    /// scheduler does not control (std's `HashMap` order, the clock, a random number, a real
+    /// thread), so no replay token can be trusted. A usage problem: see
+    /// [`Determinism`](crate::Determinism).
+    Nondeterministic {
+        /// The scheduling step at which the runs first differed (1-based).
+        step: usize,
+        /// What differed (the events or the threads that could run, naming the object) and what to do.
+        message: String,
+    },
     /// crosscheck itself failed: a bug in crosscheck, not in the resource.
     Internal {
         /// What happened.
@@ -143,7 +153,7 @@ impl FailureKind {
     /// Whose fault this failure is.
     pub fn fault(&self) -> Fault {
         match self {
-            FailureKind::Usage { .. } => Fault::Usage,
+            FailureKind::Usage { .. } | FailureKind::Nondeterministic { .. } => Fault::Usage,
             FailureKind::Internal { .. } => Fault::Crosscheck,
             _ => Fault::Resource,
         }
@@ -184,6 +194,7 @@ impl FailureKind {
             FailureKind::LockOrderInversion { .. } => "lock-order inversion",
             FailureKind::DataRace { .. } => "data race",
             FailureKind::Usage { .. } => "usage error",
+            FailureKind::Nondeterministic { .. } => "uncontrolled nondeterminism",
             FailureKind::Internal { .. } => "internal error",
         }
     }

@@ -111,7 +111,9 @@ impl ReportParts {
                  both, no release/acquire pair, no spawn or join between them): on real hardware they can \
                  overlap, and the read sees a torn or stale value\n"
             ),
-            FailureKind::Usage { message } | FailureKind::Internal { message } => format!("why: {message}\n"),
+            FailureKind::Usage { message }
+            | FailureKind::Internal { message }
+            | FailureKind::Nondeterministic { message, .. } => format!("why: {message}\n"),
         };
         out += &format!("\nscenario ({}), each operation -> what it returned:\n", self.shape);
         out += &self.table();

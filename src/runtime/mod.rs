@@ -13,6 +13,7 @@ pub(crate) mod livelock;
 pub(crate) mod locks;
 pub(crate) mod panics;
 pub(crate) mod park;
+pub(crate) mod stack;
 pub(crate) mod std_order;
 pub(crate) mod steps;
 pub(crate) mod waits;

@@ -90,6 +90,7 @@ pub(crate) fn spawned() -> Option<usize> {
 
 /// The spawned thread `k` runs its first step (on its own task).
 pub(crate) fn started(k: Option<usize>) {
+    super::stack::enter();
     let Some(k) = k else { return };
     super::with_record(|rec| {
         let task = rec.running;

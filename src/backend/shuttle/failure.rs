@@ -57,6 +57,7 @@ impl<R: Resource> State<R> {
     /// After a panic escaped the runner: turns it into a failure of the execution that ran.
     pub(crate) fn evaluate_panic(&mut self, message: String) {
         let record = runtime::take_record().unwrap_or_default();
+        self.guard.finish_trace(&record);
         let kind = if message.starts_with("deadlock!") {
             FailureKind::Deadlock {
                 cycle: vec![
