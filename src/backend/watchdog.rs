@@ -68,6 +68,21 @@ pub(crate) struct Heartbeat {
 }
 
 impl Heartbeat {
+    /// A heartbeat that has seen nothing yet.
+    fn new(timeout: Duration, describe: Box<dyn Fn(usize) -> (String, String) + Send + Sync>) -> Heartbeat {
+        Heartbeat {
+            beat: AtomicU64::new(0),
+            task: AtomicUsize::new(0),
+            last: AtomicU64::new(0),
+            site: AtomicPtr::new(std::ptr::null_mut()),
+            from: AtomicU64::new(0),
+            from_site: AtomicPtr::new(std::ptr::null_mut()),
+            ops: std::array::from_fn(|_| AtomicUsize::new(0)),
+            timeout,
+            describe,
+        }
+    }
+
     /// Crosscheck's own code runs (the driver was entered).
     #[inline]
     pub(crate) fn idle(&self) {
@@ -304,17 +319,7 @@ pub(crate) fn watch(describe: Box<dyn Fn(usize) -> (String, String) + Send + Syn
     let Some(timeout) = TIMEOUT.with(|t| t.get()).filter(|t| !t.is_zero()) else {
         return Watched(None);
     };
-    let heartbeat = Arc::new(Heartbeat {
-        beat: AtomicU64::new(0),
-        task: AtomicUsize::new(0),
-        last: AtomicU64::new(0),
-        site: AtomicPtr::new(std::ptr::null_mut()),
-        from: AtomicU64::new(0),
-        from_site: AtomicPtr::new(std::ptr::null_mut()),
-        ops: std::array::from_fn(|_| AtomicUsize::new(0)),
-        timeout,
-        describe,
-    });
+    let heartbeat = Arc::new(Heartbeat::new(timeout, describe));
     CURRENT.with(|c| *c.borrow_mut() = Some(Arc::clone(&heartbeat)));
     let monitor = monitor();
     crate::backend::harness::lock(&monitor.watched).push(Arc::downgrade(&heartbeat));
@@ -415,17 +420,10 @@ mod tests {
     use crate::record::Value;
 
     fn heartbeat() -> Heartbeat {
-        Heartbeat {
-            beat: AtomicU64::new(0),
-            task: AtomicUsize::new(0),
-            last: AtomicU64::new(0),
-            site: AtomicPtr::new(std::ptr::null_mut()),
-            from: AtomicU64::new(0),
-            from_site: AtomicPtr::new(std::ptr::null_mut()),
-            ops: std::array::from_fn(|_| AtomicUsize::new(0)),
-            timeout: Duration::from_secs(1),
-            describe: Box::new(|i| (format!("Op{i}"), format!("T{}", i + 1))),
-        }
+        Heartbeat::new(
+            Duration::from_secs(1),
+            Box::new(|i| (format!("Op{i}"), format!("T{}", i + 1))),
+        )
     }
 
     #[test]
