@@ -231,28 +231,32 @@ fn a_rendezvous_meets_and_its_half_alone_is_a_deadlock() {
     }
 }
 
-#[test]
-fn outside_a_check_the_channels_are_std_s() {
+/// Every call's answer, as std gives it: numbering, disconnection, try/timeout answers, bounded
+/// room. `timeout` is real outside a check and logical under one (where it never sleeps).
+fn answers_as_std_does(timeout: Duration) {
     let (tx, rx) = mpsc::channel();
     let tx2 = tx.clone();
     tx.send(1).unwrap();
     tx2.send(2).unwrap();
     assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
-    assert_eq!(
-        rx.recv_timeout(Duration::from_millis(1)),
-        Err(RecvTimeoutError::Timeout)
-    );
+    assert_eq!(rx.recv_timeout(timeout), Err(RecvTimeoutError::Timeout));
     drop((tx, tx2));
     assert_eq!(rx.recv(), Err(mpsc::RecvError));
     let (tx, rx) = mpsc::sync_channel(1);
     tx.try_send(1).unwrap();
     assert!(matches!(tx.try_send(2), Err(mpsc::TrySendError::Full(2))));
+    assert_eq!(rx.recv(), Ok(1));
     drop(rx);
     assert!(tx.send(3).is_err());
 }
 
-/// The same calls under a check: numbering, disconnection, try/timeout answers, bounded room.
+#[test]
+fn outside_a_check_the_channels_are_std_s() {
+    answers_as_std_does(Duration::from_millis(1));
+}
+
+/// The same calls under a check.
 pub struct Calls;
 impl Resource for Calls {
     type Op = PipeOp;
@@ -262,21 +266,7 @@ impl Resource for Calls {
         Calls
     }
     fn apply(&self, _op: &PipeOp) {
-        let (tx, rx) = mpsc::channel();
-        let tx2 = tx.clone();
-        tx.send(1).unwrap();
-        tx2.send(2).unwrap();
-        assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
-        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
-        assert_eq!(rx.recv_timeout(Duration::from_secs(60)), Err(RecvTimeoutError::Timeout));
-        drop((tx, tx2));
-        assert_eq!(rx.recv(), Err(mpsc::RecvError));
-        let (tx, rx) = mpsc::sync_channel(1);
-        tx.try_send(1).unwrap();
-        assert!(matches!(tx.try_send(2), Err(mpsc::TrySendError::Full(2))));
-        assert_eq!(rx.recv(), Ok(1));
-        drop(rx);
-        assert!(tx.send(3).is_err());
+        answers_as_std_does(Duration::from_secs(60));
     }
 }
 
