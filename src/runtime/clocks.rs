@@ -329,15 +329,7 @@ pub(crate) fn cell_access(cell: usize, write: bool, site: &'static Location<'sta
             }
         }
         let (other, other_wrote) = conflict?;
-        let describe = |a: &Access, wrote: bool| {
-            format!(
-                "{} {} it at {}:{}",
-                name_of_thread(rec, a.thread),
-                if wrote { "writes" } else { "reads" },
-                a.site.file(),
-                a.site.line()
-            )
-        };
+        let describe = |a: &Access, wrote: bool| describe(rec, a.thread, wrote, a.site);
         Some(Race {
             cell: ObjectName(&rec.objects, cell).to_string(),
             first: describe(&other, other_wrote),
@@ -360,14 +352,8 @@ pub(crate) fn loom_race(rec: &ExecutionRecord, message: &str) -> Race {
             _ => None,
         })
         .collect();
-    let describe = |&(thread, _, write, site): &(usize, usize, bool, &Location<'static>)| {
-        format!(
-            "{} {} it at {}:{}",
-            name_of_thread(rec, thread),
-            if write { "writes" } else { "reads" },
-            site.file(),
-            site.line()
-        )
+    let describe = |&(thread, _, write, site): &(usize, usize, bool, &'static Location<'static>)| {
+        describe(rec, thread, write, site)
     };
     let loom_says = format!("(loom: {})", message.lines().next().unwrap_or(message));
     let Some(last) = accesses.last() else {
@@ -392,4 +378,15 @@ pub(crate) fn loom_race(rec: &ExecutionRecord, message: &str) -> Race {
         .trim_end()
         .to_string(),
     }
+}
+
+/// One access of a race, as the report names it: `T1 writes it at src/queue.rs:30`.
+fn describe(rec: &ExecutionRecord, thread: usize, write: bool, site: &Location<'static>) -> String {
+    format!(
+        "{} {} it at {}:{}",
+        name_of_thread(rec, thread),
+        if write { "writes" } else { "reads" },
+        site.file(),
+        site.line()
+    )
 }
