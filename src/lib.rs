@@ -152,6 +152,7 @@
 
 pub mod cell;
 pub mod fs;
+pub mod future;
 pub mod fuzz;
 pub mod history;
 pub mod linearizability;
@@ -160,6 +161,7 @@ pub mod resources;
 pub mod sync;
 pub mod thread;
 
+mod async_resource;
 mod backend;
 mod checker;
 mod env;
@@ -189,6 +191,7 @@ pub mod __private {
     pub use loom;
     pub use shuttle;
 }
+pub use async_resource::AsyncResource;
 pub use checker::{
     Checker, SizeRange, DEFAULT_ITERATIONS, DEFAULT_LIVELOCK_STEPS, DEFAULT_MAX_STEPS, DEFAULT_SEED,
     SCHEDULES_PER_SCENARIO,

@@ -36,6 +36,8 @@ pub(crate) enum ObjectKind {
     Channel,
     /// An `UnsafeCell` (accesses checked for data races).
     Cell,
+    /// An async lock (`future::Mutex`), held across `.await`s.
+    AsyncMutex,
 }
 
 impl ObjectKind {
@@ -49,6 +51,7 @@ impl ObjectKind {
             ObjectKind::Parker => "park-token",
             ObjectKind::Channel => "channel",
             ObjectKind::Cell => "cell",
+            ObjectKind::AsyncMutex => "async-mutex",
         }
     }
 }
@@ -64,6 +67,9 @@ pub(crate) struct ObjectInfo {
     pub value_type: &'static str,
     /// The name given with `.named(..)`.
     pub name: Option<std::borrow::Cow<'static, str>>,
+    /// Part of another object (the lock guarding an async lock's state): the interleaving shows
+    /// that object's events instead of its lock and unlock.
+    pub internal: bool,
 }
 
 impl ObjectInfo {
@@ -73,6 +79,7 @@ impl ObjectInfo {
             site: None,
             value_type: "",
             name: None,
+            internal: false,
         }
     }
 
@@ -87,9 +94,14 @@ impl ObjectInfo {
             ObjectKind::Parker => "park token",
             ObjectKind::Channel => "Channel",
             ObjectKind::Cell => "UnsafeCell",
+            ObjectKind::AsyncMutex => "future::Mutex",
         };
         match self.kind {
-            ObjectKind::Mutex | ObjectKind::RwLock | ObjectKind::Channel | ObjectKind::Cell => {
+            ObjectKind::Mutex
+            | ObjectKind::RwLock
+            | ObjectKind::Channel
+            | ObjectKind::Cell
+            | ObjectKind::AsyncMutex => {
                 format!("{outer}<{}>", short_type(self.value_type))
             }
             _ => short_type(outer),

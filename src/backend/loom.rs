@@ -179,10 +179,13 @@ pub(crate) fn explore<R: Resource>(
                     .find(|m| !matches!(loom_panic_kind(m), FailureKind::Internal { .. }))
                     .unwrap_or(last);
                 let record = runtime::take_record().unwrap_or_default();
-                let kind = match &record.abort {
+                let mut kind = match &record.abort {
                     Some(abort) => judge::abort_kind(abort),
                     None => loom_panic_kind(&message),
                 };
+                if let (FailureKind::Deadlock { cycle }, None) = (&mut kind, &record.abort) {
+                    runtime::awaits::explain(&record, cycle);
+                }
                 let outputs = std::mem::take(&mut lock(&seen).outputs);
                 s.failure = Some((kind.into(), *record, outputs));
             }

@@ -78,6 +78,7 @@ fn as_record(edges: &[StdEdge], figures: &[(StdClass, Figures)], threads: usize)
                 site: Some(class.site),
                 value_type: class.value_type,
                 name: class.name.clone(),
+                internal: false,
             });
             classes.len() - 1
         }

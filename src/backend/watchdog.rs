@@ -194,7 +194,7 @@ const VERBS: [&str; 19] = [
 ];
 
 /// Every object kind, in declaration order (`kind as usize` indexes it).
-const OBJECT_KINDS: [ObjectKind; 8] = [
+const OBJECT_KINDS: [ObjectKind; 9] = [
     ObjectKind::Mutex,
     ObjectKind::RwLock,
     ObjectKind::Condvar,
@@ -203,6 +203,7 @@ const OBJECT_KINDS: [ObjectKind; 8] = [
     ObjectKind::Parker,
     ObjectKind::Channel,
     ObjectKind::Cell,
+    ObjectKind::AsyncMutex,
 ];
 
 impl Heartbeat {

@@ -213,6 +213,11 @@ pub(crate) fn interleaving(
     let op = |i: usize| op_names.get(i).cloned().unwrap_or_else(|| format!("op {i}"));
     let mut lines = Vec::new();
     for e in events {
+        if let EventKind::LockAcquired { obj: o, .. } | EventKind::LockReleased { obj: o } = &e.kind {
+            if objects.get(*o).is_some_and(|info| info.internal) {
+                continue;
+            }
+        }
         let who = label(e.thread);
         let text = match &e.kind {
             EventKind::SwitchedTo { from, preempted } => {

@@ -5,6 +5,7 @@
 //! | family | buggy | correct | the bug |
 //! |---|---|---|---|
 //! | counter | [`RacyCounter`] | [`LockedCounter`], [`AtomicCounter`] | load then store loses an update |
+//! | async counter ([`AsyncResource`](crate::AsyncResource)) | [`RacyAsyncCounter`] | [`LockedAsyncCounter`] | reads under the async lock, lets go across an `.await`, writes: an update is lost |
 //! | log | [`TornLog`] | [`LockedLog`] | records written in pieces interleave into torn lines |
 //! | map | [`CheckThenInsertMap`] | [`LockedMap`], [`ShardedMap`] (a lock per key) | check, unlock, insert: two threads both "win" |
 //! | bank | [`AbBaBank`] | [`OrderedBank`] | locks taken in argument order deadlock |
@@ -13,6 +14,7 @@
 //! | mailbox | [`IfWaitMailbox`] | [`WhileWaitMailbox`] | waits `if` empty, not `while`: a spurious wakeup takes from an empty box |
 //! | claim | [`WeakClaim`] | [`StrongClaim`] | one `compare_exchange_weak`, its spurious failure read as "taken" |
 
+mod async_counter;
 mod backoff;
 mod bank;
 mod claim;
@@ -22,6 +24,7 @@ mod log;
 mod mailbox;
 mod map;
 
+pub use async_counter::{LockedAsyncCounter, RacyAsyncCounter};
 pub use backoff::{BackoffBank, EagerBackoffBank, KeepLockBackoffBank};
 pub use bank::{AbBaBank, Account, BankModel, BankOp, OrderedBank};
 pub use claim::{ClaimModel, ClaimOp, StrongClaim, WeakClaim};

@@ -8,6 +8,7 @@
 //! records into the same state. Under shuttle the driver says which task runs; under loom the
 //! record asks loom for the current thread at each event (see [`with_record`]).
 
+pub(crate) mod awaits;
 pub(crate) mod clocks;
 pub(crate) mod livelock;
 pub(crate) mod locks;
@@ -140,6 +141,8 @@ pub(crate) struct ExecutionRecord {
     pub timed_parker: Option<usize>,
     /// Happens-before for the data-race check, from the execution's first `UnsafeCell` on.
     pub clocks: Option<Box<clocks::Clocks>>,
+    /// Async locks held and awaited (see [`awaits`]).
+    pub awaits: awaits::AwaitTable,
 }
 
 impl ExecutionRecord {
@@ -179,6 +182,7 @@ impl ExecutionRecord {
         self.deferred.clear();
         self.parkers.clear();
         self.timed_parker = None;
+        self.awaits.clear();
     }
 
     /// The task has performed the access it announced.
@@ -368,7 +372,19 @@ pub(crate) fn new_sited<T: ?Sized>(kind: ObjectKind) -> Option<usize> {
         site: Some(site),
         value_type: std::any::type_name::<T>(),
         name: None,
+        internal: false,
     })
+}
+
+/// Marks object `id` as part of another (see [`ObjectInfo::internal`]).
+pub(crate) fn mark_internal(id: Option<usize>) {
+    if let Some(id) = id {
+        with_record(|rec| {
+            if let Some(info) = rec.objects.get_mut(id) {
+                info.internal = true;
+            }
+        });
+    }
 }
 
 /// How many notifications condition variable `id` has had in this execution.

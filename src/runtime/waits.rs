@@ -151,6 +151,13 @@ pub(crate) fn after_join() {
     });
 }
 
+/// The running thread awaited the spawned task `k` to its end (`future::JoinHandle`): what the
+/// task did happens before what the thread does next.
+pub(crate) fn joined_task(k: Option<usize>) {
+    let Some(k) = k else { return };
+    super::with_record(|rec| super::clocks::joined(rec, k));
+}
+
 /// Before the running thread blocks on condition variable `obj` (its mutex already released in
 /// the lock table): stops the execution with a deadlock if nothing can notify it.
 pub(crate) fn before_wait(obj: Option<usize>, mutex: Option<usize>) {

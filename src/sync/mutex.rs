@@ -70,6 +70,11 @@ impl<T> Mutex<T> {
         self
     }
 
+    /// Its object in the execution's record, under a check.
+    pub(crate) fn object_id(&self) -> Option<usize> {
+        self.id
+    }
+
     /// Its lock class on real threads.
     fn std_class(&self) -> StdClass {
         StdClass {

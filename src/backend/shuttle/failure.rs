@@ -59,14 +59,14 @@ impl<R: Resource> State<R> {
         let record = runtime::take_record().unwrap_or_default();
         self.guard.finish_trace(&record);
         let kind = if message.starts_with("deadlock!") {
-            FailureKind::Deadlock {
-                cycle: vec![
-                    "every thread is blocked (on a condition variable, a join, or a lock), and none can wake \
-                     the others"
-                        .to_string(),
-                    format!("shuttle reports: {message}"),
-                ],
-            }
+            let mut cycle = vec![
+                "every thread is blocked (on a condition variable, a join, a lock, or a future nobody will \
+                 wake), and none can wake the others"
+                    .to_string(),
+                format!("shuttle reports: {message}"),
+            ];
+            runtime::awaits::explain(&record, &mut cycle);
+            FailureKind::Deadlock { cycle }
         } else {
             FailureKind::Internal {
                 message: format!("the execution engine panicked: {message}"),

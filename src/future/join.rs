@@ -1,0 +1,214 @@
+//! [`spawn`] and the [`JoinHandle`] that awaits a spawned task.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::{Arc, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use crate::runtime::{self, Backend};
+
+/// Spawns a task that runs `future` to completion, and returns a handle that awaits its output.
+///
+/// Under a shuttle scheduler the task is scheduled like a thread (and named after the thread that
+/// spawned it in reports: `T1's thread`); under loom it is a loom thread running the future with
+/// [`block_on`](super::block_on), and counts against loom's thread limit; elsewhere it is an OS
+/// thread doing the same. Dropping the handle detaches the task: it still runs to completion.
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let inner = match runtime::backend() {
+        Backend::Shuttle => {
+            // Registered like a thread, so that crosscheck's deadlock detection counts it as
+            // live while it can still run, and a join orders its accesses before the joiner's.
+            let spawned = runtime::waits::spawned();
+            let handle = shuttle::future::spawn(Tracked {
+                future: Box::pin(future),
+                spawned,
+                started: false,
+            });
+            Inner::Shuttle { handle, spawned }
+        }
+        backend @ (Backend::Std | Backend::Loom) => {
+            let slot = Arc::new(crate::sync::Mutex::new(Slot::<F::Output> {
+                result: None,
+                waker: None,
+            }));
+            let filled = Arc::clone(&slot);
+            // Under loom a panic must reach loom (and crosscheck's own stop must unwind to the
+            // harness): only a real thread's panic is caught and handed to the awaiting task.
+            let catch = backend == Backend::Std;
+            drop(crate::thread::spawn(move || {
+                let result = if catch {
+                    catch_unwind(AssertUnwindSafe(|| super::block_on(future))).map_err(JoinError::panicked)
+                } else {
+                    Ok(super::block_on(future))
+                };
+                let waker = {
+                    let mut slot = filled.lock().unwrap_or_else(PoisonError::into_inner);
+                    slot.result = Some(result);
+                    slot.waker.take()
+                };
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+            }));
+            Inner::Thread { slot, done: false }
+        }
+    };
+    JoinHandle { inner }
+}
+
+/// An owned permission to await a task spawned with [`spawn`]: a future of the task's output.
+///
+/// `Err` when the task panicked (outside the controlled schedulers: under them a panic in any task
+/// fails the check, with the panic's message) or was cancelled (when its execution ended first).
+pub struct JoinHandle<T> {
+    inner: Inner<T>,
+}
+
+enum Inner<T> {
+    Shuttle {
+        handle: shuttle::future::JoinHandle<T>,
+        /// The task's spawn index in crosscheck's wait table.
+        spawned: Option<usize>,
+    },
+    /// A loom or OS thread fills the slot.
+    Thread {
+        slot: Arc<crate::sync::Mutex<Slot<T>>>,
+        done: bool,
+    },
+}
+
+struct Slot<T> {
+    result: Option<Result<T, JoinError>>,
+    waker: Option<Waker>,
+}
+
+impl<T> JoinHandle<T> {
+    /// Blocks the current thread until the task is done: `block_on(handle)`.
+    pub fn join(self) -> Result<T, JoinError> {
+        super::block_on(self)
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.inner {
+            Inner::Shuttle { handle, spawned } => match Pin::new(handle).poll(cx) {
+                Poll::Ready(Ok(output)) => {
+                    runtime::waits::joined_task(*spawned);
+                    Poll::Ready(Ok(output))
+                }
+                Poll::Ready(Err(_)) => Poll::Ready(Err(JoinError {
+                    repr: Repr::Cancelled,
+                })),
+                Poll::Pending => Poll::Pending,
+            },
+            Inner::Thread { slot, done } => {
+                assert!(!*done, "crosscheck::future::JoinHandle polled after it returned its output");
+                let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                match slot.result.take() {
+                    Some(result) => {
+                        *done = true;
+                        Poll::Ready(result)
+                    }
+                    None => {
+                        slot.waker = Some(cx.waker().clone());
+                        Poll::Pending
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle").finish_non_exhaustive()
+    }
+}
+
+/// A spawned future under shuttle, registered in crosscheck's wait table as it starts and ends.
+struct Tracked<F> {
+    future: Pin<Box<F>>,
+    spawned: Option<usize>,
+    started: bool,
+}
+
+impl<F: Future> Future for Tracked<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        if !self.started {
+            self.started = true;
+            runtime::waits::started(self.spawned);
+        }
+        let output = self.future.as_mut().poll(cx);
+        if output.is_ready() {
+            // Only a task that completed is finished: one torn down with its execution is not.
+            drop(runtime::waits::Finish(self.spawned));
+        }
+        output
+    }
+}
+
+/// Why a task spawned with [`spawn`] did not return its output.
+pub struct JoinError {
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    Panic(Box<dyn Any + Send + 'static>),
+}
+
+impl JoinError {
+    fn panicked(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError {
+            repr: Repr::Panic(payload),
+        }
+    }
+
+    /// The task was cancelled: its execution ended before it did.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// The task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// The task's panic payload, to `std::panic::resume_unwind` it; `Err(self)` if it was
+    /// cancelled instead.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(payload) => Ok(payload),
+            Repr::Cancelled => Err(self),
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => write!(f, "task was cancelled"),
+            Repr::Panic(payload) => write!(f, "task panicked: {}", runtime::panics::payload_message(&**payload)),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JoinError({self})")
+    }
+}
+
+impl std::error::Error for JoinError {}
