@@ -26,18 +26,17 @@ where
             // Registered like a thread, so that crosscheck's deadlock detection counts it as
             // live while it can still run, and a join orders its accesses before the joiner's.
             let spawned = runtime::waits::spawned();
-            let handle = shuttle::future::spawn(Tracked {
-                future: Box::pin(future),
-                spawned,
-                started: false,
-            });
+            let handle = shuttle::future::spawn(super::watched::Watched::spawned(future, spawned));
             Inner::Shuttle { handle, spawned }
         }
         backend @ (Backend::Std | Backend::Loom) => {
-            let slot = Arc::new(crate::sync::Mutex::new(Slot::<F::Output> {
+            let slot = crate::sync::Mutex::new(Slot::<F::Output> {
                 result: None,
                 waker: None,
-            }));
+            });
+            // What the interleaving shows of it is the task's end and the join.
+            runtime::mark_internal(slot.object_id());
+            let slot = Arc::new(slot);
             let filled = Arc::clone(&slot);
             // Under loom a panic must reach loom (and crosscheck's own stop must unwind to the
             // harness): only a real thread's panic is caught and handed to the awaiting task.
@@ -132,30 +131,6 @@ impl<T> Future for JoinHandle<T> {
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle").finish_non_exhaustive()
-    }
-}
-
-/// A spawned future under shuttle, registered in crosscheck's wait table as it starts and ends.
-struct Tracked<F> {
-    future: Pin<Box<F>>,
-    spawned: Option<usize>,
-    started: bool,
-}
-
-impl<F: Future> Future for Tracked<F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        if !self.started {
-            self.started = true;
-            runtime::waits::started(self.spawned);
-        }
-        let output = self.future.as_mut().poll(cx);
-        if output.is_ready() {
-            // Only a task that completed is finished: one torn down with its execution is not.
-            drop(runtime::waits::Finish(self.spawned));
-        }
-        output
     }
 }
 

@@ -4,7 +4,7 @@
 //! | backend | [`block_on`] | [`spawn`] |
 //! |---|---|---|
 //! | a shuttle scheduler | shuttle's: the task sleeps while its future is pending | a shuttle future task, scheduled like a thread |
-//! | `Scheduler::Loom` | loom's: the thread waits on a loom notification | a loom thread running the future with `block_on` (loom has no task executor) |
+//! | `Scheduler::Loom` | the thread waits on a loom notification (as loom's own `block_on`) | a loom thread running the future with `block_on` (loom has no task executor) |
 //! | `Scheduler::Stress`, or outside a check | a small executor: poll, park the OS thread until woken | an OS thread running the future with `block_on` |
 //!
 //! Under the controlled schedulers every step a future takes through the facade (an async lock,
@@ -45,6 +45,7 @@
 mod executor;
 mod join;
 mod mutex;
+mod watched;
 
 pub use join::{spawn, JoinError, JoinHandle};
 pub use mutex::{Lock, Mutex, MutexGuard};
@@ -63,8 +64,8 @@ use crate::runtime::{self, Backend};
 pub fn block_on<F: Future>(future: F) -> F::Output {
     match runtime::backend() {
         Backend::Std => executor::block_on(future),
-        Backend::Shuttle => shuttle::future::block_on(future),
-        Backend::Loom => loom::future::block_on(future),
+        Backend::Shuttle => shuttle::future::block_on(watched::Watched::root(future)),
+        Backend::Loom => executor::loom_block_on(future),
     }
 }
 

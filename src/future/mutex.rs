@@ -158,7 +158,9 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
 
 impl<T: ?Sized> Drop for Lock<'_, T> {
     fn drop(&mut self) {
-        if self.waiting {
+        // While unwinding, the execution is over (or the record unreachable: under loom, a panic
+        // from inside loom's scheduler still holds loom's state).
+        if self.waiting && !std::thread::panicking() {
             // Its waker stays among the waiters: a release wakes every waiter, so the others do
             // not depend on this one passing a wake on.
             awaits::gave_up(self.mutex.id);
@@ -198,6 +200,11 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
+        if std::thread::panicking() && runtime::backend() == runtime::Backend::Loom {
+            // Loom's execution is over (its own panic, or crosscheck stopping it), and asking loom
+            // anything while it unwinds aborts the process.
+            return;
+        }
         let waiters = {
             let mut state = self.mutex.state.lock().unwrap_or_else(PoisonError::into_inner);
             state.locked = false;

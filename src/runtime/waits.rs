@@ -151,6 +151,18 @@ pub(crate) fn after_join() {
     });
 }
 
+/// The spawned async task `k` finished. Unlike a thread's [`Finish`], no deadlock is looked for
+/// here: the task that awaits it is woken only after this (by the executor, once the task's future
+/// is done), so it still looks asleep. A deadlock left behind is found by the next thread that
+/// waits, or by shuttle.
+pub(crate) fn task_finished(k: Option<usize>) {
+    let Some(k) = k else { return };
+    super::with_record(|rec| {
+        slot(&mut rec.waits.threads, k).finished = true;
+        super::clocks::finished(rec, k);
+    });
+}
+
 /// The running thread awaited the spawned task `k` to its end (`future::JoinHandle`): what the
 /// task did happens before what the thread does next.
 pub(crate) fn joined_task(k: Option<usize>) {
@@ -217,6 +229,9 @@ pub(crate) fn notified(obj: Option<usize>, all: bool) {
 
 /// What `task` waits for, if it waits for good as things stand: a line for the report.
 fn stuck(rec: &ExecutionRecord, task: usize) -> Option<String> {
+    if let Some(line) = super::awaits::stuck(rec, task) {
+        return Some(line);
+    }
     let label = |t: usize| name_of(rec, t);
     let name = |o: usize| ObjectName(&rec.objects, o).to_string();
     let held: Vec<String> = rec.locks.held_by(task).iter().map(|&(o, _)| name(o)).collect();
