@@ -7,7 +7,8 @@
 //! loom have) the exhaustive search passes it. Each failure's HTML page is written under
 //! `target/crosscheck/` and its path printed: open one in a browser. Last, the locks: back-off
 //! with timeouts and its two classic mistakes, and one coarse lock beside a lock per key, as
-//! contention figures.
+//! contention figures. And async code: `RacyAsyncCounter` lets its async lock go across an
+//! `.await` in the middle of an increment and is caught; `LockedAsyncCounter` holds it and passes.
 //!
 //! Run it with `cargo run --release --example tour`.
 
@@ -140,7 +141,7 @@ fn contended<R: Resource>() -> Result<crosscheck::Report, crosscheck::Failure<R:
 }
 
 fn main() {
-    println!("crosscheck tour: eight buggy resources must be caught, nine correct ones must pass\n");
+    println!("crosscheck tour: ten buggy resources must be caught, eleven correct ones must pass\n");
     let mut missed = 0;
     let mut false_alarms = 0;
     missed += usize::from(tour::<RacyCounter>("RacyCounter", true) == 0);
@@ -171,6 +172,9 @@ fn main() {
     false_alarms += tour::<BackoffBank>("BackoffBank", false);
     false_alarms += tour::<ShardedMap>("ShardedMap", false);
     false_alarms += contention();
+    println!("\nasync: operations that are async fns (AsyncResource), tasks on crosscheck::future\n");
+    missed += usize::from(tour::<RacyAsyncCounter>("RacyAsyncCounter", true) == 0);
+    false_alarms += tour::<LockedAsyncCounter>("LockedAsyncCounter", false);
     println!("\nbugs missed: {missed}, false alarms: {false_alarms}");
     if missed + false_alarms > 0 {
         std::process::exit(1);

@@ -249,6 +249,8 @@ pub(crate) enum EventKind {
         obj: usize,
         msg: u64,
     },
+    /// A task yielded at an `.await` of `future::yield_now`: the scheduler may run another.
+    Yielded,
     /// A read (`with`) or a write (`with_mut`) of `UnsafeCell` `obj` at `site`. Not an access the
     /// scheduler orders: its races are found from happens-before whatever the order.
     CellAccess {
@@ -360,7 +362,9 @@ impl EventKind {
             | FileRead { obj, .. }
             | Send { obj, .. }
             | Recv { obj, .. } => (obj, AccessKind::Write),
-            SwitchedTo { .. } | OpBegin { .. } | OpEnd { .. } | LockBlocked { .. } | CellAccess { .. } => return None,
+            SwitchedTo { .. } | OpBegin { .. } | OpEnd { .. } | LockBlocked { .. } | CellAccess { .. } | Yielded => {
+                return None
+            }
         };
         Some(Access { obj, kind })
     }

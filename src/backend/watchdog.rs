@@ -129,7 +129,7 @@ fn pack(event: Option<&Event>, objects: &[ObjectInfo]) -> (u64, Option<&'static 
     let Some(e) = event else { return (0, None) };
     use EventKind::*;
     let (tag, id): (u64, usize) = match e.kind {
-        SwitchedTo { .. } => return (0, None),
+        SwitchedTo { .. } | Yielded => return (0, None),
         OpBegin { op } => (1, op),
         OpEnd { op } => (2, op),
         LockBlocked { obj, .. } => (3, obj),

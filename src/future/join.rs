@@ -105,13 +105,14 @@ impl<T> Future for JoinHandle<T> {
                     runtime::waits::joined_task(*spawned);
                     Poll::Ready(Ok(output))
                 }
-                Poll::Ready(Err(_)) => Poll::Ready(Err(JoinError {
-                    repr: Repr::Cancelled,
-                })),
+                Poll::Ready(Err(_)) => Poll::Ready(Err(JoinError { repr: Repr::Cancelled })),
                 Poll::Pending => Poll::Pending,
             },
             Inner::Thread { slot, done } => {
-                assert!(!*done, "crosscheck::future::JoinHandle polled after it returned its output");
+                assert!(
+                    !*done,
+                    "crosscheck::future::JoinHandle polled after it returned its output"
+                );
                 let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
                 match slot.result.take() {
                     Some(result) => {

@@ -77,9 +77,14 @@ pub async fn yield_now() {
     match runtime::backend() {
         Backend::Shuttle => {
             runtime::locks::note_backoff();
+            runtime::record(runtime::EventKind::Yielded);
             shuttle::future::yield_now().await
         }
-        Backend::Std | Backend::Loom => YieldNow { yielded: false }.await,
+        Backend::Loom => {
+            runtime::record(runtime::EventKind::Yielded);
+            YieldNow { yielded: false }.await
+        }
+        Backend::Std => YieldNow { yielded: false }.await,
     }
 }
 

@@ -170,7 +170,9 @@ impl<T: ?Sized> Drop for Lock<'_, T> {
 
 impl<T: ?Sized> fmt::Debug for Lock<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lock").field("waiting", &self.waiting).finish_non_exhaustive()
+        f.debug_struct("Lock")
+            .field("waiting", &self.waiting)
+            .finish_non_exhaustive()
     }
 }
 

@@ -280,6 +280,7 @@ pub(crate) fn interleaving(
                 site.file(),
                 site.line()
             ),
+            EventKind::Yielded => "  yields (future::yield_now)".to_string(),
             EventKind::Send { obj: o, msg } => format!("  sends message #{msg} on {}", obj(*o)),
             EventKind::Recv { obj: o, msg } => format!("  receives message #{msg} from {}", obj(*o)),
             EventKind::Park { obj: o } => format!("  parks ({})", obj(*o)),

@@ -132,7 +132,13 @@ pub(crate) fn stuck(rec: &ExecutionRecord, task: usize) -> Option<String> {
     let name = |o: usize| ObjectName(&rec.objects, o).to_string();
     let who = |t: usize| super::name_of_thread(rec, t);
     let mut held: Vec<String> = rec.locks.held_by(task).iter().map(|&(o, _)| name(o)).collect();
-    held.extend(rec.awaits.held.iter().filter(|&&(_, t)| t == task).map(|&(o, _)| name(o)));
+    held.extend(
+        rec.awaits
+            .held
+            .iter()
+            .filter(|&&(_, t)| t == task)
+            .map(|&(o, _)| name(o)),
+    );
     let holds = match held.is_empty() {
         true => String::new(),
         false => format!(" holds {} and", held.join(", ")),
@@ -148,7 +154,10 @@ pub(crate) fn stuck(rec: &ExecutionRecord, task: usize) -> Option<String> {
         })
         .collect();
     Some(match awaited.is_empty() {
-        true => format!("{}{holds} is suspended at an .await that nothing is left to wake", who(task)),
+        true => format!(
+            "{}{holds} is suspended at an .await that nothing is left to wake",
+            who(task)
+        ),
         false => format!("{}{holds} awaits {}", who(task), awaited.join(" and ")),
     })
 }
