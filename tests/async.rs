@@ -429,3 +429,42 @@ fn async_resources_are_resources() {
     assert_eq!(sync_face(&counter, &CounterOp::Inc), None);
     assert_eq!(sync_face(&counter, &CounterOp::Get), Some(1));
 }
+
+/// BUGGY: `Leak` panics with the async lock held (its guard drops while unwinding).
+struct PanicsHoldingTheLock(Mutex<u8>);
+
+impl AsyncResource for PanicsHoldingTheLock {
+    type Op = LeakOp;
+    type Output = ();
+    type Model = LeakModel;
+
+    fn new() -> Self {
+        PanicsHoldingTheLock(Mutex::new(0))
+    }
+
+    async fn apply(&self, op: &LeakOp) {
+        let _guard = self.0.lock().await;
+        future::yield_now().await;
+        if let LeakOp::Leak = op {
+            panic!("gave up holding the lock");
+        }
+    }
+}
+
+#[test]
+fn a_panic_with_the_async_lock_held_is_reported_under_every_backend() {
+    for scheduler in [Scheduler::Random, loom(Some(2))] {
+        let failure = Checker::<PanicsHoldingTheLock>::new()
+            .threads(2)
+            .ops_per_thread(1)
+            .post_ops(1)
+            .scheduler(scheduler.clone())
+            .iterations(500)
+            .run()
+            .expect_err("the panic is found");
+        assert!(
+            matches!(failure.kind(), FailureKind::Panicked { message, .. } if message.contains("gave up holding")),
+            "{scheduler:?}:\n{failure}"
+        );
+    }
+}
