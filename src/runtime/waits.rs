@@ -46,6 +46,12 @@ pub(crate) struct WaitTable {
     /// By task: the spawn index of the thread it joins.
     joining: Vec<Option<usize>>,
     next_epoch: usize,
+    /// Threads spawned and not started yet: while there is one, nothing is deadlocked.
+    unstarted: usize,
+    /// Every thread spawned before this spawn index has finished: where the search for a thread
+    /// that can still run starts, so that the check at each thread's end does not walk the
+    /// finished ones again (it would be quadratic in the number of threads).
+    first_live: usize,
 }
 
 fn slot<T: Default>(v: &mut Vec<T>, i: usize) -> &mut T {
@@ -61,6 +67,8 @@ impl WaitTable {
         self.cv.iter_mut().for_each(|w| *w = None);
         self.joining.iter_mut().for_each(|j| *j = None);
         self.next_epoch = 0;
+        self.unstarted = 0;
+        self.first_live = 0;
     }
 }
 
@@ -82,6 +90,7 @@ pub(crate) fn spawned() -> Option<usize> {
             parent,
             ..Spawned::default()
         });
+        rec.waits.unstarted += 1;
         let k = rec.waits.threads.len() - 1;
         super::clocks::spawned(rec, k);
         k
@@ -94,7 +103,11 @@ pub(crate) fn started(k: Option<usize>) {
     let Some(k) = k else { return };
     super::with_record(|rec| {
         let task = rec.running;
-        slot(&mut rec.waits.threads, k).task = Some(task);
+        let spawned = slot(&mut rec.waits.threads, k);
+        if spawned.task.is_none() && !spawned.finished {
+            rec.waits.unstarted = rec.waits.unstarted.saturating_sub(1);
+        }
+        spawned.task = Some(task);
         super::clocks::started(rec, k);
     });
 }
@@ -107,6 +120,10 @@ impl Drop for Finish {
         let Some(k) = self.0 else { return };
         let stuck = super::with_record(|rec| {
             slot(&mut rec.waits.threads, k).finished = true;
+            let waits = &mut rec.waits;
+            while waits.threads.get(waits.first_live).is_some_and(|t| t.finished) {
+                waits.first_live += 1;
+            }
             super::clocks::finished(rec, k);
             // This thread is done: if every other one now waits for good, nothing will run again.
             (rec.abort.is_none()).then(|| deadlock(rec, None)).flatten()
@@ -269,22 +286,47 @@ pub(crate) fn name_of(rec: &ExecutionRecord, task: usize) -> String {
     }
 }
 
+/// Whether `task` waits for good as things stand: exactly when [`stuck`] has a line for it, without
+/// building the line.
+fn waits_for_good(rec: &ExecutionRecord, task: usize) -> bool {
+    if let Some(w) = rec.waits.cv.get(task).and_then(Option::as_ref) {
+        if w.epochs.is_empty() && !w.broadcast {
+            return true;
+        }
+        return w.mutex.is_some_and(|m| rec.locks.blocked_by_any(m, task, false));
+    }
+    if let Some(k) = rec.waits.joining.get(task).copied().flatten() {
+        return !rec.waits.threads.get(k).is_some_and(|t| t.finished);
+    }
+    rec.locks.is_blocked(task)
+}
+
 /// If every live thread (main, and each spawned thread that started and has not finished) waits
 /// for good, one line per thread saying what it holds and waits for; `current` (the thread about
 /// to block) first.
+///
+/// Called at every thread's end, join and wait: it first looks for one thread that can still run,
+/// allocating nothing, and only describes the threads once it found none.
 pub(crate) fn deadlock(rec: &ExecutionRecord, current: Option<usize>) -> Option<Vec<String>> {
     if !tracked() {
         // Under loom the threads are not in the table: loom reports its own deadlocks.
         return None;
     }
     let waits = &rec.waits;
-    if waits.threads.iter().any(|t| t.task.is_none() && !t.finished) {
+    if waits.unstarted > 0 {
         // A thread spawned and not started yet can still run.
         return None;
     }
     // Main (task 0) runs the harness until the execution ends: it is always live.
+    let started = waits.threads.get(waits.first_live..).unwrap_or_default();
+    let others = started.iter().filter(|t| !t.finished).filter_map(|t| t.task);
+    if current.is_some_and(|c| !waits_for_good(rec, c))
+        || !std::iter::once(0).chain(others.clone()).all(|t| waits_for_good(rec, t))
+    {
+        return None;
+    }
     let mut live = vec![0];
-    live.extend(waits.threads.iter().filter(|t| !t.finished).filter_map(|t| t.task));
+    live.extend(others);
     if let Some(c) = current {
         if let Some(i) = live.iter().position(|&t| t == c) {
             live.remove(i);
