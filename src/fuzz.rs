@@ -305,6 +305,7 @@ fn prepare<R: Resource>(input: FuzzInput<R::Op>) -> (Vec<Plan<R::Op>>, StrategyF
         keep_going: false,
         shares: None,
         spurious: true,
+        short_writes: false,
     };
     (vec![plan], make, settings)
 }

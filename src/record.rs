@@ -58,7 +58,7 @@ impl ObjectKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ObjectInfo {
     pub kind: ObjectKind,
-    /// The `new` call that created it (`#[track_caller]`); `None` for files, named by path.
+    /// The `new` call that created it (`#[track_caller]`); `None` for objects the harness makes.
     pub site: Option<&'static std::panic::Location<'static>>,
     /// The type of the value it guards (`i64` for a `Mutex<i64>`); empty where there is none.
     pub value_type: &'static str,
@@ -227,6 +227,17 @@ pub(crate) enum EventKind {
         obj: usize,
         len: usize,
     },
+    /// A `write` that wrote only `bytes` of the `of` bytes it was given: a surprise the scheduler
+    /// chose (`Checker::short_writes`), or what the OS did.
+    FileWroteShort {
+        obj: usize,
+        bytes: Vec<u8>,
+        of: usize,
+    },
+    /// `sync_all` or `sync_data`.
+    FileSync {
+        obj: usize,
+    },
     /// Message number `msg` (counted from 1 per channel) was sent on channel `obj`.
     Send {
         obj: usize,
@@ -346,6 +357,8 @@ impl EventKind {
             | Notify { obj, .. }
             | FileWrite { obj, .. }
             | FileRead { obj, .. }
+            | FileWroteShort { obj, .. }
+            | FileSync { obj }
             | Send { obj, .. }
             | Recv { obj, .. } => (obj, AccessKind::Write),
             SwitchedTo { .. } | OpBegin { .. } | OpEnd { .. } | LockBlocked { .. } | CellAccess { .. } => return None,

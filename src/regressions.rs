@@ -132,6 +132,7 @@ mod tests {
             scenario: crate::token::TokenScenario::Bytes(vec![1, 0, 1, 1, 0, 1, 7]),
             schedule: vec![crate::scheduler::Choice::Thread(1), crate::scheduler::Choice::Thread(2)],
             loom: None,
+            short_writes: None,
         }
         .encode()
     }

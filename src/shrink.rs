@@ -42,6 +42,8 @@ pub(crate) struct ShrinkSettings {
     pub scenario: bool,
     /// Whether the surprises std permits are choices (as in the check that found the failure).
     pub spurious: bool,
+    /// Whether short file writes are choices (as in the check that found the failure).
+    pub short_writes: bool,
 }
 
 struct Shrinker<'a, R: Resource> {
@@ -100,6 +102,7 @@ impl<R: Resource> Shrinker<'_, R> {
             keep_going,
             shares: None,
             spurious: self.settings.spurious,
+            short_writes: self.settings.short_writes,
         };
         match shuttle::run::<R>(vec![plan.clone()], make, settings) {
             Ok(report) => {

@@ -10,9 +10,12 @@
 //! (a tag, then bytes or a fingerprint), schedule (length-prefixed), if the schedule has choice
 //! points an `S` section (their count, then their positions in the schedule, each as the gap from
 //! the previous one), for a loom failure an `L` section (preemption bound + 1 or 0, execution
-//! number), FNV-1a checksum (4 bytes). Tokens without the two sections are byte-for-byte those of
+//! number), if the check offered short writes a `W` section (one byte: whether std's surprises were
+//! on too), FNV-1a checksum (4 bytes). Tokens without these sections are byte-for-byte those of
 //! earlier releases; a token without an `S` section replays with the surprises off, as it was
-//! recorded (it met no choice point).
+//! recorded (it met no choice point). Without a `W` section, std's surprises are on exactly when
+//! the schedule has choice points, and short writes are off: the only case where the schedule
+//! cannot say which kinds were offered is a check with short writes on, hence the section.
 
 use std::fmt;
 
@@ -41,6 +44,16 @@ pub(crate) struct LoomPath {
     pub execution: usize,
 }
 
+/// Which kinds of choice point the recorded execution offered: a replay must offer the same ones,
+/// or its schedule stops fitting at the first point offered on one side only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Offered {
+    /// Std's surprises: spurious wakeups, weak-CAS failures, early park returns.
+    pub spurious: bool,
+    /// Short file writes (`Checker::short_writes`).
+    pub short_writes: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Token {
     pub type_name: String,
@@ -49,6 +62,8 @@ pub(crate) struct Token {
     pub schedule: Vec<Choice>,
     /// Set for a failure found under loom: replay it under loom, not shuttle.
     pub loom: Option<LoomPath>,
+    /// Set when the check offered short writes (then it also says whether std's surprises were on).
+    pub short_writes: Option<Offered>,
 }
 
 /// Why a string is not a usable replay token.
@@ -115,7 +130,22 @@ impl Token {
             scenario,
             schedule,
             loom,
+            short_writes: None,
         }
+    }
+
+    /// The same token, for a check that offered `offered`.
+    pub(crate) fn offering(mut self, offered: Offered) -> Self {
+        self.short_writes = offered.short_writes.then_some(offered);
+        self
+    }
+
+    /// Which kinds of choice point the replay must offer.
+    pub(crate) fn offered(&self) -> Offered {
+        self.short_writes.unwrap_or(Offered {
+            spurious: self.schedule.iter().any(|c| matches!(c, Choice::Alternative(_))),
+            short_writes: false,
+        })
     }
 
     /// Whether this token was recorded for resource type `type_name` (its full path). Tokens are
@@ -165,6 +195,10 @@ impl Token {
                 push_varint(&mut out, p - previous);
                 previous = p;
             }
+        }
+        if let Some(offered) = self.short_writes {
+            out.push(b'W');
+            out.push(u8::from(offered.spurious));
         }
         if let Some(path) = self.loom {
             out.push(b'L');
@@ -227,6 +261,20 @@ impl Token {
                 }
             }
         }
+        let short_writes = if r.0.first() == Some(&b'W') {
+            r.byte()?;
+            let spurious = match r.byte()? {
+                0 => false,
+                1 => true,
+                b => return Err(TokenError::Malformed(format!("unknown surprise flag {b}"))),
+            };
+            Some(Offered {
+                spurious,
+                short_writes: true,
+            })
+        } else {
+            None
+        };
         let loom = if r.0.first() == Some(&b'L') {
             r.byte()?;
             let bound = r.varint()?;
@@ -247,6 +295,7 @@ impl Token {
             scenario,
             schedule,
             loom,
+            short_writes,
         })
     }
 }
@@ -328,6 +377,7 @@ mod tests {
             scenario: TokenScenario::Bytes(vec![1, 0, 2, 1, 1, 0, 4, 1, 2, 3, 4, 4, 5, 6, 7, 8]),
             schedule: [1, 2, 2, 1, 300].map(Choice::Thread).to_vec(),
             loom: None,
+            short_writes: None,
         }
     }
 
@@ -358,7 +408,30 @@ mod tests {
             ],
             ..sample()
         };
-        assert_eq!(Token::decode(&surprises.encode()), Ok(surprises));
+        assert_eq!(Token::decode(&surprises.encode()), Ok(surprises.clone()));
+        assert_eq!(
+            surprises.offered(),
+            Offered {
+                spurious: true,
+                short_writes: false
+            }
+        );
+        for spurious in [false, true] {
+            let offered = Offered {
+                spurious,
+                short_writes: true,
+            };
+            let short = surprises.clone().offering(offered);
+            let decoded = Token::decode(&short.encode()).unwrap();
+            assert_eq!(decoded, short);
+            assert_eq!(decoded.offered(), offered);
+        }
+        // Short writes off: the token is the one earlier releases wrote.
+        let off = surprises.clone().offering(Offered {
+            spurious: true,
+            short_writes: false,
+        });
+        assert_eq!(off.encode(), surprises.encode());
         for n in 0..10 {
             let bytes: Vec<u8> = (0..n).collect();
             assert_eq!(base64::decode(&base64::encode(&bytes)), Some(bytes));
@@ -378,5 +451,21 @@ mod tests {
         assert_eq!(Token::decode(&flipped), Err(TokenError::Corrupted));
         assert_eq!(Token::decode("hello"), Err(TokenError::NotAToken));
         assert!(matches!(Token::decode("cc1_!!"), Err(TokenError::Malformed(_))));
+
+        // A `W` section with a flag this version does not know, under a valid checksum.
+        let short = sample().offering(Offered {
+            spurious: true,
+            short_writes: true,
+        });
+        let mut payload = base64::decode(short.encode().strip_prefix(PREFIX).unwrap()).unwrap();
+        payload.truncate(payload.len() - 4);
+        *payload.last_mut().unwrap() = 7;
+        let sum = fnv32(&payload);
+        payload.extend_from_slice(&sum.to_le_bytes());
+        let text = format!("{PREFIX}{}", base64::encode(&payload));
+        assert_eq!(
+            Token::decode(&text),
+            Err(TokenError::Malformed("unknown surprise flag 7".into()))
+        );
     }
 }

@@ -59,9 +59,10 @@ pub(crate) struct RunSettings {
     /// Each plan's share of the budget, fixed in advance (a shard of a check, see
     /// `CROSSCHECK_SHARD`); `None`: an equal part of what is left when the plan starts.
     pub shares: Option<Vec<usize>>,
-    /// Offer the surprises std permits (spurious wakeups, spurious weak-CAS failures, early park
-    /// returns) as choices.
+    /// Offer std's surprises (spurious wakeups, weak-CAS failures, early park returns) as choices.
     pub spurious: bool,
+    /// Offer short file writes as choices (`Checker::short_writes`).
+    pub short_writes: bool,
 }
 
 /// Everything the driver keeps, shared with the checker so that it survives a panic out of the
@@ -226,10 +227,9 @@ impl<R: Resource> State<R> {
         self.outcome.with(|outcome| harness::reset(outcome, &plan.scenario));
         runtime::begin_execution(self.spare.take());
         let track_steps = self.strategy.as_ref().is_some_and(|s| s.wants_steps());
-        let spurious = self.settings.spurious;
+        let (spurious, short_writes) = (self.settings.spurious, self.settings.short_writes);
         runtime::with_record(|rec| {
-            rec.track_steps = track_steps;
-            rec.surprises_on = spurious;
+            (rec.track_steps, rec.surprises_on, rec.short_writes_on) = (track_steps, spurious, short_writes)
         });
     }
 

@@ -142,8 +142,9 @@ fn pack(event: Option<&Event>, objects: &[ObjectInfo]) -> (u64, Option<&'static 
         CasFailed { obj, .. } | CasFailedSpuriously { obj, .. } => (10, obj),
         Park { obj } | ParkReturnedEarly { obj } => (11, obj),
         Unpark { obj, .. } => (12, obj),
-        FileWrite { obj, .. } => (13, obj),
+        FileWrite { obj, .. } | FileWroteShort { obj, .. } => (13, obj),
         FileRead { obj, .. } => (14, obj),
+        FileSync { obj } => (20, obj),
         LockTimedOut { obj } => (15, obj),
         Send { obj, .. } => (16, obj),
         Recv { obj, .. } => (17, obj),
@@ -171,7 +172,7 @@ fn object_name(kind: usize, id: usize, site: &AtomicPtr<std::panic::Location<'st
     }
 }
 
-const VERBS: [&str; 19] = [
+const VERBS: [&str; 20] = [
     "began",
     "returned from",
     "blocked on",
@@ -191,6 +192,7 @@ const VERBS: [&str; 19] = [
     "received from",
     "read",
     "wrote",
+    "synced",
 ];
 
 /// Every object kind, in declaration order (`kind as usize` indexes it).

@@ -121,7 +121,7 @@ impl<R: Resource> Checker<R> {
                 return Ok(());
             }
         }
-        let (plan, schedule, loom) = self.replay_plan(token)?;
+        let (plan, schedule, loom, offered) = self.replay_plan(token)?;
         if let Some(path) = loom {
             // A loom failure replays only under loom (it may need weak memory).
             let settings = self.loom_settings(None, 1, None);
@@ -133,7 +133,12 @@ impl<R: Resource> Checker<R> {
             (replay, 1, "Replay (saved regression)"),
             (bounded, 500, "Bounded { preemptions: 2 } (saved regression)"),
         ] {
-            let settings = self.run_settings(budget, name.to_string(), None);
+            // The saved schedule offers what it was recorded with; the search, what this check does.
+            let mut settings = self.run_settings(budget, name.to_string(), None);
+            if budget == 1 {
+                settings.spurious = offered.spurious;
+                settings.short_writes = offered.short_writes;
+            }
             if let Err(failure) = shuttle::run::<R>(vec![plan.clone()], make, settings) {
                 let shrink = self.shrink_settings()?;
                 return Err(shrink::shrink::<R>(

@@ -8,6 +8,7 @@ mod reproduce;
 mod robust;
 mod shard;
 mod size;
+mod surprises;
 
 use std::marker::PhantomData;
 use std::ops::RangeInclusive;
@@ -65,6 +66,7 @@ pub(crate) const DEFAULT_CHECK_BUDGET: Duration = Duration::from_secs(10);
 /// | `shrink_time_limit` | 30 s | wall-clock cap on shrinking |
 /// | `stress_timeout` | 10 s | under `Scheduler::Stress`, how long an iteration's threads may run before a suspected deadlock |
 /// | `spurious` | on | spurious wakeups, weak-CAS failures and early park returns as scheduling choices (see [`Checker::spurious`]) |
+/// | `short_writes` | off | a file `write` may write only part of its buffer (see [`Checker::short_writes`]) |
 /// | `stack_size` | `CROSSCHECK_STACK_SIZE`, else 2 MiB | the stack of each controlled thread; an overflow names this setting (see [`Checker::stack_size`]) |
 /// | `hang_timeout` | `CROSSCHECK_HANG_TIMEOUT_MS`, else 5 s | how long a controlled thread may run without reaching a scheduling point (see [`Checker::hang_timeout`]) |
 /// | `determinism` | `CROSSCHECK_DETERMINISM`, else `Failures` | when schedules are run twice to detect uncontrolled nondeterminism (see [`Checker::determinism`]) |
@@ -92,6 +94,7 @@ pub struct Checker<R: Resource> {
     regression_file: Option<std::path::PathBuf>,
     stress_timeout: Duration,
     spurious: bool,
+    short_writes: bool,
     robust: robust::Robustness,
     _resource: PhantomData<fn() -> R>,
 }
@@ -114,6 +117,7 @@ impl<R: Resource> Clone for Checker<R> {
             regression_file: self.regression_file.clone(),
             stress_timeout: self.stress_timeout,
             spurious: self.spurious,
+            short_writes: self.short_writes,
             robust: self.robust,
             _resource: PhantomData,
         }
@@ -141,6 +145,7 @@ impl<R: Resource> std::fmt::Debug for Checker<R> {
             .field("regression_file", &self.regression_file)
             .field("stress_timeout", &self.stress_timeout)
             .field("spurious", &self.spurious)
+            .field("short_writes", &self.short_writes)
             .field("robust", &self.robust)
             .finish()
     }
@@ -171,6 +176,7 @@ impl<R: Resource> Checker<R> {
             regression_file: None,
             stress_timeout: DEFAULT_STRESS_TIMEOUT,
             spurious: true,
+            short_writes: false,
             robust: robust::Robustness::default(),
             _resource: PhantomData,
         }
@@ -277,19 +283,6 @@ impl<R: Resource> Checker<R> {
         self
     }
 
-    /// Whether the controlled schedulers may produce the surprises std permits: a condition
-    /// variable's `wait` returning without a notification (a spurious wakeup), a
-    /// `compare_exchange_weak` failing although the value matched, `thread::park` returning without
-    /// an `unpark`. On by default, since std
-    /// allows them and real machines produce them: correct code handles them (waits in a `while`
-    /// loop, retries a weak CAS). Turn them off only for code that knowingly
-    /// relies on a platform guarantee; reports then say they were off. Loom never produces them;
-    /// under `Stress` they are whatever the OS does. A replay follows its token, whatever this says.
-    pub fn spurious(mut self, on: bool) -> Self {
-        self.spurious = on;
-        self
-    }
-
     /// The settings that come from code or, where the code gave none, from the environment.
     fn env(&self) -> Result<env::Env, Failure<R::Op>> {
         env::read().map_err(Failure::usage)
@@ -312,6 +305,7 @@ impl<R: Resource> Checker<R> {
             check_budget: self.check_budget,
             scenario: self.pinned.is_none(),
             spurious: self.spurious,
+            short_writes: self.short_writes,
         })
     }
 
@@ -328,6 +322,7 @@ impl<R: Resource> Checker<R> {
             keep_going: false,
             shares: None,
             spurious: self.spurious,
+            short_writes: self.short_writes,
         }
     }
 
@@ -425,8 +420,9 @@ impl<R: Resource> Checker<R> {
                 scenario: Arc::new(scenario),
                 source: token.scenario.clone(),
             },
-            token.schedule,
+            token.schedule.clone(),
             token.loom,
+            token.offered(),
         ))
     }
 
@@ -447,17 +443,16 @@ impl<R: Resource> Checker<R> {
     fn run_inner(&self, seed: u64, shrink: &ShrinkSettings) -> Result<Report, Failure<R::Op>> {
         let shard = shard::Shard::from_env().map_err(Failure::usage)?;
         if let Scheduler::Replay(text) = &self.scheduler {
-            let (plan, schedule, loom) = self.replay_plan(text)?;
+            let (plan, schedule, loom, offered) = self.replay_plan(text)?;
             if let Some(path) = loom {
                 return loom_backend::replay::<R>(plan, path, self.loom_settings(None, 1, None));
             }
-            // A replay runs exactly what it was given: it is not shrunk. The token says whether the
-            // surprises were on: it has choice points exactly when the recorded execution met one
-            // with them on.
-            let spurious = schedule.iter().any(|c| matches!(c, scheduler::Choice::Alternative(_)));
+            // A replay runs exactly what it was given: it is not shrunk. The token says which kinds
+            // of choice point the recorded execution offered.
             let make: StrategyFactory = Box::new(move |_| Box::new(scheduler::Replay::new(schedule.clone())));
             let settings = RunSettings {
-                spurious,
+                spurious: offered.spurious,
+                short_writes: offered.short_writes,
                 ..self.run_settings(1, "Replay".into(), None)
             };
             return shuttle::run::<R>(vec![plan], make, settings);
@@ -504,7 +499,7 @@ impl<R: Resource> Checker<R> {
             }
             other => {
                 let strategies = other.clone();
-                let label = if self.spurious {
+                let mut label = if self.spurious {
                     other.label()
                 } else {
                     format!(
@@ -512,6 +507,9 @@ impl<R: Resource> Checker<R> {
                         other.label()
                     )
                 };
+                if self.short_writes {
+                    label.push_str("; short writes on");
+                }
                 let (plans, settings, make): (_, _, StrategyFactory) = match shard.filter(|_| !unsplit) {
                     Some(shard) => {
                         let (plans, mine, make) = shard.split(plans, self.iterations, &strategies, seed);
@@ -579,7 +577,12 @@ impl<R: Resource> Checker<R> {
 }
 
 /// A decoded replay token: the scenario to run and the schedule to follow.
-type ReplayPlan<Op> = (Plan<Op>, Vec<scheduler::Choice>, Option<crate::token::LoomPath>);
+type ReplayPlan<Op> = (
+    Plan<Op>,
+    Vec<scheduler::Choice>,
+    Option<crate::token::LoomPath>,
+    crate::token::Offered,
+);
 
 #[cfg(test)]
 mod tests;

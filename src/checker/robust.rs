@@ -12,7 +12,6 @@ use crate::env::{self, MIN_STACK_SIZE};
 use crate::report::Failure;
 use crate::resource::Resource;
 use crate::runtime::stack::{self, DEFAULT_STACK_SIZE};
-use crate::scheduler::Choice;
 
 /// What the code set (`None`: the environment or the default decides).
 #[derive(Clone, Copy, Debug, Default)]
@@ -101,10 +100,8 @@ impl<R: Resource> Checker<R> {
         let data = failure.data();
         // Only one shuttle execution's failure replays from its token: not a lock-order inversion
         // (a property of many executions), not a loom token (loom's own path, maybe weak memory).
-        let shuttle_token = failure
-            .token()
-            .and_then(|t| crate::token::Token::decode(t).ok())
-            .is_some_and(|t| t.loom.is_none());
+        let token = failure.token().and_then(|t| crate::token::Token::decode(t).ok());
+        let shuttle_token = token.as_ref().is_some_and(|t| t.loom.is_none());
         let (Some(source), true) = (data.source.clone(), failure.kind().is_bug()) else {
             return failure;
         };
@@ -116,13 +113,15 @@ impl<R: Resource> Checker<R> {
             source,
         };
         let choices = data.choices.clone();
-        let spurious = choices.iter().any(|c| matches!(c, Choice::Alternative(_)));
+        // The kinds of choice point the failing execution offered, as its token says.
+        let offered = token.map(|t| t.offered()).unwrap_or_default();
         let divergence = determinism::verify(failure.kind(), || {
             let choices = choices.clone();
             let make: crate::plan::StrategyFactory =
                 Box::new(move |_| Box::new(crate::scheduler::Replay::new(choices.clone())));
             let settings = crate::backend::shuttle::RunSettings {
-                spurious,
+                spurious: offered.spurious,
+                short_writes: offered.short_writes,
                 lock_order: false,
                 ..self.run_settings(1, "Replay".into(), None)
             };

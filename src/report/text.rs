@@ -294,6 +294,17 @@ pub(crate) fn interleaving(
                 format!("  writes {:?} to {}", String::from_utf8_lossy(bytes), obj(*o))
             }
             EventKind::FileRead { obj: o, len } => format!("  reads {len} bytes of {}", obj(*o)),
+            EventKind::FileSync { obj: o } => format!("  syncs {} to the device", obj(*o)),
+            EventKind::FileWroteShort { obj: o, bytes, of } => {
+                lines.push(format!(
+                    "{:-<width$}  {who}'s write to {} was short: {} of {of} bytes ({:?})",
+                    "",
+                    obj(*o),
+                    bytes.len(),
+                    String::from_utf8_lossy(bytes)
+                ));
+                continue;
+            }
         };
         lines.push(format!("{who:width$}  {text}"));
     }

@@ -90,6 +90,8 @@ pub(crate) struct ExecutionRecord {
     /// Whether this execution offers the surprises std permits (spurious wakeups, spurious
     /// weak-CAS failures) as choices: set by the driver from `Checker::spurious` or the token.
     pub surprises_on: bool,
+    /// Whether this execution offers short file writes as choices (`Checker::short_writes`).
+    pub short_writes_on: bool,
     /// The choice point the facade is asking the driver about, and the driver's answer: they meet
     /// here because the facade reaches the driver through shuttle (see [`choose`]).
     pub pending: Option<Alternatives>,
@@ -156,6 +158,7 @@ impl ExecutionRecord {
         self.preemptions = 0;
         self.surprises = 0;
         self.surprises_on = false;
+        self.short_writes_on = false;
         self.pending = None;
         self.answer = None;
         self.just_surprised.clear();
@@ -519,7 +522,11 @@ pub(crate) fn choose(kind: ChoiceKind, count: usize) -> usize {
         return 0;
     }
     let offered = with_record(|rec| {
-        if !rec.surprises_on || rec.abort.is_some() {
+        let on = match kind {
+            ChoiceKind::ShortWrite => rec.short_writes_on,
+            _ => rec.surprises_on,
+        };
+        if !on || rec.abort.is_some() {
             return None;
         }
         let thread = rec.running;

@@ -297,6 +297,8 @@ pub(crate) enum ChoiceKind {
     SpuriousCasFailure,
     /// `thread::park` with no token: 1 returns without an unpark.
     EarlyParkReturn,
+    /// `fs::File`'s `write` (with `Checker::short_writes`): 1 writes only the first half.
+    ShortWrite,
 }
 
 /// A point where the execution can go one of `count` ways that are not about which thread runs.

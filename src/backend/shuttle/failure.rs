@@ -118,9 +118,7 @@ impl<R: Resource> State<R> {
                 },
             ))
         });
-        let token = kind
-            .is_bug()
-            .then(|| Token::new(type_name, plan.source.clone(), record.choices.clone(), None).encode());
+        let token = kind.is_bug().then(|| self.token(type_name, plan, &record.choices));
         parts.token = token.clone();
         parts.note = matches!(plan.source, TokenScenario::Pinned(_)).then(|| PINNED_NOTE.to_string());
         let mut data = FailureData::new(kind, (*scenario).clone());
@@ -136,6 +134,17 @@ impl<R: Resource> State<R> {
         data.steps = record.steps;
         data.page = page;
         Failure::new(data)
+    }
+
+    /// The replay token of `choices`, saying which kinds of choice point the run offered.
+    fn token(&self, type_name: &str, plan: &crate::plan::Plan<R::Op>, choices: &[crate::scheduler::Choice]) -> String {
+        let offered = crate::token::Offered {
+            spurious: self.settings.spurious,
+            short_writes: self.settings.short_writes,
+        };
+        Token::new(type_name, plan.source.clone(), choices.to_vec(), None)
+            .offering(offered)
+            .encode()
     }
 }
 
