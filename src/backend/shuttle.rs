@@ -235,13 +235,9 @@ impl<R: Resource> State<R> {
 
     /// Hands the step that just ended to the strategy, if it keeps footprints.
     fn deliver_step(&mut self, step: Option<Footprint>) {
-        let (Some(mut step), Some(strategy)) = (step, self.strategy.as_mut()) else {
-            return;
-        };
-        for b in &mut step.boundaries {
-            b.group = self.groups.get(b.op).copied().flatten();
+        if let Some(step) = step {
+            deliver(&mut self.strategy, &self.groups, step);
         }
-        strategy.stepped(&step);
     }
 
     /// Picks the task that runs next. Costs the strategy's decision plus a copy of the runnable
@@ -303,10 +299,13 @@ impl<R: Resource> State<R> {
         current: Option<usize>,
     ) -> Option<(bool, bool)> {
         let (max_steps, livelock_steps) = (self.settings.max_steps, self.settings.livelock_steps);
-        let (proceed, spawning, listed, ended) = runtime::with_record(|rec| {
+        let (strategy, groups) = (&mut self.strategy, &self.groups);
+        // The step that ended goes to the strategy from inside the record's borrow (strategies never
+        // touch the record): a footprint is not moved out and back at every point.
+        runtime::with_record(|rec| {
             let listed = runtime::sit_out_where_needed(rec, runnable, ids, current);
             if rec.abort.is_some() {
-                return (false, false, listed, None);
+                return None;
             }
             rec.steps += 1;
             if listed {
@@ -314,16 +313,14 @@ impl<R: Resource> State<R> {
             }
             if let Some(abort) = runtime::livelock::stalled(rec, max_steps, livelock_steps) {
                 rec.abort = Some(abort);
-                return (false, false, listed, None);
+                return None;
             }
-            (true, rec.spawning, listed, rec.step.take())
+            if let Some(step) = rec.step.take() {
+                deliver(strategy, groups, step);
+            }
+            Some((rec.spawning, listed))
         })
-        .unwrap_or((true, false, false, None));
-        if !proceed {
-            return None;
-        }
-        self.deliver_step(ended);
-        Some((spawning, listed))
+        .unwrap_or(Some((false, false)))
     }
 
     /// Asks the strategy which of `ids` (more than one, none of them forced) runs next.
@@ -522,6 +519,16 @@ impl<R: Resource> State<R> {
         }
         judged
     }
+}
+
+/// Hands a step that ended to the strategy, with each operation boundary's `Model::partition`
+/// group (`groups`, by op index).
+fn deliver(strategy: &mut Option<Box<dyn Strategy>>, groups: &[Option<u64>], mut step: Footprint) {
+    let Some(strategy) = strategy.as_mut() else { return };
+    for b in &mut step.boundaries {
+        b.group = groups.get(b.op).copied().flatten();
+    }
+    strategy.stepped(&step);
 }
 
 /// The thread that must run, if the strategy has no choice: the only one that can, or the harness's

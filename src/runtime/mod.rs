@@ -198,6 +198,7 @@ thread_local! {
     static RECORD: RefCell<Option<Box<ExecutionRecord>>> = const { RefCell::new(None) };
 }
 
+#[inline]
 pub(crate) fn backend() -> Backend {
     BACKEND.with(|b| b.get())
 }
@@ -270,6 +271,7 @@ fn in_loom() -> bool {
 }
 
 /// Whether events are recorded for the current backend.
+#[inline]
 fn recording() -> bool {
     matches!(backend(), Backend::Shuttle | Backend::Loom)
 }
