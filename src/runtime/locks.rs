@@ -124,22 +124,6 @@ impl LockTable {
             .unwrap_or_default()
     }
 
-    /// Whether [`Self::blockers`] is not empty, without collecting it.
-    pub(crate) fn blocked_by_any(&self, obj: usize, task: usize, shared: bool) -> bool {
-        self.holders
-            .get(obj)
-            .is_some_and(|hs| hs.iter().any(|&(t, s, _)| t != task && !(shared && s)))
-    }
-
-    /// Whether [`Self::blocked_on`] is `Some`, without collecting the holders.
-    pub(crate) fn is_blocked(&self, task: usize) -> bool {
-        self.waiting
-            .get(task)
-            .copied()
-            .flatten()
-            .is_some_and(|(obj, shared, _)| self.blocked_by_any(obj, task, shared))
-    }
-
     fn holds(&self, obj: usize, task: usize) -> bool {
         self.holders
             .get(obj)

@@ -229,17 +229,21 @@ pub(crate) fn notified(obj: Option<usize>, all: bool) {
 fn stuck(rec: &ExecutionRecord, task: usize) -> Option<String> {
     let label = |t: usize| name_of(rec, t);
     let name = |o: usize| ObjectName(&rec.objects, o).to_string();
-    let held: Vec<String> = rec.locks.held_by(task).iter().map(|&(o, _)| name(o)).collect();
-    let holds = if held.is_empty() {
-        "holds nothing".to_string()
-    } else {
-        format!("holds {}", held.join(", "))
+    // Formatted only for a thread that is stuck: most calls are for one that can still run.
+    let holds = || {
+        let held: Vec<String> = rec.locks.held_by(task).iter().map(|&(o, _)| name(o)).collect();
+        if held.is_empty() {
+            "holds nothing".to_string()
+        } else {
+            format!("holds {}", held.join(", "))
+        }
     };
     if let Some(w) = rec.waits.cv.get(task).and_then(Option::as_ref) {
         if w.epochs.is_empty() && !w.broadcast {
             return Some(format!(
-                "{} {holds} and waits on {}, which no thread is left to notify",
+                "{} {} and waits on {}, which no thread is left to notify",
                 label(task),
+                holds(),
                 name(w.obj)
             ));
         }
@@ -262,13 +266,18 @@ fn stuck(rec: &ExecutionRecord, task: usize) -> Option<String> {
             return None;
         }
         let whom = target.task.map_or_else(|| format!("thread #{k}"), label);
-        return Some(format!("{} {holds} and waits for {whom} to finish (join)", label(task)));
+        return Some(format!(
+            "{} {} and waits for {whom} to finish (join)",
+            label(task),
+            holds()
+        ));
     }
     let (obj, holders) = rec.locks.blocked_on(task)?;
     let holders: Vec<String> = holders.into_iter().map(label).collect();
     Some(format!(
-        "{} {holds} and waits for {} (held by {})",
+        "{} {} and waits for {} (held by {})",
         label(task),
+        holds(),
         name(obj),
         holders.join(", ")
     ))
@@ -284,21 +293,6 @@ pub(crate) fn name_of(rec: &ExecutionRecord, task: usize) -> String {
         Some(t) if t.parent != task => format!("{}'s thread", name_of(rec, t.parent)),
         _ => thread_label(&rec.labels, task),
     }
-}
-
-/// Whether `task` waits for good as things stand: exactly when [`stuck`] has a line for it, without
-/// building the line.
-fn waits_for_good(rec: &ExecutionRecord, task: usize) -> bool {
-    if let Some(w) = rec.waits.cv.get(task).and_then(Option::as_ref) {
-        if w.epochs.is_empty() && !w.broadcast {
-            return true;
-        }
-        return w.mutex.is_some_and(|m| rec.locks.blocked_by_any(m, task, false));
-    }
-    if let Some(k) = rec.waits.joining.get(task).copied().flatten() {
-        return !rec.waits.threads.get(k).is_some_and(|t| t.finished);
-    }
-    rec.locks.is_blocked(task)
 }
 
 /// If every live thread (main, and each spawned thread that started and has not finished) waits
@@ -317,14 +311,14 @@ pub(crate) fn deadlock(rec: &ExecutionRecord, current: Option<usize>) -> Option<
         // A thread spawned and not started yet can still run.
         return None;
     }
-    // Main (task 0) runs the harness until the execution ends: it is always live.
     let started = waits.threads.get(waits.first_live..).unwrap_or_default();
     let others = started.iter().filter(|t| !t.finished).filter_map(|t| t.task);
-    if current.is_some_and(|c| !waits_for_good(rec, c))
-        || !std::iter::once(0).chain(others.clone()).all(|t| waits_for_good(rec, t))
-    {
+    // At most points one of the spawned threads can still run: look for it before describing
+    // anyone (a thread that can run costs `stuck` no allocation).
+    if others.clone().any(|t| Some(t) != current && stuck(rec, t).is_none()) {
         return None;
     }
+    // Main (task 0) runs the harness until the execution ends: it is always live.
     let mut live = vec![0];
     live.extend(others);
     if let Some(c) = current {
