@@ -171,6 +171,7 @@ fn ignoring_write_s_count_is_caught_by_one_short_write_alone() {
         let text = f.to_string();
         assert!(text.contains("was short: 4 of 8 bytes (\"entr\")"), "{text}");
         assert!(text.contains("short writes on"), "the header says the setting:\n{text}");
+        assert!(!text.contains("++"), "no empty table of threads:\n{text}");
 
         // The token carries the setting: it replays on a checker that does not set it.
         let token = f.token().expect("a token").to_string();

@@ -184,14 +184,17 @@ impl ReportParts {
             "  +{}+\n",
             widths.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("+")
         );
-        out += &rule;
-        out += &row((1..=columns.len()).map(|t| format!("T{t}")).collect());
-        out += &rule;
-        let depth = columns.iter().map(Vec::len).max().unwrap_or(0);
-        for i in 0..depth {
-            out += &row(columns.iter().map(|c| c.get(i).cloned().unwrap_or_default()).collect());
+        // A failure shrunk to its init part alone (one thread's ops show it) has no table to draw.
+        if !columns.is_empty() {
+            out += &rule;
+            out += &row((1..=columns.len()).map(|t| format!("T{t}")).collect());
+            out += &rule;
+            let depth = columns.iter().map(Vec::len).max().unwrap_or(0);
+            for i in 0..depth {
+                out += &row(columns.iter().map(|c| c.get(i).cloned().unwrap_or_default()).collect());
+            }
+            out += &rule;
         }
-        out += &rule;
         for line in &self.post {
             out += &format!("  post  {}\n", annotated(line));
         }
