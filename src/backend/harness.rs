@@ -182,9 +182,12 @@ fn run_op<R: Resource, T: Threads>(shared: &impl Outcomes<R>, resource: &R, inde
     // runtime::steps): the strictest history of the same execution.
     let lazy = runtime::backend() == runtime::Backend::Shuttle;
     if lazy {
-        super::watchdog::operation(runtime::current_task(), index);
-    }
-    if (lazy && !runtime::steps::begin_op(index)) || (!lazy && aborted()) {
+        // One visit to the record both notes the invocation and names the thread for the watchdog.
+        let Some(task) = runtime::steps::begin_op(index) else {
+            return false;
+        };
+        super::watchdog::operation(task, index);
+    } else if aborted() {
         return false;
     }
     let result = catch_unwind(AssertUnwindSafe(|| {

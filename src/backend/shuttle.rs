@@ -12,6 +12,7 @@
 mod failure;
 mod guarded;
 pub(crate) mod kept;
+mod point;
 mod runner;
 
 use runner::{body, config};
@@ -31,12 +32,12 @@ use super::judge::{self, Consistency, Judged, Outcome};
 use super::locks::LockWatch;
 use crate::linearizability::cache::FxHasher;
 use crate::plan::{Plan, StrategyFactory};
-use crate::record::{short_name, Access, Event, EventKind, Footprint};
+use crate::record::{short_name, Access, EventKind, Footprint};
 use crate::report::{self, Failure, Report};
 use crate::resource::{Model, Resource};
 use crate::runtime::{self, panics, Abort, Backend, BackendGuard, ExecutionRecord};
 use crate::scenario::Scenario;
-use crate::scheduler::{is_preemption, Choice, Strategy, Upcoming};
+use crate::scheduler::{Choice, Strategy};
 pub(crate) use failure::PINNED_NOTE;
 
 /// The scenario the next execution runs: set by the driver, read by the execution's body.
@@ -235,160 +236,9 @@ impl<R: Resource> State<R> {
 
     /// Hands the step that just ended to the strategy, if it keeps footprints.
     fn deliver_step(&mut self, step: Option<Footprint>) {
-        let (Some(mut step), Some(strategy)) = (step, self.strategy.as_mut()) else {
-            return;
-        };
-        for b in &mut step.boundaries {
-            b.group = self.groups.get(b.op).copied().flatten();
+        if let Some(step) = step {
+            point::deliver(&mut self.strategy, &self.groups, step);
         }
-        strategy.stepped(&step);
-    }
-
-    /// Picks the task that runs next. Costs the strategy's decision plus a copy of the runnable
-    /// ids, and not even that at the many points where nothing is chosen (one task can run, or the
-    /// harness is spawning): those are most points of a wide scenario.
-    fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, yielding: bool) -> Option<TaskId> {
-        let current = current.map(usize::from);
-        let mut ids = std::mem::take(&mut self.ids);
-        ids.clear();
-        let choice = self.decide(runnable, &mut ids, current, yielding);
-        self.ids = ids;
-        choice.map(TaskId::from)
-    }
-
-    /// [`Self::next_task`], with `ids` an empty buffer to list the threads that take part in the
-    /// decision, where the list is needed.
-    fn decide(
-        &mut self,
-        runnable: &[&Task],
-        ids: &mut Vec<usize>,
-        current: Option<usize>,
-        yielding: bool,
-    ) -> Option<usize> {
-        let all = || runnable.iter().map(|t| usize::from(t.id()));
-        let (spawning, mut listed) = self.begin_step(all(), ids, current)?;
-        if !listed && self.guard.wants_ids() {
-            // The nondeterminism check compares which threads could run at each point.
-            ids.extend(all());
-            listed = true;
-        }
-        let forced = if listed {
-            forced(ids.iter().copied(), spawning)
-        } else {
-            forced(all(), spawning)
-        };
-        let (choice, preempted) = match forced {
-            Some(choice) => (choice, false),
-            None => {
-                if !listed {
-                    ids.extend(all());
-                }
-                let choice = self.choose(ids, current, yielding)?;
-                (choice, is_preemption(ids, current, yielding, choice))
-            }
-        };
-        self.end_step(ids, choice, current, forced.is_none(), preempted);
-        Some(choice)
-    }
-
-    /// Counts the scheduling point, notes which threads sit it out (see [`runtime::sit_out`]) and
-    /// which wait blocked for a lock, ends the execution if it stalled, and hands the step that
-    /// ended to the strategy. `None` if the execution must stop, else whether the harness is
-    /// spawning its threads, and whether `ids` lists the threads that take part in the decision
-    /// (else all of `runnable` do).
-    fn begin_step(
-        &mut self,
-        runnable: impl Iterator<Item = usize>,
-        ids: &mut Vec<usize>,
-        current: Option<usize>,
-    ) -> Option<(bool, bool)> {
-        let (max_steps, livelock_steps) = (self.settings.max_steps, self.settings.livelock_steps);
-        let (proceed, spawning, listed, ended) = runtime::with_record(|rec| {
-            let listed = runtime::sit_out_where_needed(rec, runnable, ids, current);
-            if rec.abort.is_some() {
-                return (false, false, listed, None);
-            }
-            rec.steps += 1;
-            if listed {
-                runtime::locks::note_blocked(rec, ids);
-            }
-            if let Some(abort) = runtime::livelock::stalled(rec, max_steps, livelock_steps) {
-                rec.abort = Some(abort);
-                return (false, false, listed, None);
-            }
-            (true, rec.spawning, listed, rec.step.take())
-        })
-        .unwrap_or((true, false, false, None));
-        if !proceed {
-            return None;
-        }
-        self.deliver_step(ended);
-        Some((spawning, listed))
-    }
-
-    /// Asks the strategy which of `ids` (more than one, none of them forced) runs next.
-    fn choose(&mut self, ids: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
-        let strategy = self.strategy.as_mut().expect("a plan has a strategy");
-        if strategy.wants_upcoming() {
-            self.next_accesses.clear();
-            self.remaining.clear();
-            let profile = &self.profile;
-            let (accesses, remaining) = (&mut self.next_accesses, &mut self.remaining);
-            runtime::with_record(|rec| {
-                for &t in ids {
-                    let done = rec.accesses.get(t).map_or(0, Vec::len);
-                    let announced = rec.upcoming.get(t).copied().flatten();
-                    let expected = profile.get(t).map_or(&[][..], Vec::as_slice);
-                    accesses.push(announced);
-                    remaining.push(expected.len().saturating_sub(done) + usize::from(announced.is_some()));
-                }
-            });
-            strategy.upcoming(&Upcoming {
-                accesses: &self.next_accesses,
-                remaining: &self.remaining,
-            });
-        }
-        match strategy.next(ids, current, yielding) {
-            Some(c) => Some(c),
-            None => {
-                let message = strategy.divergence().unwrap_or_else(|| "the scheduler stopped".into());
-                runtime::with_record(|rec| rec.abort = Some(Abort::Diverged { message }));
-                None
-            }
-        }
-    }
-
-    /// Records the decision: in the schedule if `chose` (the strategy made it), and the switch.
-    /// `ids` lists the threads that took part when the nondeterminism check traces them.
-    fn end_step(&mut self, ids: &[usize], choice: usize, current: Option<usize>, chose: bool, preempted: bool) {
-        if let Some(strategy) = self.strategy.as_mut().filter(|s| s.wants_upcoming()) {
-            let step = runtime::with_record(|rec| {
-                let access = rec.upcoming.get(choice).copied().flatten()?;
-                Some((access, rec.accesses[choice].len() - 1))
-            })
-            .flatten();
-            strategy.ran(choice, step);
-        }
-        let guard = &mut self.guard;
-        runtime::with_record(|rec| {
-            guard.chose(ids, choice, current, rec);
-            if rec.track_steps {
-                runtime::steps::open(rec, choice);
-            }
-            rec.running = choice;
-            if chose {
-                rec.choices.push(Choice::Thread(choice));
-            }
-            if preempted {
-                rec.preemptions += 1;
-            }
-            if let Some(from) = current.filter(|&c| c != choice) {
-                rec.events.push(Event {
-                    thread: choice,
-                    kind: EventKind::SwitchedTo { from, preempted },
-                });
-            }
-        });
     }
 
     /// Answers the facade's pending choice point (see [`runtime::choose`]): asks the strategy and
@@ -521,17 +371,6 @@ impl<R: Resource> State<R> {
                 .push(outcome.outputs.clone());
         }
         judged
-    }
-}
-
-/// The thread that must run, if the strategy has no choice: the only one that can, or the harness's
-/// main thread while it spawns the scenario's threads.
-fn forced(mut ids: impl Iterator<Item = usize> + Clone, spawning: bool) -> Option<usize> {
-    let mut all = ids.clone();
-    match (ids.next(), ids.next()) {
-        (Some(only), None) => Some(only),
-        _ if spawning && all.any(|id| id == 0) => Some(0),
-        _ => None,
     }
 }
 

@@ -202,6 +202,7 @@ thread_local! {
     static RECORD: RefCell<Option<Box<ExecutionRecord>>> = const { RefCell::new(None) };
 }
 
+#[inline]
 pub(crate) fn backend() -> Backend {
     BACKEND.with(|b| b.get())
 }
@@ -274,6 +275,7 @@ fn in_loom() -> bool {
 }
 
 /// Whether events are recorded for the current backend.
+#[inline]
 fn recording() -> bool {
     matches!(backend(), Backend::Shuttle | Backend::Loom)
 }

@@ -90,21 +90,22 @@ pub(crate) fn flush_begin(rec: &mut ExecutionRecord, thread: usize) {
     });
 }
 
-/// Notes that the running thread invoked operation `op` (recorded at its first access); `false`
-/// if the execution was stopped, and the operation must not run.
-pub(crate) fn begin_op(op: usize) -> bool {
+/// Notes that the running thread invoked operation `op` (recorded at its first access): the
+/// thread's task id (0 outside a record), or `None` if the execution was stopped, and the operation
+/// must not run.
+pub(crate) fn begin_op(op: usize) -> Option<usize> {
     super::with_record(|rec| {
         if rec.abort.is_some() {
-            return false;
+            return None;
         }
         let task = rec.running;
         if rec.pending_begin.len() <= task {
             rec.pending_begin.resize(task + 1, None);
         }
         rec.pending_begin[task] = Some(op);
-        true
+        Some(task)
     })
-    .unwrap_or(true)
+    .unwrap_or(Some(0))
 }
 
 /// Records the invocation of a running operation that panicked before its first access, so that

@@ -46,6 +46,12 @@ pub(crate) struct WaitTable {
     /// By task: the spawn index of the thread it joins.
     joining: Vec<Option<usize>>,
     next_epoch: usize,
+    /// Threads spawned and not started yet: while there is one, nothing is deadlocked.
+    unstarted: usize,
+    /// Every thread spawned before this spawn index has finished: where the search for a thread
+    /// that can still run starts, so that the check at each thread's end does not walk the
+    /// finished ones again (it would be quadratic in the number of threads).
+    first_live: usize,
 }
 
 fn slot<T: Default>(v: &mut Vec<T>, i: usize) -> &mut T {
@@ -61,6 +67,8 @@ impl WaitTable {
         self.cv.iter_mut().for_each(|w| *w = None);
         self.joining.iter_mut().for_each(|j| *j = None);
         self.next_epoch = 0;
+        self.unstarted = 0;
+        self.first_live = 0;
     }
 }
 
@@ -82,6 +90,7 @@ pub(crate) fn spawned() -> Option<usize> {
             parent,
             ..Spawned::default()
         });
+        rec.waits.unstarted += 1;
         let k = rec.waits.threads.len() - 1;
         super::clocks::spawned(rec, k);
         k
@@ -94,7 +103,11 @@ pub(crate) fn started(k: Option<usize>) {
     let Some(k) = k else { return };
     super::with_record(|rec| {
         let task = rec.running;
-        slot(&mut rec.waits.threads, k).task = Some(task);
+        let spawned = slot(&mut rec.waits.threads, k);
+        if spawned.task.is_none() && !spawned.finished {
+            rec.waits.unstarted = rec.waits.unstarted.saturating_sub(1);
+        }
+        spawned.task = Some(task);
         super::clocks::started(rec, k);
     });
 }
@@ -107,6 +120,10 @@ impl Drop for Finish {
         let Some(k) = self.0 else { return };
         let stuck = super::with_record(|rec| {
             slot(&mut rec.waits.threads, k).finished = true;
+            let waits = &mut rec.waits;
+            while waits.threads.get(waits.first_live).is_some_and(|t| t.finished) {
+                waits.first_live += 1;
+            }
             super::clocks::finished(rec, k);
             // This thread is done: if every other one now waits for good, nothing will run again.
             (rec.abort.is_none()).then(|| deadlock(rec, None)).flatten()
@@ -234,17 +251,21 @@ fn stuck(rec: &ExecutionRecord, task: usize) -> Option<String> {
     }
     let label = |t: usize| name_of(rec, t);
     let name = |o: usize| ObjectName(&rec.objects, o).to_string();
-    let held: Vec<String> = rec.locks.held_by(task).iter().map(|&(o, _)| name(o)).collect();
-    let holds = if held.is_empty() {
-        "holds nothing".to_string()
-    } else {
-        format!("holds {}", held.join(", "))
+    // Formatted only for a thread that is stuck: most calls are for one that can still run.
+    let holds = || {
+        let held: Vec<String> = rec.locks.held_by(task).iter().map(|&(o, _)| name(o)).collect();
+        if held.is_empty() {
+            "holds nothing".to_string()
+        } else {
+            format!("holds {}", held.join(", "))
+        }
     };
     if let Some(w) = rec.waits.cv.get(task).and_then(Option::as_ref) {
         if w.epochs.is_empty() && !w.broadcast {
             return Some(format!(
-                "{} {holds} and waits on {}, which no thread is left to notify",
+                "{} {} and waits on {}, which no thread is left to notify",
                 label(task),
+                holds(),
                 name(w.obj)
             ));
         }
@@ -267,13 +288,18 @@ fn stuck(rec: &ExecutionRecord, task: usize) -> Option<String> {
             return None;
         }
         let whom = target.task.map_or_else(|| format!("thread #{k}"), label);
-        return Some(format!("{} {holds} and waits for {whom} to finish (join)", label(task)));
+        return Some(format!(
+            "{} {} and waits for {whom} to finish (join)",
+            label(task),
+            holds()
+        ));
     }
     let (obj, holders) = rec.locks.blocked_on(task)?;
     let holders: Vec<String> = holders.into_iter().map(label).collect();
     Some(format!(
-        "{} {holds} and waits for {} (held by {})",
+        "{} {} and waits for {} (held by {})",
         label(task),
+        holds(),
         name(obj),
         holders.join(", ")
     ))
@@ -294,19 +320,29 @@ pub(crate) fn name_of(rec: &ExecutionRecord, task: usize) -> String {
 /// If every live thread (main, and each spawned thread that started and has not finished) waits
 /// for good, one line per thread saying what it holds and waits for; `current` (the thread about
 /// to block) first.
+///
+/// Called at every thread's end, join and wait: it first looks for one thread that can still run,
+/// allocating nothing, and only describes the threads once it found none.
 pub(crate) fn deadlock(rec: &ExecutionRecord, current: Option<usize>) -> Option<Vec<String>> {
     if !tracked() {
         // Under loom the threads are not in the table: loom reports its own deadlocks.
         return None;
     }
     let waits = &rec.waits;
-    if waits.threads.iter().any(|t| t.task.is_none() && !t.finished) {
+    if waits.unstarted > 0 {
         // A thread spawned and not started yet can still run.
+        return None;
+    }
+    let started = waits.threads.get(waits.first_live..).unwrap_or_default();
+    let others = started.iter().filter(|t| !t.finished).filter_map(|t| t.task);
+    // At most points one of the spawned threads can still run: look for it before describing
+    // anyone (a thread that can run costs `stuck` no allocation).
+    if others.clone().any(|t| Some(t) != current && stuck(rec, t).is_none()) {
         return None;
     }
     // Main (task 0) runs the harness until the execution ends: it is always live.
     let mut live = vec![0];
-    live.extend(waits.threads.iter().filter(|t| !t.finished).filter_map(|t| t.task));
+    live.extend(others);
     if let Some(c) = current {
         if let Some(i) = live.iter().position(|&t| t == c) {
             live.remove(i);

@@ -1,0 +1,77 @@
+//! One side of the overhead bench's table by width, alone in a process, for a profiler: the
+//! instruction counts in README.md ("What a schedule costs") come from
+//!
+//! ```text
+//! cargo build --release --example overhead_profile
+//! valgrind --tool=callgrind target/release/examples/overhead_profile raw 8 2000
+//! valgrind --tool=callgrind target/release/examples/overhead_profile crosscheck 8 2000
+//! ```
+//!
+//! `raw`: shuttle's `check_random` spawning N threads that each do one `fetch_add`, then asserting
+//! the total; `crosscheck`: a correct `AtomicCounter`, N threads x 1 `Inc` then a post `Get`, under
+//! `Scheduler::Random`. Both with seed 7, as in `benches/overhead.rs`.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crosscheck::resources::{AtomicCounter, CounterOp};
+use crosscheck::{Checker, Scenario, Scheduler};
+
+const USAGE: &str = "usage: overhead_profile <raw|crosscheck> <threads> <schedules>";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (side, threads, schedules) = match args.as_slice() {
+        [side, threads, schedules] => match (threads.parse::<usize>(), schedules.parse::<usize>()) {
+            (Ok(t), Ok(s)) if t > 0 && s > 0 => (side.as_str(), t, s),
+            _ => exit_usage("threads and schedules are positive whole numbers"),
+        },
+        _ => exit_usage("three arguments expected"),
+    };
+    match side {
+        "raw" => raw(threads, schedules),
+        "crosscheck" => crosscheck(threads, schedules),
+        other => exit_usage(&format!("unknown side {other:?}")),
+    }
+}
+
+fn exit_usage(why: &str) -> ! {
+    eprintln!("{why}\n{USAGE}");
+    std::process::exit(2)
+}
+
+fn raw(threads: usize, schedules: usize) {
+    shuttle::check_random_with_seed(
+        move || {
+            let counter = Arc::new(shuttle::sync::atomic::AtomicU64::new(0));
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    let counter = Arc::clone(&counter);
+                    shuttle::thread::spawn(move || {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().unwrap();
+            }
+            assert_eq!(counter.load(Ordering::SeqCst), threads as u64);
+        },
+        7,
+        schedules,
+    );
+}
+
+fn crosscheck(threads: usize, schedules: usize) {
+    Checker::<AtomicCounter>::new()
+        .scenario(Scenario {
+            init: vec![],
+            threads: vec![vec![CounterOp::Inc]; threads],
+            post: vec![CounterOp::Get],
+        })
+        .scheduler(Scheduler::Random)
+        .iterations(schedules)
+        .seed(7)
+        .run()
+        .expect("a correct counter passes");
+}
