@@ -112,7 +112,7 @@ impl File {
     pub fn set_len(&self, size: u64) -> io::Result<()> {
         runtime::switch();
         self.inner.set_len(size)?;
-        self.record(|obj| EventKind::FileWrite { obj, bytes: Vec::new() });
+        self.record(|obj| EventKind::FileSetLen { obj, len: size });
         Ok(())
     }
 
@@ -120,7 +120,10 @@ impl File {
     pub fn metadata(&self) -> io::Result<std::fs::Metadata> {
         runtime::switch();
         let metadata = self.inner.metadata()?;
-        self.record(|obj| EventKind::FileRead { obj, len: 0 });
+        self.record(|obj| EventKind::FileStat {
+            obj,
+            len: metadata.len(),
+        });
         Ok(metadata)
     }
 

@@ -250,6 +250,16 @@ pub(crate) enum EventKind {
     FileSync {
         obj: usize,
     },
+    /// `set_len`: the file is now `len` bytes long.
+    FileSetLen {
+        obj: usize,
+        len: u64,
+    },
+    /// `metadata`, which said the file is `len` bytes long.
+    FileStat {
+        obj: usize,
+        len: u64,
+    },
     /// Message number `msg` (counted from 1 per channel) was sent on channel `obj`.
     Send {
         obj: usize,
@@ -352,7 +362,7 @@ impl EventKind {
     pub(crate) fn access(&self) -> Option<Access> {
         use EventKind::*;
         let (obj, kind) = match *self {
-            Load { obj, .. } => (obj, AccessKind::Read),
+            Load { obj, .. } | FileStat { obj, .. } => (obj, AccessKind::Read),
             Store { obj, .. } | Rmw { obj, .. } | CasFailed { obj, .. } | CasFailedSpuriously { obj, .. } => {
                 (obj, AccessKind::Write)
             }
@@ -373,6 +383,7 @@ impl EventKind {
             | FileRead { obj, .. }
             | FileWroteShort { obj, .. }
             | FileSync { obj }
+            | FileSetLen { obj, .. }
             | Send { obj, .. }
             | Recv { obj, .. } => (obj, AccessKind::Write),
             SwitchedTo { .. } | OpBegin { .. } | OpEnd { .. } | LockBlocked { .. } | CellAccess { .. } | Yielded => {

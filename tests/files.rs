@@ -258,3 +258,60 @@ fn outside_a_check_the_files_are_std_s() {
     writeln!(&appended, "!").unwrap();
     assert_eq!(File::append(&path).unwrap().read_to_string().unwrap(), "abcd!\n");
 }
+
+/// Every file operation, once, and an invariant that fails so the report shows them.
+pub struct EveryOperation(File, #[allow(dead_code)] tempfile::TempPath); // the path lives as long as the file
+
+impl Resource for EveryOperation {
+    type Op = LogOp;
+    type Output = Option<Vec<String>>;
+    type Model = LogModel;
+
+    fn new() -> Self {
+        let temp = tempfile::NamedTempFile::new()
+            .expect("a temporary file")
+            .into_temp_path();
+        EveryOperation(File::options().read(true).write(true).open(&temp).unwrap(), temp)
+    }
+
+    fn apply(&self, op: &LogOp) -> Option<Vec<String>> {
+        let file = &self.0;
+        file.write_all(b"entry-1\n").unwrap();
+        let len = file.metadata().unwrap().len();
+        file.set_len(len - 1).unwrap();
+        file.sync_all().unwrap();
+        let mut text = String::new();
+        Read::read_to_string(&mut File::open(file.path()).unwrap(), &mut text).unwrap();
+        match op {
+            LogOp::Append(_) => None,
+            LogOp::Read => Some(vec![text]),
+        }
+    }
+
+    fn invariant(&self) -> Result<(), String> {
+        Err("shown on purpose".into())
+    }
+}
+
+#[test]
+fn every_file_operation_is_in_the_interleaving() {
+    let f = Checker::<EveryOperation>::new()
+        .scenario(Scenario {
+            threads: vec![vec![LogOp::Append(1)]],
+            ..Scenario::default()
+        })
+        .run()
+        .expect_err("the invariant fails on purpose");
+    let text = f.to_string();
+    for line in [
+        "writes \"entry-1\\n\" to file#0",
+        "reads the metadata of file#0",
+        "(8 bytes)",
+        "sets file#0",
+        "to 7 bytes",
+        "syncs file#0",
+        "reads 7 bytes of file#1",
+    ] {
+        assert!(text.contains(line), "{line:?} missing:\n{text}");
+    }
+}

@@ -304,6 +304,8 @@ pub(crate) fn interleaving(
             }
             EventKind::FileRead { obj: o, len } => format!("  reads {len} bytes of {}", obj(*o)),
             EventKind::FileSync { obj: o } => format!("  syncs {} to the device", obj(*o)),
+            EventKind::FileSetLen { obj: o, len } => format!("  sets {} to {len} bytes", obj(*o)),
+            EventKind::FileStat { obj: o, len } => format!("  reads the metadata of {} ({len} bytes)", obj(*o)),
             EventKind::FileWroteShort { obj: o, bytes, of } => {
                 lines.push(format!(
                     "{:-<width$}  {who}'s write to {} was short: {} of {of} bytes ({:?})",
