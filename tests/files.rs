@@ -116,6 +116,17 @@ impl Append for WriteAllLocked {
     }
 }
 
+/// Every operation of a scenario: its threads', its init part's and its post part's.
+fn every_op(s: &Scenario<LogOp>) -> Vec<LogOp> {
+    s.threads
+        .iter()
+        .flatten()
+        .chain(&s.init)
+        .chain(&s.post)
+        .cloned()
+        .collect()
+}
+
 fn appends(ops: &[LogOp]) -> usize {
     ops.iter().filter(|op| matches!(op, LogOp::Append(_))).count()
 }
@@ -127,15 +138,7 @@ fn unlocked_writeln_tears_lines_and_is_shrunk_to_two_appends_and_one_preemption(
             .seed(seed)
             .run()
             .expect_err("two writers tear a line");
-        let s = f.scenario();
-        let ops: Vec<LogOp> = s
-            .threads
-            .iter()
-            .flatten()
-            .chain(&s.init)
-            .chain(&s.post)
-            .cloned()
-            .collect();
+        let (s, ops) = (f.scenario(), every_op(f.scenario()));
         assert_eq!(s.threads.len(), 2, "{f}");
         assert_eq!(appends(&ops), 2, "{f}");
         assert_eq!(ops.len(), 2, "the invariant sees the torn line without a Read:\n{f}");
@@ -157,15 +160,7 @@ fn ignoring_write_s_count_is_caught_by_one_short_write_alone() {
             .short_writes(true)
             .run()
             .expect_err("a short write loses the rest of the record");
-        let s = f.scenario();
-        let ops: Vec<LogOp> = s
-            .threads
-            .iter()
-            .flatten()
-            .chain(&s.init)
-            .chain(&s.post)
-            .cloned()
-            .collect();
+        let ops = every_op(f.scenario());
         assert_eq!(ops.len(), 1, "one append and the invariant show it:\n{f}");
         assert_eq!(f.preemptions(), 0, "the short write alone is enough:\n{f}");
         let text = f.to_string();
