@@ -13,14 +13,17 @@
 //! both sides of each workload, measured alternately in the same run, and their ratios.
 //! `cargo bench --bench overhead -- --table` prints only the tables.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion};
-use crosscheck::resources::{AtomicCounter, CounterOp, LockedCounter};
+use crosscheck::resources::{CounterOp, LockedCounter};
 use crosscheck::{Checker, Scenario, Scheduler};
 use shuttle::scheduler::{RandomScheduler, Schedule, Task, TaskId};
+
+#[path = "support/width.rs"]
+mod width;
+use width::{counter_body, crosscheck_wide, raw_shuttle_wide};
 
 const SCHEDULES: usize = 2_000;
 
@@ -115,10 +118,6 @@ fn ratio_report() {
 /// time per measurement).
 const WIDTHS: [(usize, usize); 4] = [(2, 20_000), (8, 6_000), (32, 1_500), (100, 500)];
 
-fn raw_shuttle_wide(threads: usize, schedules: usize) {
-    shuttle::check_random_with_seed(counter_body(threads), 7, schedules);
-}
-
 /// shuttle's random scheduler, except that the main thread keeps running until it has spawned
 /// every thread, as crosscheck's harness does so that all of a scenario's threads start from the
 /// same point. Raw shuttle's own schedules mostly run each thread as soon as it is spawned, so few
@@ -149,24 +148,6 @@ impl shuttle::scheduler::Scheduler for StartTogether {
     }
 }
 
-fn counter_body(threads: usize) -> impl Fn() + Send + Sync + 'static {
-    move || {
-        let counter = Arc::new(shuttle::sync::atomic::AtomicU64::new(0));
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let counter = Arc::clone(&counter);
-                shuttle::thread::spawn(move || {
-                    counter.fetch_add(1, Ordering::SeqCst);
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join().unwrap();
-        }
-        assert_eq!(counter.load(Ordering::SeqCst), threads as u64);
-    }
-}
-
 fn shuttle_start_together(threads: usize, schedules: usize) {
     let scheduler = StartTogether {
         random: RandomScheduler::new_from_seed(7, schedules),
@@ -175,24 +156,6 @@ fn shuttle_start_together(threads: usize, schedules: usize) {
     let mut config = shuttle::Config::new();
     config.silence_warnings = true;
     shuttle::Runner::new(scheduler, config).run(counter_body(threads));
-}
-
-fn wide_scenario(threads: usize) -> Scenario<CounterOp> {
-    Scenario {
-        init: vec![],
-        threads: vec![vec![CounterOp::Inc]; threads],
-        post: vec![CounterOp::Get],
-    }
-}
-
-fn crosscheck_wide(threads: usize, schedules: usize) {
-    Checker::<AtomicCounter>::new()
-        .scenario(wide_scenario(threads))
-        .scheduler(Scheduler::Random)
-        .iterations(schedules)
-        .seed(7)
-        .run()
-        .expect("a correct counter passes");
 }
 
 /// Schedules per second of `f(threads, schedules)`.

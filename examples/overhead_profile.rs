@@ -11,11 +11,8 @@
 //! the total; `crosscheck`: a correct `AtomicCounter`, N threads x 1 `Inc` then a post `Get`, under
 //! `Scheduler::Random`. Both with seed 7, as in `benches/overhead.rs`.
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-
-use crosscheck::resources::{AtomicCounter, CounterOp};
-use crosscheck::{Checker, Scenario, Scheduler};
+#[path = "../benches/support/width.rs"]
+mod width;
 
 const USAGE: &str = "usage: overhead_profile <raw|crosscheck> <threads> <schedules>";
 
@@ -29,8 +26,8 @@ fn main() {
         _ => exit_usage("three arguments expected"),
     };
     match side {
-        "raw" => raw(threads, schedules),
-        "crosscheck" => crosscheck(threads, schedules),
+        "raw" => width::raw_shuttle_wide(threads, schedules),
+        "crosscheck" => width::crosscheck_wide(threads, schedules),
         other => exit_usage(&format!("unknown side {other:?}")),
     }
 }
@@ -38,40 +35,4 @@ fn main() {
 fn exit_usage(why: &str) -> ! {
     eprintln!("{why}\n{USAGE}");
     std::process::exit(2)
-}
-
-fn raw(threads: usize, schedules: usize) {
-    shuttle::check_random_with_seed(
-        move || {
-            let counter = Arc::new(shuttle::sync::atomic::AtomicU64::new(0));
-            let handles: Vec<_> = (0..threads)
-                .map(|_| {
-                    let counter = Arc::clone(&counter);
-                    shuttle::thread::spawn(move || {
-                        counter.fetch_add(1, Ordering::SeqCst);
-                    })
-                })
-                .collect();
-            for h in handles {
-                h.join().unwrap();
-            }
-            assert_eq!(counter.load(Ordering::SeqCst), threads as u64);
-        },
-        7,
-        schedules,
-    );
-}
-
-fn crosscheck(threads: usize, schedules: usize) {
-    Checker::<AtomicCounter>::new()
-        .scenario(Scenario {
-            init: vec![],
-            threads: vec![vec![CounterOp::Inc]; threads],
-            post: vec![CounterOp::Get],
-        })
-        .scheduler(Scheduler::Random)
-        .iterations(schedules)
-        .seed(7)
-        .run()
-        .expect("a correct counter passes");
 }
