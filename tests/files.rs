@@ -34,9 +34,7 @@ impl<A: Append> Resource for Journal<A> {
     type Model = LogModel;
 
     fn new() -> Self {
-        let temp = tempfile::NamedTempFile::new()
-            .expect("a temporary file")
-            .into_temp_path();
+        let temp = temp_path();
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -114,6 +112,13 @@ impl Append for WriteAllLocked {
         Write::write_all(&mut file, format!("{record}\n").as_bytes()).expect("write the record");
         file.flush().expect("flush");
     }
+}
+
+/// A fresh temporary file's path, removed when dropped.
+fn temp_path() -> tempfile::TempPath {
+    tempfile::NamedTempFile::new()
+        .expect("a temporary file")
+        .into_temp_path()
 }
 
 /// Every operation of a scenario: its threads', its init part's and its post part's.
@@ -263,9 +268,7 @@ impl Resource for EveryOperation {
     type Model = LogModel;
 
     fn new() -> Self {
-        let temp = tempfile::NamedTempFile::new()
-            .expect("a temporary file")
-            .into_temp_path();
+        let temp = temp_path();
         EveryOperation(File::options().read(true).write(true).open(&temp).unwrap(), temp)
     }
 
