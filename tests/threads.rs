@@ -1,5 +1,5 @@
 //! `crosscheck::thread::{scope, Builder}` and `crosscheck::thread_local!` under every backend: a
-//! named thread is named in `current()`; each scheduled thread has its own thread-local value
+//! named thread is named in `current()`, and its id is its handle's; each scheduled thread has its own thread-local value
 //! (std's `thread_local!` would share one between all of them, since shuttle and loom run every
 //! thread on one OS thread); scoped threads that borrow a counter from their operation's stack lose
 //! an update with `load` then `store` (caught, shrunk to one `AddTwice` and a `Get`) and do not
@@ -86,7 +86,8 @@ fn outside_a_check_the_thread_local_is_std_s() {
     assert_eq!(SEEN.take(), [1, 2]);
 }
 
-/// Spawns a named helper thread per operation and returns the name it saw for itself.
+/// Spawns a named helper thread per operation and returns the name it saw for itself (checking that
+/// its id is its handle's, and not the spawner's).
 pub struct Named;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -110,10 +111,15 @@ impl Resource for Named {
         let h = thread::Builder::new()
             .name("worker".into())
             .stack_size(256 * 1024)
-            .spawn(|| thread::current().name().map(str::to_owned))
+            .spawn(|| (thread::current().name().map(str::to_owned), thread::current().id()))
             .expect("spawned");
         assert_eq!(h.thread().name(), Some("worker"));
-        h.join().unwrap()
+        let spawned = h.thread().id();
+        let (name, id) = h.join().unwrap();
+        assert_eq!(id, spawned, "the handle and the thread itself agree on its id");
+        assert_ne!(id, thread::current().id(), "two threads, two ids");
+        assert_eq!(thread::current().id(), thread::current().id());
+        name
     }
 }
 
@@ -139,8 +145,13 @@ fn a_builder_names_its_thread_under_every_backend() {
     }
     let h = thread::Builder::new()
         .name("outside".into())
-        .spawn(|| thread::current().name().map(str::to_owned));
-    assert_eq!(h.unwrap().join().unwrap().as_deref(), Some("outside"));
+        .spawn(|| (thread::current().name().map(str::to_owned), thread::current().id()))
+        .unwrap();
+    let spawned = h.thread().id();
+    let (name, id) = h.join().unwrap();
+    assert_eq!(name.as_deref(), Some("outside"));
+    assert_eq!(id, spawned);
+    assert_ne!(id, thread::current().id());
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, crosscheck::arbitrary::Arbitrary)]

@@ -120,15 +120,17 @@ where
             if let Some(size) = stack_size {
                 b = b.stack_size(size);
             }
+            let handle = b.spawn(move || {
+                park::adopt(child);
+                runtime::waits::started(spawned);
+                let _finish = runtime::waits::Finish(spawned);
+                f()
+            })?;
+            let id = handle.thread().id();
             JoinHandle {
-                inner: Inner::Shuttle(b.spawn(move || {
-                    park::adopt(child);
-                    runtime::waits::started(spawned);
-                    let _finish = runtime::waits::Finish(spawned);
-                    f()
-                })?),
+                inner: Inner::Shuttle(handle),
                 thread: Thread {
-                    inner: ThreadInner::Shuttle { parker, name },
+                    inner: ThreadInner::Shuttle { parker, name, id },
                 },
                 spawned,
             }
@@ -199,8 +201,24 @@ pub struct Thread {
 #[derive(Clone)]
 enum ThreadInner {
     Std(std::thread::Thread),
-    Shuttle { parker: Arc<Parker>, name: Option<String> },
+    Shuttle {
+        parker: Arc<Parker>,
+        name: Option<String>,
+        id: shuttle::thread::ThreadId,
+    },
     Loom(loom::thread::Thread),
+}
+
+/// A thread's identifier ([`Thread::id`]), as std's `ThreadId`: equal for the same thread,
+/// different for two threads alive at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ThreadId(IdInner);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum IdInner {
+    Std(std::thread::ThreadId),
+    Shuttle(shuttle::thread::ThreadId),
+    Loom(loom::thread::ThreadId),
 }
 
 impl Thread {
@@ -216,6 +234,16 @@ impl Thread {
         }
     }
 
+    /// The thread's identifier: unique among the threads of one execution under a check, of the
+    /// process outside one, as std's.
+    pub fn id(&self) -> ThreadId {
+        ThreadId(match &self.inner {
+            ThreadInner::Std(t) => IdInner::Std(t.id()),
+            ThreadInner::Shuttle { id, .. } => IdInner::Shuttle(*id),
+            ThreadInner::Loom(t) => IdInner::Loom(t.id()),
+        })
+    }
+
     /// The thread's name, if it has one.
     pub fn name(&self) -> Option<&str> {
         match &self.inner {
@@ -229,6 +257,7 @@ impl Thread {
 impl std::fmt::Debug for Thread {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Thread")
+            .field("id", &self.id())
             .field("name", &self.name())
             .finish_non_exhaustive()
     }
@@ -238,10 +267,14 @@ impl std::fmt::Debug for Thread {
 pub fn current() -> Thread {
     let inner = match runtime::backend() {
         Backend::Std => ThreadInner::Std(std::thread::current()),
-        Backend::Shuttle => ThreadInner::Shuttle {
-            parker: park::current(),
-            name: shuttle::thread::current().name().map(str::to_owned),
-        },
+        Backend::Shuttle => {
+            let me = shuttle::thread::current();
+            ThreadInner::Shuttle {
+                parker: park::current(),
+                name: me.name().map(str::to_owned),
+                id: me.id(),
+            }
+        }
         Backend::Loom => ThreadInner::Loom(loom::thread::current()),
     };
     Thread { inner }
