@@ -13,64 +13,28 @@
 //! both sides of each workload, measured alternately in the same run, and their ratios.
 //! `cargo bench --bench overhead -- --table` prints only the tables.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion};
-use crosscheck::resources::{CounterOp, LockedCounter};
-use crosscheck::{Checker, Scenario, Scheduler};
+use crosscheck::resources::LockedCounter;
+use crosscheck::{Checker, Scheduler};
 use shuttle::scheduler::{RandomScheduler, Schedule, Task, TaskId};
 
+#[path = "support/locked.rs"]
+mod locked;
 #[path = "support/width.rs"]
 mod width;
+use locked::{crosscheck_locked, raw_shuttle_locked};
 use width::{counter_body, crosscheck_wide, raw_shuttle_wide};
 
 const SCHEDULES: usize = 2_000;
 
 fn raw_shuttle(schedules: usize) {
-    let scheduler = RandomScheduler::new_from_seed(7, schedules);
-    let mut config = shuttle::Config::new();
-    config.silence_warnings = true;
-    shuttle::Runner::new(scheduler, config).run(|| {
-        let counter = Arc::new(shuttle::sync::Mutex::new(0u64));
-        let handles: Vec<_> = (0..2)
-            .map(|_| {
-                let counter = Arc::clone(&counter);
-                shuttle::thread::spawn(move || {
-                    for op in [CounterOp::Inc, CounterOp::Get, CounterOp::Inc] {
-                        let mut n = counter.lock().unwrap();
-                        match op {
-                            CounterOp::Inc => *n += 1,
-                            CounterOp::Get => assert!(*n <= 4),
-                        }
-                    }
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join().unwrap();
-        }
-        assert_eq!(*counter.lock().unwrap(), 4);
-    });
-}
-
-fn scenario() -> Scenario<CounterOp> {
-    let ops = vec![CounterOp::Inc, CounterOp::Get, CounterOp::Inc];
-    Scenario {
-        init: vec![],
-        threads: vec![ops.clone(), ops],
-        post: vec![],
-    }
+    raw_shuttle_locked(schedules);
 }
 
 fn crosscheck(schedules: usize) {
-    Checker::<LockedCounter>::new()
-        .scenario(scenario())
-        .scheduler(Scheduler::Random)
-        .iterations(schedules)
-        .seed(7)
-        .run()
-        .expect("a correct counter passes");
+    crosscheck_locked(schedules);
 }
 
 fn crosscheck_generated(schedules: usize) {

@@ -10,11 +10,21 @@
 //! `raw`: shuttle's `check_random` spawning N threads that each do one `fetch_add`, then asserting
 //! the total; `crosscheck`: a correct `AtomicCounter`, N threads x 1 `Inc` then a post `Get`, under
 //! `Scheduler::Random`. Both with seed 7, as in `benches/overhead.rs`.
+//!
+//! `raw-locked` and `crosscheck-locked` run the bench's other workload (a locked counter, 2 threads
+//! x 3 operations; the threads argument is ignored):
+//!
+//! ```text
+//! valgrind --tool=callgrind target/release/examples/overhead_profile raw-locked 2 4000
+//! valgrind --tool=callgrind target/release/examples/overhead_profile crosscheck-locked 2 4000
+//! ```
 
+#[path = "../benches/support/locked.rs"]
+mod locked;
 #[path = "../benches/support/width.rs"]
 mod width;
 
-const USAGE: &str = "usage: overhead_profile <raw|crosscheck> <threads> <schedules>";
+const USAGE: &str = "usage: overhead_profile <raw|crosscheck|raw-locked|crosscheck-locked> <threads> <schedules>";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,6 +38,8 @@ fn main() {
     match side {
         "raw" => width::raw_shuttle_wide(threads, schedules),
         "crosscheck" => width::crosscheck_wide(threads, schedules),
+        "raw-locked" => locked::raw_shuttle_locked(schedules),
+        "crosscheck-locked" => locked::crosscheck_locked(schedules),
         other => exit_usage(&format!("unknown side {other:?}")),
     }
 }

@@ -111,6 +111,15 @@ impl LockTable {
         self.asleep.clear();
     }
 
+    /// The first of [`Self::blockers`], without collecting them.
+    pub(crate) fn first_blocker(&self, obj: usize, task: usize, shared: bool) -> Option<usize> {
+        self.holders
+            .get(obj)?
+            .iter()
+            .find(|&&(t, s, _)| t != task && !(shared && s))
+            .map(|&(t, _, _)| t)
+    }
+
     /// Holders of `obj` that stop `task` from taking it in the given mode.
     pub(crate) fn blockers(&self, obj: usize, task: usize, shared: bool) -> Vec<usize> {
         self.holders
@@ -184,34 +193,36 @@ impl LockTable {
 /// if waiting would close a cycle.
 pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
     let Some(obj) = obj else { return };
-    super::announce(
-        Some(obj),
-        if shared {
-            super::AccessKind::SharedLock
-        } else {
-            super::AccessKind::Lock
-        },
-    );
-    super::loom_point();
+    let kind = if shared {
+        super::AccessKind::SharedLock
+    } else {
+        super::AccessKind::Lock
+    };
+    let shuttle = super::backend() == super::Backend::Shuttle;
+    if !shuttle {
+        super::loom_point();
+    }
+    // One borrow of the record for the announcement and the wait: this runs at every lock.
     let cycle = super::with_record(|rec| {
+        if shuttle {
+            super::announce_in(rec, obj, kind);
+        }
         let task = rec.running;
         if rec.locks.holds(obj, task) && !shared {
             // Re-locking a lock one holds: a deadlock of one thread.
             return Some(Err(vec![(task, obj)]));
         }
-        let blockers = rec.locks.blockers(obj, task, shared);
+        let holder = rec.locks.first_blocker(obj, task, shared);
         let steps = rec.steps;
         *slot(&mut rec.locks.waiting, task) = Some((obj, shared, steps));
-        *slot(&mut rec.locks.blocked, task) = !blockers.is_empty();
-        if blockers.is_empty() {
-            return None;
-        }
+        *slot(&mut rec.locks.blocked, task) = holder.is_some();
+        let holder = holder?;
         super::steps::push(
             rec,
             task,
             EventKind::LockBlocked {
                 obj,
-                holder: blockers.first().copied(),
+                holder: Some(holder),
             },
         );
         let waiters = rec

@@ -320,6 +320,10 @@ fn loom_step(rec: &mut ExecutionRecord) -> Option<Abort> {
 
 /// A scheduling point of the facade under loom that records nothing (a yield): counts a step.
 pub(crate) fn loom_point() {
+    // Every facade call passes here: under shuttle, skip the record's borrow.
+    if backend() != Backend::Loom {
+        return;
+    }
     if let Some(reason) = with_record(loom_step).flatten() {
         abort(reason);
     }
@@ -333,24 +337,27 @@ pub(crate) fn announce(obj: Option<usize>, kind: AccessKind) {
     if backend() != Backend::Shuttle {
         return;
     }
-    with_record(|rec| {
-        let task = rec.running;
-        if rec.upcoming.len() <= task {
-            rec.upcoming.resize(task + 1, None);
-        }
-        if rec.accesses.len() <= task {
-            rec.accesses.resize_with(task + 1, Vec::new);
-        }
-        let access = Access { obj, kind };
-        rec.upcoming[task] = Some(access);
-        rec.accesses[task].push(access);
-        if rec.track_steps && matches!(kind, AccessKind::Lock | AccessKind::SharedLock) {
-            // shuttle queues a thread on a taken lock before the scheduling point of its
-            // acquisition: whether it blocks there depends on the lock, so the attempt is part of
-            // the step that reaches it.
-            steps::note_attempt(rec, task, access);
-        }
-    });
+    with_record(|rec| announce_in(rec, obj, kind));
+}
+
+/// [`announce`] inside a borrow of the record the caller already holds, under shuttle.
+pub(crate) fn announce_in(rec: &mut ExecutionRecord, obj: usize, kind: AccessKind) {
+    let task = rec.running;
+    if rec.upcoming.len() <= task {
+        rec.upcoming.resize(task + 1, None);
+    }
+    if rec.accesses.len() <= task {
+        rec.accesses.resize_with(task + 1, Vec::new);
+    }
+    let access = Access { obj, kind };
+    rec.upcoming[task] = Some(access);
+    rec.accesses[task].push(access);
+    if rec.track_steps && matches!(kind, AccessKind::Lock | AccessKind::SharedLock) {
+        // shuttle queues a thread on a taken lock before the scheduling point of its
+        // acquisition: whether it blocks there depends on the lock, so the attempt is part of
+        // the step that reaches it.
+        steps::note_attempt(rec, task, access);
+    }
 }
 
 /// A new object id for the facade object being created.

@@ -335,6 +335,15 @@ pub(crate) trait Strategy {
     /// execution.
     fn next(&mut self, runnable: &[usize], current: Option<usize>, yielding: bool) -> Option<usize>;
 
+    /// For a strategy whose pick depends only on how many threads can run (a uniform random
+    /// walk): the index of the thread to run among `count` runnable ones, as [`Strategy::next`]
+    /// would pick it. `None` (the default): the driver lists the runnable threads and calls
+    /// [`Strategy::next`]. Wide scenarios have many runnable threads at each point, and listing
+    /// them is most of what a point costs the driver.
+    fn next_index(&mut self, _count: usize) -> Option<usize> {
+        None
+    }
+
     /// Picks one of `point.count` alternatives (`< point.count`; 0 is the unsurprising one). Called
     /// between thread choices, in execution order. `None` stops the execution (a replay that does
     /// not fit).
@@ -453,6 +462,10 @@ impl<S: Strategy> Strategy for Capped<S> {
 
     fn next(&mut self, runnable: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
         self.inner.next(runnable, current, yielding)
+    }
+
+    fn next_index(&mut self, count: usize) -> Option<usize> {
+        self.inner.next_index(count)
     }
 
     fn choose(&mut self, point: &Alternatives) -> Option<usize> {

@@ -45,6 +45,10 @@ impl Strategy for Portfolio {
         self.members[self.current].1.next(runnable, current, yielding)
     }
 
+    fn next_index(&mut self, count: usize) -> Option<usize> {
+        self.members[self.current].1.next_index(count)
+    }
+
     fn choose(&mut self, point: &Alternatives) -> Option<usize> {
         self.members[self.current].1.choose(point)
     }

@@ -22,7 +22,11 @@ impl Strategy for Random {
     }
 
     fn next(&mut self, runnable: &[usize], _current: Option<usize>, _yielding: bool) -> Option<usize> {
-        Some(runnable[self.rng.gen_range(0..runnable.len())])
+        self.next_index(runnable.len()).map(|i| runnable[i])
+    }
+
+    fn next_index(&mut self, count: usize) -> Option<usize> {
+        Some(self.rng.gen_range(0..count))
     }
 
     fn choose(&mut self, point: &Alternatives) -> Option<usize> {

@@ -105,16 +105,27 @@ impl<R: Resource> State<R> {
         let (choice, preempted) = match forced {
             Some(choice) => (choice, false),
             None => {
-                if !listed {
-                    ids.extend(all());
-                }
                 let strategy = self.strategy.as_mut().expect("a plan has a strategy");
-                let Some(choice) = strategy.next(ids, current, yielding) else {
-                    let message = strategy.divergence().unwrap_or_else(|| "the scheduler stopped".into());
-                    rec.abort = Some(Abort::Diverged { message });
-                    return None;
+                // A uniform pick needs only the count: the runnable threads are not listed.
+                let picked = if listed {
+                    None
+                } else {
+                    strategy.next_index(runnable.len())
                 };
-                (choice, is_preemption(ids, current, yielding, choice))
+                if let Some(i) = picked {
+                    let choice = usize::from(runnable[i].id());
+                    (choice, preempts(runnable, current, yielding, choice))
+                } else {
+                    if !listed {
+                        ids.extend(all());
+                    }
+                    let Some(choice) = strategy.next(ids, current, yielding) else {
+                        let message = strategy.divergence().unwrap_or_else(|| "the scheduler stopped".into());
+                        rec.abort = Some(Abort::Diverged { message });
+                        return None;
+                    };
+                    (choice, is_preemption(ids, current, yielding, choice))
+                }
             }
         };
         note_decision(&mut self.guard, rec, ids, choice, current, forced.is_none(), preempted);
@@ -213,6 +224,21 @@ pub(super) fn deliver(strategy: &mut Option<Box<dyn Strategy>>, groups: &[Option
         b.group = groups.get(b.op).copied().flatten();
     }
     strategy.stepped(&step);
+}
+
+/// [`is_preemption`] on shuttle's runnable tasks, which come sorted by id: a binary search, not a
+/// walk over every runnable task of a wide scenario.
+fn preempts(runnable: &[&Task], current: Option<usize>, yielding: bool, choice: usize) -> bool {
+    debug_assert!(
+        runnable.windows(2).all(|w| w[0].id() < w[1].id()),
+        "shuttle lists tasks by id"
+    );
+    match current {
+        Some(c) => {
+            c != 0 && c != choice && !yielding && runnable.binary_search_by_key(&c, |t| usize::from(t.id())).is_ok()
+        }
+        None => false,
+    }
 }
 
 /// The thread that must run, if the strategy has no choice: the only one that can, or the harness's
