@@ -18,14 +18,13 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, Criterion};
 use crosscheck::resources::LockedCounter;
 use crosscheck::{Checker, Scheduler};
-use shuttle::scheduler::{RandomScheduler, Schedule, Task, TaskId};
 
 #[path = "support/locked.rs"]
 mod locked;
 #[path = "support/width.rs"]
 mod width;
 use locked::{crosscheck_locked, raw_shuttle_locked};
-use width::{counter_body, crosscheck_wide, raw_shuttle_wide};
+use width::{crosscheck_wide, raw_shuttle_wide, shuttle_start_together};
 
 const SCHEDULES: usize = 2_000;
 
@@ -81,46 +80,6 @@ fn ratio_report() {
 /// The widths of the table, and how many schedules one measurement of each runs (about the same
 /// time per measurement).
 const WIDTHS: [(usize, usize); 4] = [(2, 20_000), (8, 6_000), (32, 1_500), (100, 500)];
-
-/// shuttle's random scheduler, except that the main thread keeps running until it has spawned
-/// every thread, as crosscheck's harness does so that all of a scenario's threads start from the
-/// same point. Raw shuttle's own schedules mostly run each thread as soon as it is spawned, so few
-/// tasks are alive at any point; here all of them are, and shuttle's scheduler, which walks the
-/// live tasks at every point, does the same work per point as under crosscheck.
-struct StartTogether {
-    random: RandomScheduler,
-    threads: usize,
-}
-
-impl shuttle::scheduler::Scheduler for StartTogether {
-    fn new_execution(&mut self) -> Option<Schedule> {
-        self.random.new_execution()
-    }
-
-    fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, is_yielding: bool) -> Option<TaskId> {
-        let main = TaskId::from(0);
-        // Until the last thread exists, main is at the scheduling point of its next spawn.
-        let spawned = runnable.iter().map(|t| usize::from(t.id())).max().unwrap_or(0);
-        if current == Some(main) && spawned < self.threads && runnable.iter().any(|t| t.id() == main) {
-            return Some(main);
-        }
-        self.random.next_task(runnable, current, is_yielding)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.random.next_u64()
-    }
-}
-
-fn shuttle_start_together(threads: usize, schedules: usize) {
-    let scheduler = StartTogether {
-        random: RandomScheduler::new_from_seed(7, schedules),
-        threads,
-    };
-    let mut config = shuttle::Config::new();
-    config.silence_warnings = true;
-    shuttle::Runner::new(scheduler, config).run(counter_body(threads));
-}
 
 /// Schedules per second of `f(threads, schedules)`.
 fn wide_rate(f: fn(usize, usize), threads: usize, schedules: usize) -> f64 {

@@ -9,7 +9,9 @@
 //!
 //! `raw`: shuttle's `check_random` spawning N threads that each do one `fetch_add`, then asserting
 //! the total; `crosscheck`: a correct `AtomicCounter`, N threads x 1 `Inc` then a post `Get`, under
-//! `Scheduler::Random`. Both with seed 7, as in `benches/overhead.rs`.
+//! `Scheduler::Random`; `together`: raw shuttle with crosscheck's shape (every thread spawned
+//! before any runs), so that `crosscheck` against `together` is what crosscheck itself adds. All
+//! with seed 7, as in `benches/overhead.rs`.
 //!
 //! `raw-locked` and `crosscheck-locked` run the bench's other workload (a locked counter, 2 threads
 //! x 3 operations; the threads argument is ignored):
@@ -24,7 +26,8 @@ mod locked;
 #[path = "../benches/support/width.rs"]
 mod width;
 
-const USAGE: &str = "usage: overhead_profile <raw|crosscheck|raw-locked|crosscheck-locked> <threads> <schedules>";
+const USAGE: &str =
+    "usage: overhead_profile <raw|together|crosscheck|raw-locked|crosscheck-locked> <threads> <schedules>";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,6 +41,7 @@ fn main() {
     match side {
         "raw" => width::raw_shuttle_wide(threads, schedules),
         "crosscheck" => width::crosscheck_wide(threads, schedules),
+        "together" => width::shuttle_start_together(threads, schedules),
         "raw-locked" => locked::raw_shuttle_locked(schedules),
         "crosscheck-locked" => locked::crosscheck_locked(schedules),
         other => exit_usage(&format!("unknown side {other:?}")),

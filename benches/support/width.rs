@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crosscheck::resources::{AtomicCounter, CounterOp};
 use crosscheck::{Checker, Scenario, Scheduler};
+use shuttle::scheduler::{RandomScheduler, Schedule, Task, TaskId};
 
 /// Raw shuttle's side: spawn N threads that each do one `fetch_add`, join them, assert the total.
 pub fn counter_body(threads: usize) -> impl Fn() + Send + Sync + 'static {
@@ -30,6 +31,47 @@ pub fn counter_body(threads: usize) -> impl Fn() + Send + Sync + 'static {
 /// `schedules` schedules of raw shuttle's `check_random` on [`counter_body`].
 pub fn raw_shuttle_wide(threads: usize, schedules: usize) {
     shuttle::check_random_with_seed(counter_body(threads), 7, schedules);
+}
+
+/// shuttle's random scheduler, except that the main thread keeps running until it has spawned
+/// every thread, as crosscheck's harness does so that all of a scenario's threads start from the
+/// same point. Raw shuttle's own schedules mostly run each thread as soon as it is spawned, so few
+/// tasks are alive at any point; here all of them are, and shuttle's scheduler, which walks the
+/// live tasks at every point, does the same work per point as under crosscheck.
+struct StartTogether {
+    random: RandomScheduler,
+    threads: usize,
+}
+
+impl shuttle::scheduler::Scheduler for StartTogether {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        self.random.new_execution()
+    }
+
+    fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, is_yielding: bool) -> Option<TaskId> {
+        let main = TaskId::from(0);
+        // Until the last thread exists, main is at the scheduling point of its next spawn.
+        let spawned = runnable.iter().map(|t| usize::from(t.id())).max().unwrap_or(0);
+        if current == Some(main) && spawned < self.threads && runnable.iter().any(|t| t.id() == main) {
+            return Some(main);
+        }
+        self.random.next_task(runnable, current, is_yielding)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.random.next_u64()
+    }
+}
+
+/// `schedules` schedules of [`counter_body`] under [`StartTogether`].
+pub fn shuttle_start_together(threads: usize, schedules: usize) {
+    let scheduler = StartTogether {
+        random: RandomScheduler::new_from_seed(7, schedules),
+        threads,
+    };
+    let mut config = shuttle::Config::new();
+    config.silence_warnings = true;
+    shuttle::Runner::new(scheduler, config).run(counter_body(threads));
 }
 
 /// crosscheck's side: a correct `AtomicCounter`, N threads x 1 `Inc`, then a post `Get`.
