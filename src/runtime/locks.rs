@@ -70,13 +70,15 @@ fn slot<T: Default>(v: &mut Vec<T>, i: usize) -> &mut T {
 }
 
 impl LockTable {
-    /// Whether a scheduling point can do without the list of runnable threads: no thread waits
-    /// for a lock (see [`note_blocked`]) and the execution is not in its fair tail (see
-    /// [`after_backoff`]). If so, clears what `after_backoff` would have cleared.
-    pub(crate) fn quiet_point(&mut self) -> bool {
-        if self.fair || self.waiting.iter().any(Option::is_some) {
+    /// Whether every runnable thread takes part in this scheduling point's decision: the execution
+    /// is not in its fair tail (see [`after_backoff`]). If so, clears what `after_backoff` would
+    /// have cleared. (A thread waiting for a lock needs no list: [`note_blocked`] asks the
+    /// scheduler's runnable set about it.)
+    pub(crate) fn nobody_sits_out(&mut self) -> bool {
+        if self.fair {
             return false;
         }
+        // What `after_backoff` does outside the fair tail.
         self.slept = None;
         true
     }
@@ -307,11 +309,11 @@ pub(crate) fn acquired(obj: Option<usize>, shared: bool, site: Site, how: Acquir
 /// for a lock that cannot run is blocked on it. The facade records a release just before the
 /// release's own scheduling point, so the table alone cannot see that a thread preempted there
 /// still holds the lock; the scheduler's runnable set can.
-pub(crate) fn note_blocked(rec: &mut ExecutionRecord, runnable: &[usize]) {
+pub(crate) fn note_blocked(rec: &mut ExecutionRecord, runnable: impl Fn(usize) -> bool) {
     let table = &mut rec.locks;
     let mut changed = false;
     for (task, wait) in table.waiting.iter().enumerate() {
-        if wait.is_some() && !runnable.contains(&task) && !table.blocked.get(task).copied().unwrap_or(false) {
+        if wait.is_some() && !table.blocked.get(task).copied().unwrap_or(false) && !runnable(task) {
             *slot(&mut table.blocked, task) = true;
             changed = true;
         }

@@ -454,7 +454,7 @@ pub(crate) fn sit_out(rec: &mut ExecutionRecord, ids: &mut Vec<usize>, current: 
 }
 
 /// [`sit_out`] for a scheduler that lists the runnable threads only where it must. At most points
-/// of most executions nobody sits out and no thread waits for a lock: then this does the point's
+/// of most executions nobody sits out (no timed park, no fair tail): then this does the point's
 /// bookkeeping, leaves `ids` empty and returns `false`, and every thread of `runnable` takes part
 /// in the decision. Else `ids` gets the threads of `runnable` that do, as `sit_out` leaves them.
 pub(crate) fn sit_out_where_needed(
@@ -463,7 +463,7 @@ pub(crate) fn sit_out_where_needed(
     ids: &mut Vec<usize>,
     current: Option<usize>,
 ) -> bool {
-    if rec.timed_parker.is_none() && rec.locks.quiet_point() {
+    if rec.timed_parker.is_none() && rec.locks.nobody_sits_out() {
         return false;
     }
     ids.extend(runnable);

@@ -41,7 +41,7 @@ impl<R: Resource> State<R> {
             }
         }
         let all = || runnable.iter().map(|t| usize::from(t.id()));
-        let (spawning, mut listed) = self.begin_step(all(), ids, current)?;
+        let (spawning, mut listed) = self.begin_step(runnable, ids, current)?;
         if !listed && self.guard.wants_ids() {
             // The nondeterminism check compares which threads could run at each point.
             ids.extend(all());
@@ -83,9 +83,7 @@ impl<R: Resource> State<R> {
             return None;
         }
         rec.steps += 1;
-        if listed {
-            runtime::locks::note_blocked(rec, ids);
-        }
+        note_blocked(rec, runnable, listed.then_some(&ids[..]));
         if let Some(abort) = runtime::livelock::stalled(rec, self.settings.max_steps, self.settings.livelock_steps) {
             rec.abort = Some(abort);
             return None;
@@ -137,25 +135,19 @@ impl<R: Resource> State<R> {
     /// ended to the strategy. `None` if the execution must stop, else whether the harness is
     /// spawning its threads, and whether `ids` lists the threads that take part in the decision
     /// (else all of `runnable` do).
-    fn begin_step(
-        &mut self,
-        runnable: impl Iterator<Item = usize>,
-        ids: &mut Vec<usize>,
-        current: Option<usize>,
-    ) -> Option<(bool, bool)> {
+    fn begin_step(&mut self, runnable: &[&Task], ids: &mut Vec<usize>, current: Option<usize>) -> Option<(bool, bool)> {
         let (max_steps, livelock_steps) = (self.settings.max_steps, self.settings.livelock_steps);
         let (strategy, groups) = (&mut self.strategy, &self.groups);
         // The step that ended goes to the strategy from inside the record's borrow (strategies never
         // touch the record): a footprint is not moved out and back at every point.
         runtime::with_record(|rec| {
-            let listed = runtime::sit_out_where_needed(rec, runnable, ids, current);
+            let all = runnable.iter().map(|t| usize::from(t.id()));
+            let listed = runtime::sit_out_where_needed(rec, all, ids, current);
             if rec.abort.is_some() {
                 return None;
             }
             rec.steps += 1;
-            if listed {
-                runtime::locks::note_blocked(rec, ids);
-            }
+            note_blocked(rec, runnable, listed.then_some(&ids[..]));
             if let Some(abort) = runtime::livelock::stalled(rec, max_steps, livelock_steps) {
                 rec.abort = Some(abort);
                 return None;
@@ -226,6 +218,20 @@ pub(super) fn deliver(strategy: &mut Option<Box<dyn Strategy>>, groups: &[Option
     strategy.stepped(&step);
 }
 
+/// Notes which threads wait blocked for a lock (see [`runtime::locks::note_blocked`]): those that
+/// cannot run, where the threads that can are `listed` (after some sat out), else `runnable`.
+fn note_blocked(rec: &mut ExecutionRecord, runnable: &[&Task], listed: Option<&[usize]>) {
+    match listed {
+        Some(ids) => runtime::locks::note_blocked(rec, |t| ids.contains(&t)),
+        None => runtime::locks::note_blocked(rec, |t| runs(runnable, t)),
+    }
+}
+
+/// Whether task `t` is among shuttle's runnable tasks, which come sorted by id.
+fn runs(runnable: &[&Task], t: usize) -> bool {
+    runnable.binary_search_by_key(&t, |task| usize::from(task.id())).is_ok()
+}
+
 /// [`is_preemption`] on shuttle's runnable tasks, which come sorted by id: a binary search, not a
 /// walk over every runnable task of a wide scenario.
 fn preempts(runnable: &[&Task], current: Option<usize>, yielding: bool, choice: usize) -> bool {
@@ -234,9 +240,7 @@ fn preempts(runnable: &[&Task], current: Option<usize>, yielding: bool, choice: 
         "shuttle lists tasks by id"
     );
     match current {
-        Some(c) => {
-            c != 0 && c != choice && !yielding && runnable.binary_search_by_key(&c, |t| usize::from(t.id())).is_ok()
-        }
+        Some(c) => c != 0 && c != choice && !yielding && runs(runnable, c),
         None => false,
     }
 }
