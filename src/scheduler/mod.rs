@@ -339,7 +339,7 @@ pub(crate) trait Strategy {
     /// walk): the index of the thread to run among `count` runnable ones, as [`Strategy::next`]
     /// would pick it. `None` (the default): the driver lists the runnable threads and calls
     /// [`Strategy::next`]. Wide scenarios have many runnable threads at each point, and listing
-    /// them is most of what a point costs the driver.
+    /// them costs the driver a copy of every one at every point.
     fn next_index(&mut self, _count: usize) -> Option<usize> {
         None
     }
