@@ -28,14 +28,6 @@ use width::{crosscheck_wide, raw_shuttle_wide, shuttle_start_together};
 
 const SCHEDULES: usize = 2_000;
 
-fn raw_shuttle(schedules: usize) {
-    raw_shuttle_locked(schedules);
-}
-
-fn crosscheck(schedules: usize) {
-    crosscheck_locked(schedules);
-}
-
 fn crosscheck_generated(schedules: usize) {
     Checker::<LockedCounter>::new()
         .threads(2)
@@ -61,8 +53,8 @@ fn ratio_report() {
     // Alternate the two so both see the same machine load.
     let (mut raw, mut ours, mut generated) = (0.0, 0.0, 0.0);
     for _ in 0..5 {
-        raw += rate(raw_shuttle, 3);
-        ours += rate(crosscheck, 3);
+        raw += rate(raw_shuttle_locked, 3);
+        ours += rate(crosscheck_locked, 3);
         generated += rate(crosscheck_generated, 3);
     }
     let (raw, ours, generated) = (raw / 5.0, ours / 5.0, generated / 5.0);
@@ -128,8 +120,8 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("counter_2x3");
     group.measurement_time(Duration::from_secs(5));
     group.sample_size(20);
-    group.bench_function("raw_shuttle", |b| b.iter(|| raw_shuttle(SCHEDULES)));
-    group.bench_function("crosscheck", |b| b.iter(|| crosscheck(SCHEDULES)));
+    group.bench_function("raw_shuttle", |b| b.iter(|| raw_shuttle_locked(SCHEDULES)));
+    group.bench_function("crosscheck", |b| b.iter(|| crosscheck_locked(SCHEDULES)));
     group.bench_function("crosscheck_generated", |b| b.iter(|| crosscheck_generated(SCHEDULES)));
     group.finish();
     let mut group = c.benchmark_group("counter_wide_100x1");

@@ -201,9 +201,7 @@ pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
         super::AccessKind::Lock
     };
     let shuttle = super::backend() == super::Backend::Shuttle;
-    if !shuttle {
-        super::loom_point();
-    }
+    super::loom_point();
     // One borrow of the record for the announcement and the wait: this runs at every lock.
     let cycle = super::with_record(|rec| {
         if shuttle {

@@ -424,8 +424,19 @@ pub(crate) fn thread_options(runnable: &[usize], current: Option<usize>, yieldin
 /// Whether choosing `choice` preempts `current`: it could have continued, did not yield, and is not
 /// the harness's main thread (task 0), whose spawns and joins are not the scenario's.
 pub(crate) fn is_preemption(runnable: &[usize], current: Option<usize>, yielding: bool, choice: usize) -> bool {
+    preempts(current, yielding, choice, |c| runnable.contains(&c))
+}
+
+/// [`is_preemption`] for a caller that can tell whether a thread is runnable without a list of
+/// them (`can_run`, asked last and only about `current`).
+pub(crate) fn preempts(
+    current: Option<usize>,
+    yielding: bool,
+    choice: usize,
+    can_run: impl FnOnce(usize) -> bool,
+) -> bool {
     match current {
-        Some(c) => c != 0 && c != choice && !yielding && runnable.contains(&c),
+        Some(c) => c != 0 && c != choice && !yielding && can_run(c),
         None => false,
     }
 }

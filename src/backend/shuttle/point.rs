@@ -10,7 +10,7 @@ use super::State;
 use crate::record::{Event, EventKind, Footprint};
 use crate::resource::Resource;
 use crate::runtime::{self, Abort, ExecutionRecord};
-use crate::scheduler::{is_preemption, Choice, Strategy, Upcoming};
+use crate::scheduler::{is_preemption, preempts, Choice, Strategy, Upcoming};
 
 impl<R: Resource> State<R> {
     /// Picks the task that runs next. Costs the strategy's decision plus a copy of the runnable
@@ -112,7 +112,7 @@ impl<R: Resource> State<R> {
                 };
                 if let Some(i) = picked {
                     let choice = usize::from(runnable[i].id());
-                    (choice, preempts(runnable, current, yielding, choice))
+                    (choice, preempts(current, yielding, choice, |c| runs(runnable, c)))
                 } else {
                     if !listed {
                         ids.extend(all());
@@ -227,22 +227,14 @@ fn note_blocked(rec: &mut ExecutionRecord, runnable: &[&Task], listed: Option<&[
     }
 }
 
-/// Whether task `t` is among shuttle's runnable tasks, which come sorted by id.
+/// Whether task `t` is among shuttle's runnable tasks, which come sorted by id: a binary search,
+/// not a walk over every runnable task of a wide scenario.
 fn runs(runnable: &[&Task], t: usize) -> bool {
-    runnable.binary_search_by_key(&t, |task| usize::from(task.id())).is_ok()
-}
-
-/// [`is_preemption`] on shuttle's runnable tasks, which come sorted by id: a binary search, not a
-/// walk over every runnable task of a wide scenario.
-fn preempts(runnable: &[&Task], current: Option<usize>, yielding: bool, choice: usize) -> bool {
     debug_assert!(
         runnable.windows(2).all(|w| w[0].id() < w[1].id()),
         "shuttle lists tasks by id"
     );
-    match current {
-        Some(c) => c != 0 && c != choice && !yielding && runs(runnable, c),
-        None => false,
-    }
+    runnable.binary_search_by_key(&t, |task| usize::from(task.id())).is_ok()
 }
 
 /// The thread that must run, if the strategy has no choice: the only one that can, or the harness's
