@@ -10,7 +10,8 @@
 #   ./fuzz.sh list                               the targets
 #
 # SANITIZER=address (or another cargo-fuzz sanitizer) builds with it on `cargo +nightly`; the
-# default, none, works on stable and runs about 3.5x faster.
+# default, none, works on stable and runs about 3.5x faster. Coverage goes on the code under test
+# only (fuzz/rustc-sancov); FUZZ_INSTRUMENT=<crate>[,<crate>] adds crates to it.
 set -euo pipefail
 root="$(cd "$(dirname "$0")" && pwd)"
 cd "$root"
@@ -23,9 +24,12 @@ fi
 # libFuzzer defaults that matter for crosscheck's inputs: a fixed length cap instead of growing it
 # slowly (len_control=0 cuts the executions to a crash 5-100x); later options override these.
 defaults=(-len_control=0 -max_len=256)
+# Coverage on the code under test only, and each target's build folder (fuzz/env.sh).
+# shellcheck source=fuzz/env.sh
+source "$root/fuzz/env.sh"
 
 usage() {
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -54,7 +58,8 @@ case "$command" in
         scratch="${FUZZ_SCRATCH:-$root/fuzz/corpus/$target}"
         seeds="${FUZZ_SEEDS:-$root/corpus/$target}"
         mkdir -p "$scratch" "$seeds"
-        exec "${cargo[@]}" fuzz run -s "$sanitizer" --fuzz-dir fuzz "$target" \
+        fuzz_env "$target"
+        exec "${cargo[@]}" fuzz run -s "$sanitizer" --fuzz-dir fuzz --target-dir "$target_dir" "$target" \
             "$scratch" "$seeds" -- "${defaults[@]}" "$@"
         ;;
     repro)
@@ -69,20 +74,30 @@ case "$command" in
         need_target "$target"
         [ $# -eq 2 ] || usage
         # No -max_len here: libFuzzer's crash minimisation asserts when it is given.
-        exec "${cargo[@]}" fuzz tmin -s "$sanitizer" --fuzz-dir fuzz "$target" "$2"
+        fuzz_env "$target"
+        exec "${cargo[@]}" fuzz tmin -s "$sanitizer" --fuzz-dir fuzz --target-dir "$target_dir" "$target" "$2"
         ;;
     cmin)
         target="${1:-}"
         need_target "$target"
         mkdir -p "fuzz/corpus/$target" "corpus/$target"
+        fuzz_env "$target"
         # -merge=1 adds to the first folder the inputs of the others that bring new coverage;
         # cmin then keeps the smallest set of the committed corpus that covers as much.
-        "${cargo[@]}" fuzz run -s "$sanitizer" --fuzz-dir fuzz "$target" \
+        "${cargo[@]}" fuzz run -s "$sanitizer" --fuzz-dir fuzz --target-dir "$target_dir" "$target" \
             "$root/corpus/$target" "$root/fuzz/corpus/$target" -- "${defaults[@]}" -merge=1
-        exec "${cargo[@]}" fuzz cmin -s "$sanitizer" --fuzz-dir fuzz "$target" "$root/corpus/$target" -- "${defaults[@]}"
+        exec "${cargo[@]}" fuzz cmin -s "$sanitizer" --fuzz-dir fuzz --target-dir "$target_dir" "$target" \
+            "$root/corpus/$target" -- "${defaults[@]}"
         ;;
     build)
-        exec "${cargo[@]}" fuzz build -s "$sanitizer" --fuzz-dir fuzz
+        # Every target but decode in one folder (one build of the shared crates), decode in its own.
+        for target in $(targets); do
+            [ "$target" = decode ] && continue
+            fuzz_env "$target"
+            "${cargo[@]}" fuzz build -s "$sanitizer" --fuzz-dir fuzz --target-dir "$target_dir" "$target"
+        done
+        fuzz_env decode
+        exec "${cargo[@]}" fuzz build -s "$sanitizer" --fuzz-dir fuzz --target-dir "$target_dir" decode
         ;;
     list)
         targets

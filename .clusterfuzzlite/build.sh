@@ -16,13 +16,15 @@ case "$sanitizer" in
     # coverage, memory, undefined: the image's cargo wrapper adds the flags; cargo-fuzz none.
     *) flags=(-s none) ;;
 esac
+# Coverage on the code under test only, and each target's build folder, as ./fuzz.sh builds them.
+source fuzz/env.sh
 for target in $targets; do
-    cargo fuzz build -O --fuzz-dir fuzz "${flags[@]}" "$target"
+    fuzz_env "$target"
+    cargo fuzz build -O --fuzz-dir fuzz --target-dir "$target_dir" "${flags[@]}" "$target"
+    cp "$target_dir/x86_64-unknown-linux-gnu/release/$target" "$OUT/$target"
 done
 
-built="fuzz/target/x86_64-unknown-linux-gnu/release"
 for target in $targets; do
-    cp "$built/$target" "$OUT/$target"
     # The committed seeds, zipped flat as the service expects (<target>_seed_corpus.zip).
     rm -f "$OUT/${target}_seed_corpus.zip"
     if [ -d "corpus/$target" ] && [ -n "$(ls -A "corpus/$target")" ]; then
