@@ -66,47 +66,42 @@ fn wrapped(args: &[&str], env: &[(&str, &str)]) -> Vec<String> {
         .collect()
 }
 
-/// cargo-fuzz's flags (both spellings of `-C`), and flags that must survive.
-const ARGS: &[&str] = &[
-    "--crate-name",
-    "shuttle",
-    "--edition=2021",
-    "-Cpasses=sancov-module",
-    "-Cllvm-args=-sanitizer-coverage-level=4",
-    "-C",
-    "llvm-args=-sanitizer-coverage-trace-compares",
-    "-Cllvm-args=-simplifycfg-branch-fold-threshold=0",
-    "-Copt-level=3",
-    "--cfg",
-    "fuzzing",
-    "-Cdebug-assertions",
-    "-C",
-    "llvm-args=-inline-threshold=300",
-    "-Csanitizer=address",
+/// The flags that must survive, in the order they must come out: the crate, then what cargo and
+/// the user add (a `-C` of each spelling among them).
+const KEPT: [&[&str]; 3] = [
+    &["--crate-name", "shuttle", "--edition=2021"],
+    &["-Copt-level=3", "--cfg", "fuzzing", "-Cdebug-assertions"],
+    &["-C", "llvm-args=-inline-threshold=300", "-Csanitizer=address"],
 ];
 
-const WITHOUT_COVERAGE: &[&str] = &[
-    "--crate-name",
-    "shuttle",
-    "--edition=2021",
-    "-Copt-level=3",
-    "--cfg",
-    "fuzzing",
-    "-Cdebug-assertions",
-    "-C",
-    "llvm-args=-inline-threshold=300",
-    "-Csanitizer=address",
+/// cargo-fuzz's coverage flags, in both spellings of `-C`, in two runs between the kept ones.
+const COVERAGE: [&[&str]; 2] = [
+    &["-Cpasses=sancov-module", "-Cllvm-args=-sanitizer-coverage-level=4"],
+    &[
+        "-C",
+        "llvm-args=-sanitizer-coverage-trace-compares",
+        "-Cllvm-args=-simplifycfg-branch-fold-threshold=0",
+    ],
 ];
+
+/// What cargo-fuzz hands rustc: the kept flags with the coverage flags between them.
+fn all_flags() -> Vec<&'static str> {
+    [KEPT[0], COVERAGE[0], KEPT[1], COVERAGE[1], KEPT[2]].concat()
+}
+
+fn without_coverage() -> Vec<&'static str> {
+    KEPT.concat()
+}
 
 #[test]
 fn a_crate_that_is_not_under_test_loses_the_coverage_flags_and_keeps_the_rest() {
     if !have_bash() {
         return;
     }
-    assert_eq!(wrapped(ARGS, &[]), WITHOUT_COVERAGE);
+    assert_eq!(wrapped(&all_flags(), &[]), without_coverage());
     assert_eq!(
-        wrapped(ARGS, &[("FUZZ_INSTRUMENT", "crosscheck,my_resources")]),
-        WITHOUT_COVERAGE
+        wrapped(&all_flags(), &[("FUZZ_INSTRUMENT", "crosscheck,my_resources")]),
+        without_coverage()
     );
 }
 
@@ -115,9 +110,12 @@ fn the_fuzz_crate_and_the_named_crates_keep_every_flag() {
     if !have_bash() {
         return;
     }
-    assert_eq!(wrapped(ARGS, &[("CARGO_PRIMARY_PACKAGE", "1")]), ARGS);
-    assert_eq!(wrapped(ARGS, &[("FUZZ_INSTRUMENT", "crosscheck, shuttle")]), ARGS);
-    assert_eq!(wrapped(ARGS, &[("FUZZ_INSTRUMENT", "shuttle")]), ARGS);
+    assert_eq!(wrapped(&all_flags(), &[("CARGO_PRIMARY_PACKAGE", "1")]), all_flags());
+    assert_eq!(
+        wrapped(&all_flags(), &[("FUZZ_INSTRUMENT", "crosscheck, shuttle")]),
+        all_flags()
+    );
+    assert_eq!(wrapped(&all_flags(), &[("FUZZ_INSTRUMENT", "shuttle")]), all_flags());
     // cargo's own queries (`rustc -vV`) name no crate and pass through untouched.
     assert_eq!(wrapped(&["-vV"], &[]), ["-vV"]);
 }
@@ -131,8 +129,8 @@ fn a_wrapper_the_user_had_runs_inside() {
     let inner = printer(dir.path(), "sccache", "inner-wrapper-ran");
     let inner = inner.display().to_string();
     let mut expected = vec!["inner-wrapper-ran"];
-    expected.extend_from_slice(WITHOUT_COVERAGE);
-    assert_eq!(wrapped(ARGS, &[("FUZZ_RUSTC_WRAPPER", &inner)]), expected);
+    expected.extend(without_coverage());
+    assert_eq!(wrapped(&all_flags(), &[("FUZZ_RUSTC_WRAPPER", &inner)]), expected);
 }
 
 /// What `fuzz_env <target>` sets, for each target in turn in one shell (as build.sh's loop does).
