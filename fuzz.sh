@@ -11,7 +11,7 @@
 #
 # SANITIZER=address (or another cargo-fuzz sanitizer) builds with it on `cargo +nightly`; the
 # default, none, works on stable and runs about 3.5x faster. Coverage goes on the code under test
-# only (fuzz/rustc-sancov); FUZZ_INSTRUMENT=<crate>[,<crate>] adds crates to it.
+# only (fuzz/rustc-sancov): the built-in resources' crate, and FUZZ_INSTRUMENT=<crate>[,<crate>].
 set -euo pipefail
 root="$(cd "$(dirname "$0")" && pwd)"
 cd "$root"

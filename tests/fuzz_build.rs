@@ -103,14 +103,22 @@ fn a_crate_that_is_not_under_test_loses_the_coverage_flags_and_keeps_the_rest() 
         wrapped(&all_flags(), &[("FUZZ_INSTRUMENT", "crosscheck,my_resources")]),
         without_coverage()
     );
+    // The target crate too (cargo's primary package): the generic code it instantiates is the
+    // tester's, not the resource's.
+    assert_eq!(
+        wrapped(
+            &all_flags(),
+            &[("CARGO_PRIMARY_PACKAGE", "1"), ("FUZZ_INSTRUMENT", "x")]
+        ),
+        without_coverage()
+    );
 }
 
 #[test]
-fn the_fuzz_crate_and_the_named_crates_keep_every_flag() {
+fn the_named_crates_keep_every_flag() {
     if !have_bash() {
         return;
     }
-    assert_eq!(wrapped(&all_flags(), &[("CARGO_PRIMARY_PACKAGE", "1")]), all_flags());
     assert_eq!(
         wrapped(&all_flags(), &[("FUZZ_INSTRUMENT", "crosscheck, shuttle")]),
         all_flags()
@@ -161,26 +169,32 @@ fn env_for(targets: &[&str], user_rustflags: &str, user_instrument: &str) -> Vec
 }
 
 #[test]
-fn decode_instruments_crosscheck_in_a_folder_of_its_own_and_the_others_do_not() {
+fn every_target_instruments_the_resources_and_decode_also_crosscheck_in_a_folder_of_its_own() {
     if !have_bash() {
         return;
     }
     let fuzz = fuzz_dir().canonicalize().unwrap().display().to_string();
     let wrapper = format!("{fuzz}/rustc-sancov");
+    const RES: &str = "crosscheck_fuzz_resources";
+    const DECODE: &str = "crosscheck,crosscheck_fuzz_resources,decode";
     let lines = env_for(&["counter_ok", "decode", "map"], "-Cfoo", "");
     assert_eq!(
         lines,
         [
-            format!("counter_ok|{fuzz}/target||-Cfoo --cfg=crosscheck_fuzz_instrumented=\"\"|{wrapper}"),
-            format!("decode|{fuzz}/target/whole|crosscheck|-Cfoo --cfg=crosscheck_fuzz_instrumented=\"crosscheck\"|{wrapper}"),
+            format!("counter_ok|{fuzz}/target|{RES}|-Cfoo --cfg=crosscheck_fuzz_instrumented=\"{RES}\"|{wrapper}"),
+            format!(
+                "decode|{fuzz}/target/whole|{DECODE}|-Cfoo --cfg=crosscheck_fuzz_instrumented=\"{DECODE}\"|{wrapper}"
+            ),
             // Nothing of decode's setting is left over for the next target.
-            format!("map|{fuzz}/target||-Cfoo --cfg=crosscheck_fuzz_instrumented=\"\"|{wrapper}"),
+            format!("map|{fuzz}/target|{RES}|-Cfoo --cfg=crosscheck_fuzz_instrumented=\"{RES}\"|{wrapper}"),
         ]
     );
     // The user's crates join the set, sorted, whichever way they were separated.
     let lines = env_for(&["decode"], "", "zeta, alpha");
     assert!(
-        lines[0].contains("|alpha,crosscheck,zeta| --cfg=crosscheck_fuzz_instrumented=\"alpha,crosscheck,zeta\"|"),
+        lines[0].contains(&format!(
+            "|alpha,{DECODE},zeta| --cfg=crosscheck_fuzz_instrumented=\"alpha,{DECODE},zeta\"|"
+        )),
         "{lines:?}"
     );
 }

@@ -1,9 +1,4 @@
 //! BUGGY: TornLog tears lines when two appends interleave; this target must crash.
 #![no_main]
 
-// The resource's source is compiled here, instrumented; crosscheck is not (resources/mod.rs).
-#[path = "../resources/mod.rs"]
-mod resources;
-use crosscheck::{arbitrary, fs, sync, Model, Resource};
-
-libfuzzer_sys::fuzz_target!(|data: &[u8]| crosscheck::fuzz::run::<resources::log::TornLog>(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| crosscheck::fuzz::run::<crosscheck_fuzz_resources::log::TornLog>(data));

@@ -2,10 +2,10 @@
 //! crosscheck's public API, exactly as a user's resource would, and serve as examples, as the
 //! tour's subjects, and as the test suite's known bugs.
 //!
-//! The fuzz targets compile the counter, log, map and bank files into the fuzz crate as well
-//! (`fuzz/resources/mod.rs`: libFuzzer sees the resource's coverage, not crosscheck's), so those
+//! The fuzz builds compile the counter, log, map and bank files into a crate of their own as well
+//! (`fuzz/resources/lib.rs`: libFuzzer sees the resource's coverage, not crosscheck's), so those
 //! files name crosscheck only as `crate::{arbitrary, fs, sync, Model, Resource}` and their
-//! dependencies as the fuzz crate has them (`arbitrary`, `tempfile`).
+//! dependencies as that crate has them (`arbitrary`, `tempfile`).
 //!
 //! | family | buggy | correct | the bug |
 //! |---|---|---|---|
