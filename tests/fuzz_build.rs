@@ -49,14 +49,16 @@ fn wrapped(args: &[&str], env: &[(&str, &str)]) -> Vec<String> {
     for name in ["CARGO_PRIMARY_PACKAGE", "FUZZ_INSTRUMENT", "FUZZ_RUSTC_WRAPPER"] {
         command.env_remove(name);
     }
-    for (name, value) in env {
-        let value = value.replace("{dir}", &dir.path().display().to_string());
-        command.env(name, value);
-    }
+    command.envs(env.iter().copied());
+    output_lines(&mut command, "the wrapper")
+}
+
+/// The lines `command` printed; it must succeed.
+fn output_lines(command: &mut Command, what: &str) -> Vec<String> {
     let out = command.output().unwrap();
     assert!(
         out.status.success(),
-        "the wrapper failed: {}",
+        "{what} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout)
@@ -148,24 +150,15 @@ fn env_for(targets: &[&str], user_rustflags: &str, user_instrument: &str) -> Vec
         fuzz_dir().join("env.sh").display(),
         targets.join(" ")
     );
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(script)
-        .env("RUSTFLAGS", user_rustflags)
-        .env("FUZZ_INSTRUMENT", user_instrument)
-        .env_remove("RUSTC_WRAPPER")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "env.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    output_lines(
+        Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .env("RUSTFLAGS", user_rustflags)
+            .env("FUZZ_INSTRUMENT", user_instrument)
+            .env_remove("RUSTC_WRAPPER"),
+        "env.sh",
+    )
 }
 
 #[test]
