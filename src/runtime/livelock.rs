@@ -124,13 +124,22 @@ pub(crate) fn progressed(rec: &mut ExecutionRecord) {
 /// the last completed operation are one, see [`diagnose`]), or a livelock once no operation has
 /// completed for `livelock_steps` steps. Threads that churn locks while backing off get a fair
 /// tail first (see the module's docs).
+#[inline]
 pub(crate) fn stalled(rec: &mut ExecutionRecord, max_steps: usize, livelock_steps: usize) -> Option<Abort> {
     let since = rec.steps - rec.progress_step.min(rec.steps);
+    // Checked at every scheduling point: the common answer inline, the diagnosis out of line.
+    if rec.steps <= max_steps && since != livelock_steps {
+        return None;
+    }
+    stalled_slow(rec, since, max_steps)
+}
+
+/// [`stalled`] once the execution reached its step limit or its livelock bound.
+#[cold]
+#[inline(never)]
+fn stalled_slow(rec: &mut ExecutionRecord, since: usize, max_steps: usize) -> Option<Abort> {
     if rec.steps > max_steps {
         return Some(diagnose(rec, since).unwrap_or(Abort::StepLimit { steps: max_steps }));
-    }
-    if since != livelock_steps {
-        return None;
     }
     let found = diagnose(rec, since)?;
     let backing_off = match &found {

@@ -46,6 +46,9 @@ pub(crate) struct LockTable {
     waiting: Vec<Option<(usize, bool, usize)>>,
     /// task -> whether its current wait found the lock taken (it was blocked at some point).
     blocked: Vec<bool>,
+    /// How many tasks wait for a lock and are not marked blocked yet: the only ones
+    /// [`note_blocked`] can change, so at most scheduling points it has nothing to look at.
+    unsettled: usize,
     /// task -> the locks it holds, in the order it took them, with where.
     held: Vec<Vec<(usize, Site)>>,
     /// The lock-order edges this execution showed, each once.
@@ -62,11 +65,20 @@ pub(crate) struct LockTable {
     asleep: Vec<usize>,
 }
 
+#[inline]
 fn slot<T: Default>(v: &mut Vec<T>, i: usize) -> &mut T {
     if v.len() <= i {
-        v.resize_with(i + 1, T::default);
+        grow(v, i);
     }
     &mut v[i]
+}
+
+/// [`slot`]'s growth, out of line: the table reaches its size in an execution's first steps and
+/// is reused by the next executions.
+#[cold]
+#[inline(never)]
+fn grow<T: Default>(v: &mut Vec<T>, i: usize) {
+    v.resize_with(i + 1, T::default);
 }
 
 impl LockTable {
@@ -87,6 +99,7 @@ impl LockTable {
         self.holders.iter_mut().for_each(Vec::clear);
         self.waiting.iter_mut().for_each(|w| *w = None);
         self.blocked.iter_mut().for_each(|b| *b = false);
+        self.unsettled = 0;
         self.held.iter_mut().for_each(Vec::clear);
         self.edges.clear();
         self.figures.clear();
@@ -133,6 +146,14 @@ impl LockTable {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Sets what `task` waits for and whether it is blocked, keeping `unsettled` in step.
+    fn set_wait(&mut self, task: usize, wait: Option<(usize, bool, usize)>, blocked: bool) {
+        let was = std::mem::replace(slot(&mut self.waiting, task), wait);
+        let was_blocked = std::mem::replace(slot(&mut self.blocked, task), blocked);
+        self.unsettled -= usize::from(was.is_some() && !was_blocked);
+        self.unsettled += usize::from(wait.is_some() && !blocked);
     }
 
     fn holds(&self, obj: usize, task: usize) -> bool {
@@ -214,30 +235,8 @@ pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
         }
         let holder = rec.locks.first_blocker(obj, task, shared);
         let steps = rec.steps;
-        *slot(&mut rec.locks.waiting, task) = Some((obj, shared, steps));
-        *slot(&mut rec.locks.blocked, task) = holder.is_some();
-        let holder = holder?;
-        super::steps::push(
-            rec,
-            task,
-            EventKind::LockBlocked {
-                obj,
-                holder: Some(holder),
-            },
-        );
-        let waiters = rec
-            .locks
-            .waiting
-            .iter()
-            .filter(|w| w.is_some_and(|(o, _, _)| o == obj))
-            .count();
-        let figures = slot(&mut rec.locks.figures, obj);
-        figures.max_waiters = figures.max_waiters.max(waiters);
-        if let Some(cycle) = rec.locks.cycle_from(task, obj, shared) {
-            return Some(Err(cycle));
-        }
-        // No lock cycle, but the threads it waits for may wait for good on something else.
-        super::waits::deadlock(rec, Some(task)).map(Ok)
+        rec.locks.set_wait(task, Some((obj, shared, steps)), holder.is_some());
+        holder.and_then(|holder| wait_for(rec, task, obj, shared, holder))
     })
     .flatten();
     match cycle {
@@ -248,6 +247,38 @@ pub(crate) fn before_lock(obj: Option<usize>, shared: bool) {
         Some(Ok(described)) => super::abort(Abort::Deadlock { cycle: described }),
         None => {}
     }
+}
+
+/// A deadlock that a wait closes: `Ok`, threads that wait for good (described); `Err`, a lock
+/// cycle as (task, lock it waits for) pairs, to describe.
+type Closed = Result<Vec<String>, Vec<(usize, usize)>>;
+
+/// [`before_lock`] when `task` finds `obj` held by `holder`: records the wait and its figures, and
+/// returns the deadlock it closes (a lock cycle, or else threads that wait for good), if any. Out
+/// of line: the free lock is the common case, and its path stays short.
+#[inline(never)]
+fn wait_for(rec: &mut ExecutionRecord, task: usize, obj: usize, shared: bool, holder: usize) -> Option<Closed> {
+    super::steps::push(
+        rec,
+        task,
+        EventKind::LockBlocked {
+            obj,
+            holder: Some(holder),
+        },
+    );
+    let waiters = rec
+        .locks
+        .waiting
+        .iter()
+        .filter(|w| w.is_some_and(|(o, _, _)| o == obj))
+        .count();
+    let figures = slot(&mut rec.locks.figures, obj);
+    figures.max_waiters = figures.max_waiters.max(waiters);
+    if let Some(cycle) = rec.locks.cycle_from(task, obj, shared) {
+        return Some(Err(cycle));
+    }
+    // No lock cycle, but the threads it waits for may wait for good on something else.
+    super::waits::deadlock(rec, Some(task)).map(Ok)
 }
 
 /// How a lock was taken.
@@ -267,9 +298,10 @@ pub(crate) fn acquired(obj: Option<usize>, shared: bool, site: Site, how: Acquir
     super::with_record(|rec| {
         let task = rec.running;
         let steps = rec.steps;
-        let blocked = std::mem::take(slot(&mut rec.locks.blocked, task));
-        let waited = slot(&mut rec.locks.waiting, task)
-            .take()
+        let blocked = rec.locks.blocked.get(task).copied().unwrap_or(false);
+        let wait = rec.locks.waiting.get(task).copied().flatten();
+        rec.locks.set_wait(task, None, false);
+        let waited = wait
             .filter(|&(o, _, _)| o == obj && blocked)
             .map(|(_, _, since)| steps.saturating_sub(since));
         slot(&mut rec.locks.holders, obj).push((task, shared, steps));
@@ -307,12 +339,21 @@ pub(crate) fn acquired(obj: Option<usize>, shared: bool, site: Site, how: Acquir
 /// for a lock that cannot run is blocked on it. The facade records a release just before the
 /// release's own scheduling point, so the table alone cannot see that a thread preempted there
 /// still holds the lock; the scheduler's runnable set can.
+#[inline]
 pub(crate) fn note_blocked(rec: &mut ExecutionRecord, runnable: impl Fn(usize) -> bool) {
-    let table = &mut rec.locks;
+    if rec.locks.unsettled > 0 {
+        note_unsettled(&mut rec.locks, runnable);
+    }
+}
+
+/// [`note_blocked`] when some thread waits for a lock and is not marked blocked yet.
+#[inline(never)]
+fn note_unsettled(table: &mut LockTable, runnable: impl Fn(usize) -> bool) {
     let mut changed = false;
     for (task, wait) in table.waiting.iter().enumerate() {
         if wait.is_some() && !table.blocked.get(task).copied().unwrap_or(false) && !runnable(task) {
             *slot(&mut table.blocked, task) = true;
+            table.unsettled -= 1;
             changed = true;
         }
     }

@@ -242,21 +242,13 @@ pub(crate) fn take_record() -> Option<Box<ExecutionRecord>> {
 /// Under loom, `rec.running` is first set to the loom thread running now: loom's threads share
 /// this OS thread, so the record cannot tell them apart by itself.
 pub(crate) fn with_record<T>(f: impl FnOnce(&mut ExecutionRecord) -> T) -> Option<T> {
-    let loom_id = if backend() == Backend::Loom && in_loom() {
-        Some(loom::thread::current().id())
-    } else {
-        None
-    };
+    // One thread-local access on shuttle's path: this runs at every facade call and scheduling
+    // point. The backend is read only where a loom body set `in_loom` (a panic out of that body can
+    // leave it set until the next execution begins).
     RECORD.with(|r| match r.try_borrow_mut() {
         Ok(mut rec) => rec.as_mut().map(|rec| {
-            if let Some(id) = loom_id {
-                rec.running = match rec.loom_threads.iter().position(|&t| t == id) {
-                    Some(i) => i,
-                    None => {
-                        rec.loom_threads.push(id);
-                        rec.loom_threads.len() - 1
-                    }
-                };
+            if rec.in_loom && backend() == Backend::Loom {
+                set_loom_thread(rec);
             }
             f(rec)
         }),
@@ -265,13 +257,18 @@ pub(crate) fn with_record<T>(f: impl FnOnce(&mut ExecutionRecord) -> T) -> Optio
     })
 }
 
-/// True while a loom execution's body runs on this OS thread.
-fn in_loom() -> bool {
-    RECORD.with(|r| {
-        r.try_borrow()
-            .ok()
-            .is_some_and(|rec| rec.as_ref().is_some_and(|rec| rec.in_loom))
-    })
+/// Points `rec.running` at the loom thread running now.
+#[cold]
+#[inline(never)]
+fn set_loom_thread(rec: &mut ExecutionRecord) {
+    let id = loom::thread::current().id();
+    rec.running = match rec.loom_threads.iter().position(|&t| t == id) {
+        Some(i) => i,
+        None => {
+            rec.loom_threads.push(id);
+            rec.loom_threads.len() - 1
+        }
+    };
 }
 
 /// Whether events are recorded for the current backend.

@@ -73,10 +73,17 @@ pub(crate) fn note_choice(rec: &mut ExecutionRecord, thread: usize) {
 }
 
 /// Records the thread's pending invocation now, if it has one.
+#[inline]
 pub(crate) fn flush_begin(rec: &mut ExecutionRecord, thread: usize) {
-    let Some(op) = rec.pending_begin.get_mut(thread).and_then(Option::take) else {
-        return;
-    };
+    // Most accesses are not an operation's first: the check inline, the recording out of line.
+    if let Some(op) = rec.pending_begin.get_mut(thread).and_then(Option::take) {
+        record_begin(rec, thread, op);
+    }
+}
+
+/// Records that `thread` invoked operation `op`.
+#[inline(never)]
+fn record_begin(rec: &mut ExecutionRecord, thread: usize, op: usize) {
     if rec.track_steps {
         step_of(rec, thread).boundaries.push(Boundary {
             op,

@@ -40,6 +40,19 @@ impl<R: Resource> State<R> {
                 return decided;
             }
         }
+        self.decide_apart(runnable, ids, current, yielding)
+    }
+
+    /// [`Self::decide`] for a strategy that looks at upcoming accesses (or with no record), out of
+    /// line so that the common path stays small in the instruction cache.
+    #[inline(never)]
+    fn decide_apart(
+        &mut self,
+        runnable: &[&Task],
+        ids: &mut Vec<usize>,
+        current: Option<usize>,
+        yielding: bool,
+    ) -> Option<usize> {
         let all = || runnable.iter().map(|t| usize::from(t.id()));
         let (spawning, mut listed) = self.begin_step(runnable, ids, current)?;
         if !listed && self.guard.wants_ids() {
@@ -118,8 +131,7 @@ impl<R: Resource> State<R> {
                         ids.extend(all());
                     }
                     let Some(choice) = strategy.next(ids, current, yielding) else {
-                        let message = strategy.divergence().unwrap_or_else(|| "the scheduler stopped".into());
-                        rec.abort = Some(Abort::Diverged { message });
+                        rec.abort = Some(diverged(strategy.as_ref()));
                         return None;
                     };
                     (choice, is_preemption(ids, current, yielding, choice))
@@ -185,8 +197,8 @@ impl<R: Resource> State<R> {
         match strategy.next(ids, current, yielding) {
             Some(c) => Some(c),
             None => {
-                let message = strategy.divergence().unwrap_or_else(|| "the scheduler stopped".into());
-                runtime::with_record(|rec| rec.abort = Some(Abort::Diverged { message }));
+                let abort = diverged(strategy.as_ref());
+                runtime::with_record(|rec| rec.abort = Some(abort));
                 None
             }
         }
@@ -206,6 +218,14 @@ impl<R: Resource> State<R> {
         let guard = &mut self.guard;
         runtime::with_record(|rec| note_decision(guard, rec, ids, choice, current, chose, preempted));
     }
+}
+
+/// Why the execution stops when the strategy has no thread to give (a replay that diverged).
+#[cold]
+#[inline(never)]
+fn diverged(strategy: &dyn Strategy) -> Abort {
+    let message = strategy.divergence().unwrap_or_else(|| "the scheduler stopped".into());
+    Abort::Diverged { message }
 }
 
 /// Hands a step that ended to the strategy, with each operation boundary's `Model::partition`
