@@ -20,33 +20,21 @@ impl<R: Resource> State<R> {
         let current = current.map(usize::from);
         let mut ids = std::mem::take(&mut self.ids);
         ids.clear();
-        let choice = self.decide(runnable, &mut ids, current, yielding);
+        let mut decided = None;
+        if !self.strategy.as_ref().is_some_and(|s| s.wants_upcoming()) {
+            // The whole point in one visit to the record (strategies never touch it).
+            decided = runtime::with_record(|rec| self.decide_in(rec, runnable, &mut ids, current, yielding));
+        }
+        let choice = decided.unwrap_or_else(|| self.decide(runnable, &mut ids, current, yielding));
         self.ids = ids;
         choice.map(TaskId::from)
     }
 
-    /// [`Self::next_task`], with `ids` an empty buffer to list the threads that take part in the
-    /// decision, where the list is needed.
-    fn decide(
-        &mut self,
-        runnable: &[&Task],
-        ids: &mut Vec<usize>,
-        current: Option<usize>,
-        yielding: bool,
-    ) -> Option<usize> {
-        if !self.strategy.as_ref().is_some_and(|s| s.wants_upcoming()) {
-            // The whole point in one visit to the record (strategies never touch it).
-            if let Some(decided) = runtime::with_record(|rec| self.decide_in(rec, runnable, ids, current, yielding)) {
-                return decided;
-            }
-        }
-        self.decide_apart(runnable, ids, current, yielding)
-    }
-
-    /// [`Self::decide`] for a strategy that looks at upcoming accesses (or with no record), out of
-    /// line so that the common path stays small in the instruction cache.
+    /// [`Self::next_task`] for a strategy that looks at upcoming accesses (or with no record), with
+    /// `ids` an empty buffer to list the threads that take part in the decision, where the list is
+    /// needed. Out of line, so that the common path stays small in the instruction cache.
     #[inline(never)]
-    fn decide_apart(
+    fn decide(
         &mut self,
         runnable: &[&Task],
         ids: &mut Vec<usize>,
