@@ -73,9 +73,8 @@ fn slot<T: Default>(v: &mut Vec<T>, i: usize) -> &mut T {
     &mut v[i]
 }
 
-/// [`slot`]'s growth, out of line: the table reaches its size in an execution's first steps and
-/// is reused by the next executions.
-#[cold]
+/// [`slot`]'s growth, out of line: most calls find their slot (the table keeps its size from one
+/// execution to the next; only `figures` starts empty each time).
 #[inline(never)]
 fn grow<T: Default>(v: &mut Vec<T>, i: usize) {
     v.resize_with(i + 1, T::default);
@@ -148,12 +147,26 @@ impl LockTable {
             .unwrap_or_default()
     }
 
-    /// Sets what `task` waits for and whether it is blocked, keeping `unsettled` in step.
-    fn set_wait(&mut self, task: usize, wait: Option<(usize, bool, usize)>, blocked: bool) {
+    /// Sets what `task` waits for and whether it is blocked, keeping `unsettled` in step; returns
+    /// what they were.
+    fn set_wait(
+        &mut self,
+        task: usize,
+        wait: Option<(usize, bool, usize)>,
+        blocked: bool,
+    ) -> (Option<(usize, bool, usize)>, bool) {
         let was = std::mem::replace(slot(&mut self.waiting, task), wait);
         let was_blocked = std::mem::replace(slot(&mut self.blocked, task), blocked);
         self.unsettled -= usize::from(was.is_some() && !was_blocked);
         self.unsettled += usize::from(wait.is_some() && !blocked);
+        (was, was_blocked)
+    }
+
+    /// The count `unsettled` keeps, recounted (for the debug check in [`note_blocked`]).
+    fn count_unsettled(&self) -> usize {
+        (self.waiting.iter().enumerate())
+            .filter(|&(t, w)| w.is_some() && !self.blocked.get(t).copied().unwrap_or(false))
+            .count()
     }
 
     fn holds(&self, obj: usize, task: usize) -> bool {
@@ -298,9 +311,7 @@ pub(crate) fn acquired(obj: Option<usize>, shared: bool, site: Site, how: Acquir
     super::with_record(|rec| {
         let task = rec.running;
         let steps = rec.steps;
-        let blocked = rec.locks.blocked.get(task).copied().unwrap_or(false);
-        let wait = rec.locks.waiting.get(task).copied().flatten();
-        rec.locks.set_wait(task, None, false);
+        let (wait, blocked) = rec.locks.set_wait(task, None, false);
         let waited = wait
             .filter(|&(o, _, _)| o == obj && blocked)
             .map(|(_, _, since)| steps.saturating_sub(since));
@@ -341,6 +352,11 @@ pub(crate) fn acquired(obj: Option<usize>, shared: bool, site: Site, how: Acquir
 /// still holds the lock; the scheduler's runnable set can.
 #[inline]
 pub(crate) fn note_blocked(rec: &mut ExecutionRecord, runnable: impl Fn(usize) -> bool) {
+    debug_assert_eq!(
+        rec.locks.unsettled,
+        rec.locks.count_unsettled(),
+        "the lock table's count drifted"
+    );
     if rec.locks.unsettled > 0 {
         note_unsettled(&mut rec.locks, runnable);
     }
