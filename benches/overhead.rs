@@ -9,8 +9,13 @@
 //!   `fetch_add` and asserting the total, for N = 2, 8, 32 and 100. Whatever crosscheck adds per
 //!   thread shows here as a ratio falling with the width.
 //!
+//! The locked counter has a third side, the floor under any history checker on shuttle: raw
+//! shuttle that also records each operation's call and return in a `History` and judges it
+//! against the model (`locked::shuttle_with_history`). Its ratio is what recording and judging a
+//! history costs; what crosscheck costs beyond it is the rest of what it does at each point.
+//!
 //! Run with `cargo bench --bench overhead`. Before criterion's figures it prints schedules/s for
-//! both sides of each workload, measured alternately in the same run, and their ratios.
+//! every side of each workload, measured alternately in the same run, and their ratios.
 //! `cargo bench --bench overhead -- --table` prints only the tables.
 
 use std::time::{Duration, Instant};
@@ -23,8 +28,8 @@ use crosscheck::{Checker, Scheduler};
 mod locked;
 #[path = "support/width.rs"]
 mod width;
-use locked::{crosscheck_locked, raw_shuttle_locked};
-use width::{crosscheck_wide, raw_shuttle_wide, shuttle_start_together};
+use locked::{crosscheck_locked, raw_shuttle_locked, shuttle_with_history};
+use width::{crosscheck_wide, raw_shuttle_wide, raw_with_history, shuttle_start_together};
 
 const SCHEDULES: usize = 2_000;
 
@@ -50,15 +55,20 @@ fn rate(f: fn(usize), rounds: usize) -> f64 {
 }
 
 fn ratio_report() {
-    // Alternate the two so both see the same machine load.
-    let (mut raw, mut ours, mut generated) = (0.0, 0.0, 0.0);
+    // Alternate them so all see the same machine load.
+    let (mut raw, mut floor, mut ours, mut generated) = (0.0, 0.0, 0.0, 0.0);
     for _ in 0..5 {
         raw += rate(raw_shuttle_locked, 3);
+        floor += rate(shuttle_with_history, 3);
         ours += rate(crosscheck_locked, 3);
         generated += rate(crosscheck_generated, 3);
     }
-    let (raw, ours, generated) = (raw / 5.0, ours / 5.0, generated / 5.0);
+    let (raw, floor, ours, generated) = (raw / 5.0, floor / 5.0, ours / 5.0, generated / 5.0);
     println!("raw shuttle:                  {raw:>10.0} schedules/s");
+    println!(
+        "raw shuttle + history check:  {floor:>10.0} schedules/s  ratio {:.2}",
+        floor / raw
+    );
     println!(
         "crosscheck (pinned scenario): {ours:>10.0} schedules/s  ratio {:.2}",
         ours / raw
@@ -87,27 +97,37 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn width_report() {
     println!("N threads x 1 Inc, post Get; AtomicCounter, Scheduler::Random; median of 7 alternating runs");
-    println!("raw shuttle: check_random; start-together: the same under shuttle's random scheduler with main");
-    println!("spawning every thread before any runs, the schedule shape crosscheck explores");
-    println!("| threads | raw shuttle | start-together | crosscheck | ratio to raw | ratio to start-together |");
-    println!("|---|---|---|---|---|---|");
+    println!("raw shuttle: check_random; floor: the same recording and judging a history (the least any");
+    println!("history checker on shuttle does); start-together: raw shuttle under its random scheduler with");
+    println!("main spawning every thread before any runs, the schedule shape crosscheck explores");
+    println!("| threads | raw shuttle | floor | start-together | crosscheck | floor / raw | start-together / raw | crosscheck / raw | crosscheck / start-together |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (threads, schedules) in WIDTHS {
-        // Warm all three up (stack pools, allocations), then alternate so all see the same load.
-        raw_shuttle_wide(threads, schedules / 10);
-        shuttle_start_together(threads, schedules / 10);
-        crosscheck_wide(threads, schedules / 10);
-        let (mut raw, mut together, mut ours) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..7 {
-            raw.push(wide_rate(raw_shuttle_wide, threads, schedules));
-            together.push(wide_rate(shuttle_start_together, threads, schedules));
-            ours.push(wide_rate(crosscheck_wide, threads, schedules));
+        // Warm all four up (stack pools, allocations), then alternate so all see the same load.
+        let sides: [fn(usize, usize); 4] = [
+            raw_shuttle_wide,
+            raw_with_history,
+            shuttle_start_together,
+            crosscheck_wide,
+        ];
+        for side in sides {
+            side(threads, schedules / 10);
         }
-        let (raw, together, ours) = (median(raw), median(together), median(ours));
+        let mut rates = [const { Vec::new() }; 4];
+        for _ in 0..7 {
+            for (side, rates) in sides.iter().zip(&mut rates) {
+                rates.push(wide_rate(*side, threads, schedules));
+            }
+        }
+        let [raw, floor, together, ours] = rates.map(median);
         println!(
-            "| {threads} | {:.1}k/s | {:.1}k/s | {:.1}k/s | {:.2} | {:.2} |",
+            "| {threads} | {:.1}k/s | {:.1}k/s | {:.1}k/s | {:.1}k/s | {:.2} | {:.2} | {:.2} | {:.2} |",
             raw / 1e3,
+            floor / 1e3,
             together / 1e3,
             ours / 1e3,
+            floor / raw,
+            together / raw,
             ours / raw,
             ours / together
         );

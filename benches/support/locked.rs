@@ -57,3 +57,74 @@ pub fn crosscheck_locked(schedules: usize) {
         .run()
         .expect("a correct counter passes");
 }
+
+/// The floor under any history checker built on shuttle: [`raw_shuttle_locked`], with each operation's
+/// invocation and response noted in a `crosscheck::history::History` and every execution's history
+/// judged against `CounterModel`, in return order where that fits (most executions) and by
+/// crosscheck's linearizability search where it does not. Nothing else: no events, no lock table,
+/// no scheduling decisions of its own. Its rate over raw shuttle's is what recording and judging a
+/// history costs; what crosscheck costs beyond it is everything else it does at each point.
+pub fn shuttle_with_history(schedules: usize) {
+    use crosscheck::history::History;
+    use crosscheck::resources::CounterModel;
+    use crosscheck::Model;
+    use std::cell::RefCell;
+
+    type Log = History<CounterOp, Option<u64>>;
+    thread_local! {
+        // Every task runs on the OS thread that runs shuttle, so one log per OS thread is the
+        // execution's log.
+        static LOG: RefCell<Log> = RefCell::new(History::new());
+    }
+    const OPS: [CounterOp; 3] = [CounterOp::Inc, CounterOp::Get, CounterOp::Inc];
+
+    fn in_return_order(history: &Log) -> bool {
+        let mut ops: Vec<_> = history.operations().iter().collect();
+        ops.sort_by_key(|op| op.returned);
+        let mut model = CounterModel::default();
+        ops.iter().all(|op| op.output.as_ref() == Some(&model.step(&op.op)))
+    }
+
+    let scheduler = RandomScheduler::new_from_seed(7, schedules);
+    let mut config = shuttle::Config::new();
+    config.silence_warnings = true;
+    shuttle::Runner::new(scheduler, config).run(|| {
+        LOG.with(|log| *log.borrow_mut() = History::new());
+        let counter = Arc::new(shuttle::sync::Mutex::new(0u64));
+        let handles: Vec<_> = (0..2)
+            .map(|t| {
+                let counter = Arc::clone(&counter);
+                shuttle::thread::spawn(move || {
+                    for op in OPS {
+                        let id = LOG.with(|log| log.borrow_mut().invoke(t, op));
+                        let mut n = counter.lock().unwrap();
+                        let output = match op {
+                            CounterOp::Inc => {
+                                *n += 1;
+                                None
+                            }
+                            CounterOp::Get => {
+                                assert!(*n <= 4);
+                                Some(*n)
+                            }
+                        };
+                        drop(n);
+                        LOG.with(|log| log.borrow_mut().ret(id, output))
+                            .expect("one response per call");
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(*counter.lock().unwrap(), 4);
+        LOG.with(|log| {
+            let history = log.borrow();
+            let fits = in_return_order(&history)
+                || crosscheck::linearizability::check::<CounterModel>(&history, std::time::Duration::from_secs(1))
+                    .is_linearizable();
+            assert!(fits, "a correct counter's history is linearizable");
+        });
+    });
+}

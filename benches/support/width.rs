@@ -33,6 +33,53 @@ pub fn raw_shuttle_wide(threads: usize, schedules: usize) {
     shuttle::check_random_with_seed(counter_body(threads), 7, schedules);
 }
 
+/// [`raw_shuttle_wide`] with each `fetch_add` and the final read noted as operations in a
+/// `crosscheck::history::History`, judged against `CounterModel` in return order (where a correct
+/// counter's history always fits): the floor under any history checker built on shuttle, at
+/// this width.
+pub fn raw_with_history(threads: usize, schedules: usize) {
+    use crosscheck::history::History;
+    use crosscheck::resources::CounterModel;
+    use crosscheck::Model;
+    use std::cell::RefCell;
+
+    thread_local! {
+        // Every task runs on the OS thread that runs shuttle: one log per OS thread.
+        static LOG: RefCell<History<CounterOp, Option<u64>>> = RefCell::new(History::new());
+    }
+    let body = move || {
+        LOG.with(|log| *log.borrow_mut() = History::new());
+        let counter = Arc::new(shuttle::sync::atomic::AtomicU64::new(0));
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let counter = Arc::clone(&counter);
+                shuttle::thread::spawn(move || {
+                    let id = LOG.with(|log| log.borrow_mut().invoke(t, CounterOp::Inc));
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    LOG.with(|log| log.borrow_mut().ret(id, None))
+                        .expect("one response per call");
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let id = LOG.with(|log| log.borrow_mut().invoke(threads, CounterOp::Get));
+        let total = counter.load(Ordering::SeqCst);
+        LOG.with(|log| log.borrow_mut().ret(id, Some(total)))
+            .expect("one response per call");
+        LOG.with(|log| {
+            let history = log.borrow();
+            let mut ops: Vec<_> = history.operations().iter().collect();
+            ops.sort_by_key(|op| op.returned);
+            let mut model = CounterModel::default();
+            let fits = ops.iter().all(|op| op.output.as_ref() == Some(&model.step(&op.op)));
+            assert!(fits, "a correct counter's history fits in return order");
+        });
+    };
+    shuttle::check_random_with_seed(body, 7, schedules);
+}
+
 /// shuttle's random scheduler, except that the main thread keeps running until it has spawned
 /// every thread, as crosscheck's harness does so that all of a scenario's threads start from the
 /// same point. Raw shuttle's own schedules mostly run each thread as soon as it is spawned, so few
