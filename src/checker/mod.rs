@@ -8,6 +8,7 @@ mod reproduce;
 mod robust;
 mod shard;
 mod size;
+mod speed;
 mod surprises;
 
 use std::marker::PhantomData;
@@ -435,9 +436,12 @@ impl<R: Resource> Checker<R> {
         let mode = crate::progress::Mode::from_env().map_err(Failure::usage)?;
         let _scope = self.guards()?.enter();
         let _progress = crate::progress::Session::open(short_name(std::any::type_name::<R>()), self.iterations, mode);
-        self.run_inner(seed, &shrink)
+        let started = std::time::Instant::now();
+        let result = (self.run_inner(seed, &shrink))
             .map_err(|f| self.verify_determinism(f))
-            .map_err(Failure::with_page)
+            .map_err(Failure::with_page);
+        speed::check_ended(started.elapsed());
+        result
     }
 
     fn run_inner(&self, seed: u64, shrink: &ShrinkSettings) -> Result<Report, Failure<R::Op>> {
