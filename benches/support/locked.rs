@@ -60,7 +60,7 @@ pub fn crosscheck_locked(schedules: usize) {
 
 /// The floor under any history checker built on shuttle: [`raw_shuttle_locked`], with each operation's
 /// invocation and response noted in a `crosscheck::history::History` and every execution's history
-/// judged against `CounterModel`, in return order where that fits (most executions) and by
+/// judged against `CounterModel`, in return order where that fits and otherwise by
 /// crosscheck's linearizability search where it does not. Nothing else: no events, no lock table,
 /// no scheduling decisions of its own. Its rate over raw shuttle's is what recording and judging a
 /// history costs; what crosscheck costs beyond it is everything else it does at each point.

@@ -437,7 +437,8 @@ impl<R: Resource> Checker<R> {
         let _scope = self.guards()?.enter();
         let _progress = crate::progress::Session::open(short_name(std::any::type_name::<R>()), self.iterations, mode);
         let started = std::time::Instant::now();
-        let result = (self.run_inner(seed, &shrink))
+        let result = self
+            .run_inner(seed, &shrink)
             .map_err(|f| self.verify_determinism(f))
             .map_err(Failure::with_page);
         speed::check_ended(started.elapsed());
