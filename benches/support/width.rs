@@ -39,8 +39,6 @@ pub fn raw_shuttle_wide(threads: usize, schedules: usize) {
 /// this width.
 pub fn raw_with_history(threads: usize, schedules: usize) {
     use crosscheck::history::History;
-    use crosscheck::resources::CounterModel;
-    use crosscheck::Model;
     use std::cell::RefCell;
 
     thread_local! {
@@ -69,11 +67,7 @@ pub fn raw_with_history(threads: usize, schedules: usize) {
         LOG.with(|log| log.borrow_mut().ret(id, Some(total)))
             .expect("one response per call");
         LOG.with(|log| {
-            let history = log.borrow();
-            let mut ops: Vec<_> = history.operations().iter().collect();
-            ops.sort_by_key(|op| op.returned);
-            let mut model = CounterModel::default();
-            let fits = ops.iter().all(|op| op.output.as_ref() == Some(&model.step(&op.op)));
+            let fits = super::locked::in_return_order(&log.borrow());
             assert!(fits, "a correct counter's history fits in return order");
         });
     };
