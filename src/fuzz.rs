@@ -272,11 +272,11 @@ pub fn explain_with<R: Resource>(data: &[u8], limits: &FuzzLimits) -> Result<(),
     ))
 }
 
-/// Runs a decoded input: one plan, one schedule, on this thread's kept shuttle runner (a new
-/// runner per input cost most of the input's time: it maps a fresh stack for every thread).
+/// Runs a decoded input: one plan, one schedule (the engine keeps its threads' stacks between
+/// inputs: a fresh stack for every thread cost most of an input's time).
 fn execute<R: Resource>(input: FuzzInput<R::Op>) -> Result<(), Failure<R::Op>> {
     let (plans, make, settings) = prepare::<R>(input);
-    shuttle::kept::run::<R>(plans, make, settings).map(|_| ())
+    shuttle::run::<R>(plans, make, settings).map(|_| ())
 }
 
 /// What a decoded input runs: its plan, its schedule, and the settings of a check.

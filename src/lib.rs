@@ -164,6 +164,7 @@ pub mod thread;
 mod async_resource;
 mod backend;
 mod checker;
+mod engine;
 mod env;
 mod html;
 mod lock_order;
@@ -188,8 +189,8 @@ pub use arbitrary;
 /// What crosscheck's macros expand to; not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::engine::thread::LocalKey;
     pub use loom;
-    pub use shuttle;
 }
 pub use async_resource::AsyncResource;
 pub use checker::{

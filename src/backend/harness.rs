@@ -229,11 +229,11 @@ pub(super) struct ShuttleThreads;
 
 impl Threads for ShuttleThreads {
     /// The handle, and the thread's spawn index in crosscheck's wait table.
-    type Handle = (shuttle::thread::JoinHandle<()>, Option<usize>);
+    type Handle = (crate::engine::thread::JoinHandle<()>, Option<usize>);
 
     fn spawn(f: impl FnOnce() + Send + 'static) -> Self::Handle {
         let spawned = runtime::waits::spawned();
-        let handle = shuttle::thread::spawn(move || {
+        let handle = crate::engine::thread::spawn(move || {
             runtime::waits::started(spawned);
             let _finish = runtime::waits::Finish(spawned);
             f()
@@ -253,6 +253,7 @@ impl Threads for ShuttleThreads {
     }
 
     fn resource_panic(payload: &(dyn std::any::Any + Send)) -> Option<String> {
-        Some(crate::runtime::panics::message(payload))
+        // While the engine unwinds the threads of an execution that is over, nothing panicked.
+        (!crate::engine::stopping()).then(|| crate::runtime::panics::message(payload))
     }
 }

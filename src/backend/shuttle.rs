@@ -1,35 +1,30 @@
-//! Runs scenarios under shuttle's execution engine, with crosscheck's own strategies choosing the
-//! threads, and judges each execution as it ends.
+//! Runs scenarios on crosscheck's engine (see [`crate::engine`]), with crosscheck's own strategies
+//! choosing the threads, and judges each execution as it ends.
 //!
-//! One `shuttle::Runner` runs every scenario of a run (a runner per execution is ~7x slower). The
-//! [`Driver`] is the runner's scheduler: it picks the scenario for each execution, records the
-//! schedule, counts preemptions, enforces the step limit, and stops the runner at the first
-//! failure. Failures never travel as panics through shuttle, except shuttle's own deadlock report
-//! for waits crosscheck does not track (condition variables, joins), which [`run`] catches.
-//! [`run`] is the one way anything runs under shuttle: checks, replays, shrinking, the
-//! reproduction of loom and stress failures, and fuzzing all come through it.
+//! The [`Driver`] is the engine's scheduler: it picks the scenario for each execution, records the
+//! schedule, counts preemptions, enforces the step limit, and stops the run at the first failure.
+//! Failures never travel as panics through the engine, except a deadlock of waits crosscheck does
+//! not track (condition variables, joins), which the engine reports as the run's end. [`run`] is
+//! the one way anything runs under the controlled schedulers: checks, replays, shrinking, the
+//! reproduction of loom and stress failures, and fuzzing all come through it. (The module keeps
+//! the name of the runtime it was first built on: shuttle, whose scheduling points the engine
+//! takes one for one.)
 
 mod failure;
 mod guarded;
-pub(crate) mod kept;
 mod point;
-mod runner;
-
-use runner::{body, config};
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use shuttle::scheduler::{Schedule, Task, TaskId};
-
 use super::harness::{self, lock, Outcomes, ThreadOutcome};
 use super::judge::{self, Consistency, Judged, Outcome};
 use super::locks::LockWatch;
+use crate::engine;
 use crate::linearizability::cache::FxHasher;
 use crate::plan::{Plan, StrategyFactory};
 use crate::record::{short_name, Access, EventKind, Footprint};
@@ -112,6 +107,8 @@ pub(crate) struct State<R: Resource> {
     inversion: Option<Failure<R::Op>>,
     /// The hang watchdog's heartbeat and the nondeterminism check's traces (see `guarded.rs`).
     guard: guarded::Guarded,
+    /// The record of the execution that just ended, taken when it ended.
+    ended: Option<Box<ExecutionRecord>>,
 }
 
 /// What each operation of a scenario returned (`None`: it did not return).
@@ -126,6 +123,7 @@ impl<R: Resource> State<R> {
             watch: LockWatch::new(settings.lock_order),
             inversion: None,
             guard: guarded::Guarded::new(),
+            ended: None,
             plans,
             settings,
             make_strategy,
@@ -268,9 +266,14 @@ impl<R: Resource> State<R> {
         }
     }
 
+    /// The record of the execution that ended last, if it was not judged yet.
+    pub(super) fn ended_record(&mut self) -> Option<Box<ExecutionRecord>> {
+        self.ended.take().or_else(runtime::take_record)
+    }
+
     /// Evaluates the execution that just ended, if one did.
     fn evaluate_finished(&mut self) {
-        let Some(mut record) = runtime::take_record() else {
+        let Some(mut record) = self.ended_record() else {
             return;
         };
         let last = record.step.take();
@@ -374,40 +377,46 @@ impl<R: Resource> State<R> {
     }
 }
 
-/// The shuttle scheduler crosscheck hands the runner: a thin handle on the shared [`State`], and,
-/// for a runner kept across runs (see [`kept`]), where it waits for the next run.
-pub(crate) struct Driver<R: Resource>(pub Rc<RefCell<State<R>>>, Option<kept::Waiter>);
+/// The body of every execution: the harness runs the scenario the driver picked.
+fn body<R: Resource>(state: &State<R>) -> Rc<dyn Fn()> {
+    let (scenario, outcome) = (Arc::clone(&state.scenario), state.outcome);
+    Rc::new(move || {
+        let scenario = lock(&scenario)
+            .clone()
+            .expect("the driver picks a scenario before each execution");
+        harness::run::<R, harness::ShuttleThreads>(&outcome, &scenario);
+    })
+}
 
-impl<R: Resource> shuttle::scheduler::Scheduler for Driver<R> {
-    fn new_execution(&mut self) -> Option<Schedule> {
-        loop {
-            let next = {
-                let mut state = self.0.borrow_mut();
-                state.guard.beat(false);
-                let next = state.next_execution();
-                state.guard.beat(next);
-                next
-            };
-            if next {
-                return Some(Schedule::new(0));
-            }
-            // The run is over: a kept runner waits for the next one instead of ending.
-            self.1.as_ref()?.wait();
-        }
-    }
+/// The scheduler crosscheck hands the engine: a thin handle on the shared [`State`].
+pub(crate) struct Driver<R: Resource>(pub Rc<RefCell<State<R>>>);
 
-    fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, is_yielding: bool) -> Option<TaskId> {
+impl<R: Resource> engine::Scheduler for Driver<R> {
+    fn new_execution(&mut self) -> bool {
         let mut state = self.0.borrow_mut();
         state.guard.beat(false);
-        let next = state.next_task(runnable, current, is_yielding);
+        let next = state.next_execution();
+        state.guard.beat(next);
+        next
+    }
+
+    fn next_task(&mut self, runnable: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
+        let mut state = self.0.borrow_mut();
+        state.guard.beat(false);
+        let next = state.next_task(runnable, current, yielding);
         state.guard.beat(true);
         next
     }
 
+    fn execution_ended(&mut self) {
+        // Taken before the engine unwinds the threads left unfinished: their guards' releases
+        // are not part of the execution.
+        self.0.borrow_mut().ended = runtime::take_record();
+    }
+
     fn next_u64(&mut self) -> u64 {
         // crosscheck's facade asks through here for its choice points (see `runtime::choose`); the
-        // answer travels in the record. Any other request gets a constant, which keeps whatever
-        // shuttle's own primitives ask for deterministic.
+        // answer travels in the record.
         self.0.borrow_mut().choose_alternative();
         0
     }
@@ -428,11 +437,15 @@ pub(crate) fn run<R: Resource>(
     let _watched = state.borrow_mut().guard.watch(scenario);
     let _quiet = panics::Quiet::new();
     let _backend = BackendGuard::set(Backend::Shuttle);
-    let runner = shuttle::Runner::new(Driver(Rc::clone(&state), None), config());
-    let ran = catch_unwind(AssertUnwindSafe(|| runner.run(body)));
+    // The size the check asked for (see `Checker::stack_size`), with the overflow guard ready.
+    runtime::stack::prepare();
+    let driver = Box::new(Driver(Rc::clone(&state)));
+    let (_, ended) = engine::run(driver, body, runtime::stack::size());
     let mut state = state.borrow_mut();
-    if let Err(payload) = ran {
-        state.evaluate_panic(panics::message(&*payload));
+    match ended {
+        Ok(()) => {}
+        Err(engine::Stopped::Deadlock(blocked)) => state.evaluate_deadlock(&blocked),
+        Err(engine::Stopped::Panic(payload)) => state.evaluate_panic(panics::message(&*payload)),
     }
     failure::finish(&mut state, started)
 }

@@ -64,7 +64,7 @@ use crate::runtime::{self, Backend};
 pub fn block_on<F: Future>(future: F) -> F::Output {
     match runtime::backend() {
         Backend::Std => executor::block_on(future),
-        Backend::Shuttle => shuttle::future::block_on(watched::Watched::root(future)),
+        Backend::Shuttle => crate::engine::future::block_on(watched::Watched::root(future)),
         Backend::Loom => executor::loom_block_on(future),
     }
 }
@@ -78,7 +78,7 @@ pub async fn yield_now() {
         Backend::Shuttle => {
             runtime::locks::note_backoff();
             runtime::record(runtime::EventKind::Yielded);
-            shuttle::future::yield_now().await
+            crate::engine::future::yield_now().await
         }
         Backend::Loom => {
             runtime::record(runtime::EventKind::Yielded);

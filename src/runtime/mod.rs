@@ -79,9 +79,6 @@ pub(crate) struct ExecutionRecord {
     pub objects: Vec<ObjectInfo>,
     /// Task ids of the scenario's worker threads, in scenario order (task id -> label).
     pub labels: Vec<(usize, Label)>,
-    /// A plain (non-yield) scheduling point for the facade's operations that have no shuttle
-    /// primitive of their own (file writes).
-    pub switch_point: Option<std::sync::Arc<shuttle::sync::atomic::AtomicBool>>,
     /// Every decision of the execution in order: the thread chosen where several could run, and
     /// the alternative taken at each choice point. The replayable schedule.
     pub choices: Vec<Choice>,
@@ -156,7 +153,6 @@ impl ExecutionRecord {
         self.abort = None;
         self.objects.clear();
         self.labels.clear();
-        self.switch_point = None;
         self.choices.clear();
         self.preemptions = 0;
         self.surprises = 0;
@@ -433,7 +429,7 @@ pub(crate) fn abort(reason: Abort) -> ! {
     }
     // The driver sees the abort at this scheduling point and stops the execution; shuttle
     // abandons the stopped execution's stacks, so this task never resumes.
-    shuttle::thread::yield_now();
+    crate::engine::thread::yield_now();
     unreachable!("crosscheck: a stopped execution was resumed")
 }
 
@@ -468,7 +464,8 @@ pub(crate) fn sit_out_where_needed(
     true
 }
 
-/// A scheduling point that is not a yield, for operations with no shuttle primitive.
+/// A scheduling point that is not a yield, for operations with no primitive of their own (file
+/// writes).
 pub(crate) fn switch() {
     if backend() == Backend::Loom {
         let point = with_record(|rec| {
@@ -490,13 +487,8 @@ pub(crate) fn switch() {
     if backend() != Backend::Shuttle {
         return;
     }
-    let point = with_record(|rec| {
-        rec.switch_point
-            .get_or_insert_with(|| std::sync::Arc::new(shuttle::sync::atomic::AtomicBool::new(false)))
-            .clone()
-    });
-    if let Some(point) = point {
-        point.load(std::sync::atomic::Ordering::SeqCst);
+    if with_record(|_| ()).is_some() {
+        crate::engine::switch();
     }
 }
 
@@ -565,8 +557,8 @@ pub(crate) fn choose(kind: ChoiceKind, count: usize) -> usize {
     let Some(thread) = offered else {
         return 0;
     };
-    // Not a scheduling point: shuttle asks the scheduler for a number and carries on.
-    let _ = shuttle::rand::RngCore::next_u64(&mut shuttle::rand::thread_rng());
+    // Not a scheduling point: the engine asks the scheduler for a number and carries on.
+    let _ = crate::engine::next_u64();
     with_record(|rec| {
         rec.pending = None;
         let answer = rec.answer.take().unwrap_or(0);

@@ -1,11 +1,10 @@
 //! Panics inside a check are expected (a resource's assertion, a poisoned lock), and each is
 //! reported once, in crosscheck's own report. This hook keeps them off stderr, captures their
-//! message and location for the report, and keeps shuttle's process-wide hook (which prints a
-//! schedule dump for every panic) from ever seeing them.
+//! message and location for the report, and hands every other panic to the hook that was there.
 
 use std::cell::{Cell, RefCell};
 use std::panic::{self, PanicHookInfo};
-use std::sync::{Arc, Once};
+use std::sync::Once;
 
 thread_local! {
     /// Set while a check runs on this thread: panics are captured, not printed.
@@ -26,24 +25,10 @@ pub(crate) fn seen() -> Vec<String> {
     SEEN.with(|s| s.borrow().clone())
 }
 
-type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Sync + Send + 'static>;
-
 pub(crate) fn install() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
-        // Put a forwarder to the original hook in place, let shuttle wrap it (its hook installs
-        // once, on its first execution), then wrap shuttle's: panics outside any shuttle execution
-        // (crosscheck's own report, other tests' assertions) go to the original hook, without the
-        // schedule dump shuttle would print; a plain shuttle test's panics still get it.
-        let original: Arc<Hook> = Arc::new(panic::take_hook());
-        let forward = Arc::clone(&original);
-        panic::set_hook(Box::new(move |info| forward(info)));
-        let warm_up = shuttle::Runner::new(
-            shuttle::scheduler::RandomScheduler::new_from_seed(0, 1),
-            shuttle::Config::default(),
-        );
-        warm_up.run(|| {});
-        let shuttles = panic::take_hook();
+        let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
             if QUIET.with(|q| q.get()) {
                 let message = describe(info);
@@ -55,11 +40,8 @@ pub(crate) fn install() {
                     }
                 });
                 LAST.with(|l| *l.borrow_mut() = Some(message));
-            } else if shuttle::current::try_get_current_task().is_some() {
-                // A plain shuttle test in the same process: shuttle prints its schedule.
-                shuttles(info);
             } else {
-                original(info);
+                previous(info);
             }
         }));
     });

@@ -15,8 +15,8 @@ pub(crate) struct Parker {
     /// The token's object id in this execution's record (`None` when not recorded), given at first
     /// use so that a thread nobody parks or unparks leaves the numbering of objects as it was.
     id: std::sync::OnceLock<Option<usize>>,
-    token: shuttle::sync::Mutex<bool>,
-    unparked: shuttle::sync::Condvar,
+    token: crate::engine::sync::Mutex<bool>,
+    unparked: crate::engine::sync::Condvar,
     /// The task whose token this is, once it has started.
     owner: std::sync::OnceLock<usize>,
 }
@@ -25,8 +25,8 @@ impl Parker {
     fn new() -> Self {
         Parker {
             id: std::sync::OnceLock::new(),
-            token: shuttle::sync::Mutex::new(false),
-            unparked: shuttle::sync::Condvar::new(),
+            token: crate::engine::sync::Mutex::new(false),
+            unparked: crate::engine::sync::Condvar::new(),
             owner: std::sync::OnceLock::new(),
         }
     }
@@ -103,7 +103,7 @@ impl Parker {
             return;
         }
         with_record(|rec| rec.timed_parker = Some(rec.running));
-        shuttle::thread::yield_now();
+        crate::engine::thread::yield_now();
         self.try_consume();
     }
 
@@ -121,7 +121,7 @@ impl Parker {
     }
 }
 
-fn lock(m: &shuttle::sync::Mutex<bool>) -> shuttle::sync::MutexGuard<'_, bool> {
+fn lock(m: &crate::engine::sync::Mutex<bool>) -> crate::engine::sync::MutexGuard<'_, bool> {
     // Only this module locks the token and it never panics while holding it.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }

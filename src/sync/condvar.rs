@@ -28,7 +28,7 @@ pub struct Condvar {
 
 enum Inner {
     Std(std::sync::Condvar),
-    Shuttle(shuttle::sync::Condvar),
+    Shuttle(crate::engine::sync::Condvar),
     Loom(loom::sync::Condvar),
 }
 
@@ -68,7 +68,7 @@ impl Condvar {
             },
             Backend::Shuttle => Condvar {
                 id: runtime::new_sited::<()>(ObjectKind::Condvar),
-                inner: Inner::Shuttle(shuttle::sync::Condvar::new()),
+                inner: Inner::Shuttle(crate::engine::sync::Condvar::new()),
             },
             Backend::Loom => Condvar {
                 id: runtime::new_sited::<()>(ObjectKind::Condvar),

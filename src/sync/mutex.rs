@@ -20,7 +20,7 @@ pub struct Mutex<T> {
 
 enum Inner<T> {
     Std(std::sync::Mutex<T>),
-    Shuttle(shuttle::sync::Mutex<T>),
+    Shuttle(crate::engine::sync::Mutex<T>),
     Loom(loom::sync::Mutex<T>),
 }
 
@@ -32,7 +32,7 @@ pub struct MutexGuard<'a, T> {
 
 pub(super) enum GuardInner<'a, T> {
     Std(std::sync::MutexGuard<'a, T>),
-    Shuttle(shuttle::sync::MutexGuard<'a, T>),
+    Shuttle(crate::engine::sync::MutexGuard<'a, T>),
     Loom(loom::sync::MutexGuard<'a, T>),
 }
 
@@ -46,7 +46,7 @@ impl<T> Mutex<T> {
             Backend::Std => (None, Inner::Std(std::sync::Mutex::new(value))),
             Backend::Shuttle => (
                 runtime::new_sited::<T>(ObjectKind::Mutex),
-                Inner::Shuttle(shuttle::sync::Mutex::new(value)),
+                Inner::Shuttle(crate::engine::sync::Mutex::new(value)),
             ),
             Backend::Loom => (
                 runtime::new_sited::<T>(ObjectKind::Mutex),

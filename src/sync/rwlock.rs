@@ -19,7 +19,7 @@ pub struct RwLock<T> {
 
 enum Inner<T> {
     Std(std::sync::RwLock<T>),
-    Shuttle(shuttle::sync::RwLock<T>),
+    Shuttle(crate::engine::sync::RwLock<T>),
     Loom(loom::sync::RwLock<T>),
 }
 
@@ -33,7 +33,7 @@ pub struct RwLockReadGuard<'a, T> {
 
 enum ReadInner<'a, T> {
     Std(std::sync::RwLockReadGuard<'a, T>),
-    Shuttle(shuttle::sync::RwLockReadGuard<'a, T>),
+    Shuttle(crate::engine::sync::RwLockReadGuard<'a, T>),
     Loom(loom::sync::RwLockReadGuard<'a, T>),
 }
 
@@ -47,7 +47,7 @@ pub struct RwLockWriteGuard<'a, T> {
 
 enum WriteInner<'a, T> {
     Std(std::sync::RwLockWriteGuard<'a, T>),
-    Shuttle(shuttle::sync::RwLockWriteGuard<'a, T>),
+    Shuttle(crate::engine::sync::RwLockWriteGuard<'a, T>),
     Loom(loom::sync::RwLockWriteGuard<'a, T>),
 }
 
@@ -61,7 +61,7 @@ impl<T> RwLock<T> {
             Backend::Std => (None, Inner::Std(std::sync::RwLock::new(value))),
             Backend::Shuttle => (
                 runtime::new_sited::<T>(ObjectKind::RwLock),
-                Inner::Shuttle(shuttle::sync::RwLock::new(value)),
+                Inner::Shuttle(crate::engine::sync::RwLock::new(value)),
             ),
             Backend::Loom => (
                 runtime::new_sited::<T>(ObjectKind::RwLock),

@@ -10,7 +10,7 @@ use crate::runtime::{self, Backend};
 /// role.
 pub struct LocalKey<T: 'static> {
     std: &'static std::thread::LocalKey<T>,
-    shuttle: &'static shuttle::thread::LocalKey<T>,
+    shuttle: &'static crate::engine::thread::LocalKey<T>,
     loom: &'static loom::thread::LocalKey<T>,
 }
 
@@ -18,7 +18,7 @@ impl<T: 'static> LocalKey<T> {
     #[doc(hidden)]
     pub const fn __new(
         std: &'static std::thread::LocalKey<T>,
-        shuttle: &'static shuttle::thread::LocalKey<T>,
+        shuttle: &'static crate::engine::thread::LocalKey<T>,
         loom: &'static loom::thread::LocalKey<T>,
     ) -> LocalKey<T> {
         LocalKey { std, shuttle, loom }
@@ -145,7 +145,12 @@ macro_rules! __thread_local_inner {
     ($(#[$attr:meta])* $vis:vis $name:ident, $t:ty, $init:expr) => {
         $(#[$attr])* $vis static $name: $crate::thread::LocalKey<$t> = {
             ::std::thread_local!(static STD: $t = $init);
-            $crate::__private::shuttle::thread_local!(static SHUTTLE: $t = $init);
+            static SHUTTLE: $crate::__private::LocalKey<$t> = $crate::__private::LocalKey::new({
+                fn init() -> $t {
+                    $init
+                }
+                init
+            });
             $crate::__private::loom::thread_local!(static LOOM: $t = $init);
             $crate::thread::LocalKey::__new(&STD, &SHUTTLE, &LOOM)
         };

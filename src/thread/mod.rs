@@ -37,7 +37,7 @@ pub struct JoinHandle<T> {
 
 enum Inner<T> {
     Std(std::thread::JoinHandle<T>),
-    Shuttle(shuttle::thread::JoinHandle<T>),
+    Shuttle(crate::engine::thread::JoinHandle<T>),
     Loom(loom::thread::JoinHandle<T>),
 }
 
@@ -113,7 +113,7 @@ where
             let parker = Parker::for_child();
             let child = Arc::clone(&parker);
             let spawned = runtime::waits::spawned();
-            let mut b = shuttle::thread::Builder::new();
+            let mut b = crate::engine::thread::Builder::new();
             if let Some(name) = &name {
                 b = b.name(name.clone());
             }
@@ -204,7 +204,7 @@ enum ThreadInner {
     Shuttle {
         parker: Arc<Parker>,
         name: Option<String>,
-        id: shuttle::thread::ThreadId,
+        id: crate::engine::thread::ThreadId,
     },
     Loom(loom::thread::Thread),
 }
@@ -217,7 +217,7 @@ pub struct ThreadId(IdInner);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum IdInner {
     Std(std::thread::ThreadId),
-    Shuttle(shuttle::thread::ThreadId),
+    Shuttle(crate::engine::thread::ThreadId),
     Loom(loom::thread::ThreadId),
 }
 
@@ -268,7 +268,7 @@ pub fn current() -> Thread {
     let inner = match runtime::backend() {
         Backend::Std => ThreadInner::Std(std::thread::current()),
         Backend::Shuttle => {
-            let me = shuttle::thread::current();
+            let me = crate::engine::thread::current();
             ThreadInner::Shuttle {
                 parker: park::current(),
                 name: me.name().map(str::to_owned),
@@ -319,7 +319,7 @@ pub fn yield_now() {
         Backend::Std => std::thread::yield_now(),
         Backend::Shuttle => {
             runtime::locks::note_backoff();
-            shuttle::thread::yield_now()
+            crate::engine::thread::yield_now()
         }
         Backend::Loom => {
             runtime::loom_point();

@@ -56,23 +56,27 @@ impl<R: Resource> State<R> {
 
     /// After a panic escaped the runner: turns it into a failure of the execution that ran.
     pub(crate) fn evaluate_panic(&mut self, message: String) {
-        let record = runtime::take_record().unwrap_or_default();
+        let record = self.ended_record().unwrap_or_default();
         self.guard.finish_trace(&record);
-        let kind = if message.starts_with("deadlock!") {
-            let mut cycle = vec![
-                "every thread is blocked (on a condition variable, a join, a lock, or a future nobody will \
-                 wake), and none can wake the others"
-                    .to_string(),
-                format!("shuttle reports: {message}"),
-            ];
-            runtime::awaits::explain(&record, &mut cycle);
-            FailureKind::Deadlock { cycle }
-        } else {
-            FailureKind::Internal {
-                message: format!("the execution engine panicked: {message}"),
-            }
+        let kind = FailureKind::Internal {
+            message: format!("the execution engine panicked: {message}"),
         };
         self.fail(kind.into(), record);
+    }
+
+    /// The engine found every unfinished thread (`blocked`, named) blocked where crosscheck's own
+    /// wait-for graph did not see a cycle first.
+    pub(crate) fn evaluate_deadlock(&mut self, blocked: &[String]) {
+        let record = self.ended_record().unwrap_or_default();
+        self.guard.finish_trace(&record);
+        let mut cycle = vec![
+            "every thread is blocked (on a condition variable, a join, a lock, or a future nobody will \
+             wake), and none can wake the others"
+                .to_string(),
+            format!("blocked: {}", blocked.join(", ")),
+        ];
+        runtime::awaits::explain(&record, &mut cycle);
+        self.fail(FailureKind::Deadlock { cycle }.into(), record);
     }
 
     /// The failure `judged` shown by the execution `record` describes.

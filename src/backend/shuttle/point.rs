@@ -3,8 +3,6 @@
 //! strategy (unless one thread must run), and records the decision. A child of the driver's module,
 //! so that it reads the driver's state directly.
 
-use shuttle::scheduler::{Task, TaskId};
-
 use super::guarded::Guarded;
 use super::State;
 use crate::record::{Event, EventKind, Footprint};
@@ -16,8 +14,7 @@ impl<R: Resource> State<R> {
     /// Picks the task that runs next. Costs the strategy's decision plus a copy of the runnable
     /// ids, and not even that at the many points where nothing is chosen (one task can run, or the
     /// harness is spawning): those are most points of a wide scenario.
-    pub(super) fn next_task(&mut self, runnable: &[&Task], current: Option<TaskId>, yielding: bool) -> Option<TaskId> {
-        let current = current.map(usize::from);
+    pub(super) fn next_task(&mut self, runnable: &[usize], current: Option<usize>, yielding: bool) -> Option<usize> {
         let mut ids = std::mem::take(&mut self.ids);
         ids.clear();
         let mut decided = None;
@@ -27,7 +24,7 @@ impl<R: Resource> State<R> {
         }
         let choice = decided.unwrap_or_else(|| self.decide(runnable, &mut ids, current, yielding));
         self.ids = ids;
-        choice.map(TaskId::from)
+        choice
     }
 
     /// [`Self::next_task`] for a strategy that looks at upcoming accesses (or with no record), with
@@ -36,12 +33,12 @@ impl<R: Resource> State<R> {
     #[inline(never)]
     fn decide(
         &mut self,
-        runnable: &[&Task],
+        runnable: &[usize],
         ids: &mut Vec<usize>,
         current: Option<usize>,
         yielding: bool,
     ) -> Option<usize> {
-        let all = || runnable.iter().map(|t| usize::from(t.id()));
+        let all = || runnable.iter().copied();
         let (spawning, mut listed) = self.begin_step(runnable, ids, current)?;
         if !listed && self.guard.wants_ids() {
             // The nondeterminism check compares which threads could run at each point.
@@ -73,12 +70,12 @@ impl<R: Resource> State<R> {
     fn decide_in(
         &mut self,
         rec: &mut ExecutionRecord,
-        runnable: &[&Task],
+        runnable: &[usize],
         ids: &mut Vec<usize>,
         current: Option<usize>,
         yielding: bool,
     ) -> Option<usize> {
-        let all = || runnable.iter().map(|t| usize::from(t.id()));
+        let all = || runnable.iter().copied();
         let mut listed = runtime::sit_out_where_needed(rec, all(), ids, current);
         if rec.abort.is_some() {
             return None;
@@ -112,7 +109,7 @@ impl<R: Resource> State<R> {
                     strategy.next_index(runnable.len())
                 };
                 if let Some(i) = picked {
-                    let choice = usize::from(runnable[i].id());
+                    let choice = runnable[i];
                     (choice, preempts(current, yielding, choice, |c| runs(runnable, c)))
                 } else {
                     if !listed {
@@ -135,13 +132,13 @@ impl<R: Resource> State<R> {
     /// ended to the strategy. `None` if the execution must stop, else whether the harness is
     /// spawning its threads, and whether `ids` lists the threads that take part in the decision
     /// (else all of `runnable` do).
-    fn begin_step(&mut self, runnable: &[&Task], ids: &mut Vec<usize>, current: Option<usize>) -> Option<(bool, bool)> {
+    fn begin_step(&mut self, runnable: &[usize], ids: &mut Vec<usize>, current: Option<usize>) -> Option<(bool, bool)> {
         let (max_steps, livelock_steps) = (self.settings.max_steps, self.settings.livelock_steps);
         let (strategy, groups) = (&mut self.strategy, &self.groups);
         // The step that ended goes to the strategy from inside the record's borrow (strategies never
         // touch the record): a footprint is not moved out and back at every point.
         runtime::with_record(|rec| {
-            let all = runnable.iter().map(|t| usize::from(t.id()));
+            let all = runnable.iter().copied();
             let listed = runtime::sit_out_where_needed(rec, all, ids, current);
             if rec.abort.is_some() {
                 return None;
@@ -228,21 +225,18 @@ pub(super) fn deliver(strategy: &mut Option<Box<dyn Strategy>>, groups: &[Option
 
 /// Notes which threads wait blocked for a lock (see [`runtime::locks::note_blocked`]): those that
 /// cannot run, where the threads that can are `listed` (after some sat out), else `runnable`.
-fn note_blocked(rec: &mut ExecutionRecord, runnable: &[&Task], listed: Option<&[usize]>) {
+fn note_blocked(rec: &mut ExecutionRecord, runnable: &[usize], listed: Option<&[usize]>) {
     match listed {
         Some(ids) => runtime::locks::note_blocked(rec, |t| ids.contains(&t)),
         None => runtime::locks::note_blocked(rec, |t| runs(runnable, t)),
     }
 }
 
-/// Whether task `t` is among shuttle's runnable tasks, which come sorted by id: a binary search,
+/// Whether task `t` is among the engine's runnable tasks, which come sorted by id: a binary search,
 /// not a walk over every runnable task of a wide scenario.
-fn runs(runnable: &[&Task], t: usize) -> bool {
-    debug_assert!(
-        runnable.windows(2).all(|w| w[0].id() < w[1].id()),
-        "shuttle lists tasks by id"
-    );
-    runnable.binary_search_by_key(&t, |task| usize::from(task.id())).is_ok()
+fn runs(runnable: &[usize], t: usize) -> bool {
+    debug_assert!(runnable.windows(2).all(|w| w[0] < w[1]), "the engine lists tasks by id");
+    runnable.binary_search(&t).is_ok()
 }
 
 /// The thread that must run, if the strategy has no choice: the only one that can, or the harness's

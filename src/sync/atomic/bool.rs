@@ -6,7 +6,7 @@ use crate::runtime::{self, AccessKind, Backend, EventKind, ObjectKind, Value};
 use crate::scheduler::ChoiceKind;
 
 type StdAtomic = std::sync::atomic::AtomicBool;
-type ShuttleAtomic = shuttle::sync::atomic::AtomicBool;
+type ShuttleAtomic = crate::engine::atomic::AtomicBool;
 type LoomAtomic = loom::sync::atomic::AtomicBool;
 
 enum Inner {

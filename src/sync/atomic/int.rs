@@ -10,7 +10,7 @@ macro_rules! atomic_int {
             use crate::scheduler::ChoiceKind;
 
             type StdAtomic = std::sync::atomic::$name;
-            type ShuttleAtomic = shuttle::sync::atomic::$name;
+            type ShuttleAtomic = crate::engine::atomic::$name;
             type LoomAtomic = loom::sync::atomic::$name;
 
             enum Inner {

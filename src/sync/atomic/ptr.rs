@@ -6,7 +6,7 @@ use crate::runtime::{self, AccessKind, Backend, EventKind, ObjectKind, Value};
 use crate::scheduler::ChoiceKind;
 
 type StdAtomic<T> = std::sync::atomic::AtomicPtr<T>;
-type ShuttleAtomic<T> = shuttle::sync::atomic::AtomicPtr<T>;
+type ShuttleAtomic<T> = crate::engine::atomic::AtomicPtr<T>;
 type LoomAtomic<T> = loom::sync::atomic::AtomicPtr<T>;
 
 enum Inner<T> {
