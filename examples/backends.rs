@@ -108,8 +108,8 @@ fn stress_clean<R: Resource>(name: &str) {
     );
 }
 
-/// Iterations (stress) or schedules (shuttle) per second of a correct resource, `threads` x `ops`
-/// with one post operation, the same scenarios under both backends.
+/// Iterations (stress) or schedules (controlled) per second of a correct resource, `threads` x
+/// `ops` with one post operation, the same scenarios under both backends.
 fn rate<R: Resource>(scheduler: Scheduler, ops: usize, iterations: usize) -> f64 {
     let started = Instant::now();
     let report = Checker::<R>::new()
@@ -125,8 +125,8 @@ fn rate<R: Resource>(scheduler: Scheduler, ops: usize, iterations: usize) -> f64
     report.schedules() as f64 / started.elapsed().as_secs_f64()
 }
 
-/// The stress backend's iterations per second beside shuttle's schedules per second (Random), the
-/// median of 3 alternating runs of each, so that both see the same machine load.
+/// The stress backend's iterations per second beside the controlled schedulers' schedules per
+/// second (Random), the median of 3 alternating runs of each, so that both see the same load.
 fn speed_row<R: Resource>(name: &str, ops: usize, iterations: usize) {
     let (mut stress, mut shuttle) = (Vec::new(), Vec::new());
     for _ in 0..3 {
@@ -147,8 +147,8 @@ fn speed_row<R: Resource>(name: &str, ops: usize, iterations: usize) {
 }
 
 fn speed_table() {
-    println!("== iterations per second: stress (real threads) beside shuttle (Scheduler::Random)");
-    println!("| resource | threads x ops, post 1 | stress | shuttle | stress / shuttle |");
+    println!("== iterations per second: stress (real threads) beside the controlled schedulers (Scheduler::Random)");
+    println!("| resource | threads x ops, post 1 | stress | controlled | stress / controlled |");
     println!("|---|---|---|---|---|");
     for (ops, iterations) in [(3, 4_000), (200, 400)] {
         speed_row::<LockedCounter>("LockedCounter", ops, iterations);

@@ -90,8 +90,8 @@ pub enum Determinism {
     EverySchedule,
 }
 
-/// The smallest stack size accepted for controlled threads: shuttle's and crosscheck's own frames
-/// need about 16 KiB.
+/// The smallest stack size accepted for controlled threads: the engine's and crosscheck's own
+/// frames need about 16 KiB.
 pub(crate) const MIN_STACK_SIZE: usize = 64 << 10;
 
 /// A stack size as `CROSSCHECK_STACK_SIZE` takes it: bytes, or with a `k` or `m` suffix (KiB,

@@ -108,15 +108,20 @@
 //! with [`Checker::scheduler`] (no cfg flag, no rebuild; checks of different backends can run in
 //! parallel in one test binary):
 //!
-//! - shuttle, with crosscheck's own controlled schedulers: [`Scheduler::Random`],
-//!   [`Scheduler::Pct`], [`Scheduler::Dfs`] and [`Scheduler::Bounded`] (exhaustive, optionally
-//!   preemption-bounded), [`Scheduler::Portfolio`] of them, and [`Scheduler::Replay`].
-//!   Deterministic and replayable; sequentially consistent.
+//! - the controlled schedulers: [`Scheduler::Random`], [`Scheduler::Pct`], [`Scheduler::Dfs`] and
+//!   [`Scheduler::Bounded`] (exhaustive, optionally preemption-bounded), [`Scheduler::Portfolio`]
+//!   of them, and [`Scheduler::Replay`], on crosscheck's own execution engine: every thread of an
+//!   execution is a coroutine on the test's OS thread, switched at the same scheduling points as
+//!   shuttle 0.9 switches its tasks (the engine was built to replace shuttle's runner under
+//!   crosscheck, and is tested against it execution by execution), at about half the cost per
+//!   schedule. Deterministic and replayable; sequentially consistent. The docs and reports also
+//!   call this backend "shuttle", after those semantics.
 //! - loom: [`Scheduler::Loom`] explores every interleaving up to a preemption bound, including the
 //!   values `Relaxed`/`Acquire`/`Release` atomics may read on weak memory. Failures replay from a
 //!   token under loom; the report says when a failure needs weak memory.
 //! - real OS threads: [`Scheduler::Stress`] runs the scenario on the real cores, with the history
-//!   built from timestamps. Failures are re-run under shuttle for a shrunk, replayable report.
+//!   built from timestamps. Failures are re-run under the controlled schedulers for a shrunk,
+//!   replayable report.
 //!
 //! The default, [`Scheduler::recommended`], is a portfolio: a preemption-bounded exhaustive pass
 //! (bounds 0, 1, 2), PCT with depths 1 to 3, and uniform random, taking turns on each scenario.
@@ -136,7 +141,7 @@
 //!
 //! ## Limitations
 //!
-//! - The controlled (shuttle) schedulers are sequentially consistent: every atomic ordering
+//! - The controlled schedulers are sequentially consistent: every atomic ordering
 //!   behaves like `SeqCst`, so bugs that need weak memory are not found by them. Use
 //!   [`Scheduler::Loom`] for those (at most 4 scenario threads; keep scenarios small).
 //! - Under loom, operations of different threads are ordered only by the threads' own order,

@@ -58,20 +58,20 @@ pub(super) fn stress_check<R: Resource>(
             shrunk.data_mut().schedules = iterations;
             if let Some(parts) = shrunk.data_mut().parts.as_mut() {
                 parts.scheduler = format!(
-                    "{}, reproduced under shuttle by {}",
+                    "{}, reproduced under the controlled schedulers by {}",
                     settings.scheduler, parts.scheduler
                 );
             }
             shrunk.add_note(format!(
-                "{found}; shuttle reproduced it on the same scenario, so this report is shuttle's: its \
-                 interleaving is one that shows the bug, and the token below replays it exactly"
+                "{found}; the controlled schedulers reproduced it on the same scenario, so this report is \
+                 theirs: its interleaving is one that shows the bug, and the token below replays it exactly"
             ));
             Err(shrunk)
         }
         None => {
             let note = format!(
                 "{found}. Stress failures cannot be replayed exactly: real threads are not controlled, so there \
-                 is no replay token. shuttle's schedulers did not reproduce it on this scenario ({WHOLE} \
+                 is no replay token. The controlled schedulers did not reproduce it on this scenario ({WHOLE} \
                  schedules): it may need weak memory or real timing; try Scheduler::Loom on a smaller scenario, \
                  or pin this one with Checker::scenario and run Stress again."
             );
@@ -152,21 +152,22 @@ pub(super) fn cross_check<R: Resource>(checker: &Checker<R>, failure: &mut Failu
     let note = match shuttle::run::<R>(vec![plan], dfs, settings) {
         Err(sc) if sc.kind().same_bug(&want) => match sc.token() {
             Some(token) => format!(
-                "needs no weak memory: shuttle reproduces this failure on the same scenario with a sequentially \
-                 consistent interleaving ({} preemption(s)); replay it anywhere with \
+                "needs no weak memory: the controlled schedulers reproduce this failure on the same scenario \
+                 with a sequentially consistent interleaving ({} preemption(s)); replay it anywhere with \
                  Scheduler::Replay(\"{token}\".into())",
                 sc.preemptions()
             ),
-            None => "needs no weak memory: shuttle reproduces this failure on the same scenario".to_string(),
+            None => "needs no weak memory: the controlled schedulers reproduce this failure on the same scenario"
+                .to_string(),
         },
         Ok(report) if report.exhausted_scenarios() > 0 => format!(
             "NEEDS WEAK MEMORY: none of the {} sequentially consistent interleavings of this scenario shows this \
-             failure (shuttle explored them all), so it only replays under loom, with the token below",
+             failure (the controlled schedulers explored them all), so it only replays under loom, with the token below",
             report.schedules()
         ),
         _ => format!(
             "probably needs weak memory: none of the first {SC_BUDGET} sequentially consistent interleavings of \
-             this scenario shows this failure under shuttle, so replay it under loom, with the token below"
+             this scenario shows this failure under the controlled schedulers, so replay it under loom, with the token below"
         ),
     };
     failure.add_note(note);

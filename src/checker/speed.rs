@@ -1,6 +1,6 @@
 //! A long check in an unoptimised build of crosscheck says so, once per process, with the one
-//! Cargo.toml section that makes it about 15 times faster (README: "Fast checks in your own
-//! `cargo test`"). crosscheck's and shuttle's code runs at every scheduling point, so their
+//! Cargo.toml section that makes it about 20 times faster (README: "Fast checks in your own
+//! `cargo test`"). crosscheck's engine and driver run at every scheduling point, so their
 //! optimisation matters far more than the user's; `cargo test` leaves dependencies at opt-level 0
 //! unless told otherwise, and nothing else would tell the user why their checks crawl.
 
@@ -28,7 +28,7 @@ fn hint(unoptimized: bool, elapsed: Duration) -> Option<String> {
         format!(
             "crosscheck: this check took {:.1} s, in a build of crosscheck without optimisation\n\
              (opt-level 0, cargo's default for dependencies under `cargo test`). Checks run about\n\
-             15 times faster with crosscheck and shuttle optimised; add to your Cargo.toml:\n\
+             20 times faster with crosscheck optimised; add to your Cargo.toml:\n\
              \n    [profile.dev.package.\"*\"]\n    opt-level = 3\n\n\
              (README: \"Fast checks in your own `cargo test`\". Said once per process.)",
             elapsed.as_secs_f64()

@@ -23,16 +23,20 @@ pub(crate) mod future;
 pub(crate) mod sync;
 pub(crate) mod thread;
 
+mod run;
+pub(crate) use run::run;
+
 #[cfg(test)]
 mod parity;
+#[cfg(test)]
+mod tests;
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
 use corosensei::stack::DefaultStack;
-use corosensei::{Coroutine, CoroutineResult, Yielder};
+use corosensei::{Coroutine, Yielder};
 
 /// Chooses the task that runs at each scheduling point of each execution.
 pub(crate) trait Scheduler {
@@ -106,15 +110,19 @@ struct Exec {
     /// Counts executions on this OS thread, so that an object can tell its waiters are stale.
     serial: u64,
     tasks: Vec<TaskEntry>,
-    /// Ids of the unfinished tasks, ascending: the decision walks these, not every task.
-    live: Vec<usize>,
+    /// Ids of the runnable tasks, ascending, kept as tasks change state: a decision reads it as it
+    /// is, where shuttle walks every live task.
+    runnable: Vec<usize>,
+    /// Unfinished tasks that are attached (the execution waits for them) and detached, and the
+    /// runnable attached ones.
+    attached_live: usize,
     detached_live: usize,
+    runnable_attached: usize,
     current: Option<usize>,
     next: Next,
     yielding: bool,
     /// Set while the tasks left unfinished are unwound: nothing is scheduled any more.
     stopping: bool,
-    runnable: Vec<usize>,
     /// Stacks of finished tasks, for the tasks spawned next; all of `stack_size` bytes.
     pool: Vec<DefaultStack>,
     stack_size: usize,
@@ -129,13 +137,14 @@ impl Exec {
             active: false,
             serial: 0,
             tasks: Vec::new(),
-            live: Vec::new(),
+            runnable: Vec::new(),
+            attached_live: 0,
             detached_live: 0,
+            runnable_attached: 0,
             current: None,
             next: Next::Undecided,
             yielding: false,
             stopping: false,
-            runnable: Vec::new(),
             pool: Vec::new(),
             stack_size: 0,
         }
@@ -145,23 +154,42 @@ impl Exec {
         &mut self.tasks[id]
     }
 
-    /// Fills `runnable` and says what happens next when nothing can run.
-    fn collect_runnable(&mut self) -> Option<Next> {
-        self.runnable.clear();
-        let mut attached_unfinished = false;
-        let mut all_detached = true;
-        for &id in &self.live {
-            let task = &self.tasks[id];
-            attached_unfinished |= !task.detached;
-            if task.state == State::Runnable {
-                all_detached &= task.detached;
-                self.runnable.push(id);
+    /// Whether the execution is over: nothing can run, or only detached tasks with nothing
+    /// attached left to wait for.
+    fn over(&self) -> bool {
+        self.runnable.is_empty() || (self.attached_live == 0 && self.runnable_attached == 0)
+    }
+
+    /// Moves task `id` to `state`, keeping the runnable set and its counts.
+    fn set_state(&mut self, id: usize, state: State) {
+        let task = &mut self.tasks[id];
+        let (was, is) = (task.state == State::Runnable, state == State::Runnable);
+        task.state = state;
+        if was == is {
+            return;
+        }
+        let attached = !task.detached;
+        match self.runnable.binary_search(&id) {
+            Ok(i) if !is => {
+                self.runnable.remove(i);
+            }
+            Err(i) if is => self.runnable.insert(i, id),
+            _ => {}
+        }
+        if attached {
+            if is {
+                self.runnable_attached += 1;
+            } else {
+                self.runnable_attached -= 1;
             }
         }
-        if self.runnable.is_empty() || (!attached_unfinished && all_detached) {
-            return Some(Next::Finished);
+    }
+
+    /// Makes task `id` runnable unless it has finished.
+    fn make_runnable(&mut self, id: usize) {
+        if self.tasks.get(id).is_some_and(|t| t.state != State::Finished) {
+            self.set_state(id, State::Runnable);
         }
-        None
     }
 
     /// Takes back the stack of task `id`, which has ended.
@@ -172,17 +200,16 @@ impl Exec {
     }
 
     fn finish(&mut self, id: usize) {
-        let task = &mut self.tasks[id];
-        if task.state == State::Finished {
+        if self.tasks[id].state == State::Finished {
             return;
         }
-        task.state = State::Finished;
+        self.set_state(id, State::Finished);
+        let task = &mut self.tasks[id];
         task.yielder = std::ptr::null();
         if task.detached {
             self.detached_live -= 1;
-        }
-        if let Ok(i) = self.live.binary_search(&id) {
-            self.live.remove(i);
+        } else {
+            self.attached_live -= 1;
         }
     }
 }
@@ -242,7 +269,7 @@ pub(crate) fn request_yield() {
 pub(crate) fn block_current() {
     with(|e| {
         let me = e.current.expect("a task is running");
-        e.task(me).state = State::Blocked;
+        e.set_state(me, State::Blocked);
     });
 }
 
@@ -256,18 +283,14 @@ pub(crate) fn wake_in(serial: u64, id: usize) {
 
 /// Makes a blocked or sleeping task runnable again.
 pub(crate) fn unblock(id: usize) {
-    with(|e| {
-        if let Some(task) = e.tasks.get_mut(id).filter(|t| t.state != State::Finished) {
-            task.state = State::Runnable;
-        }
-    });
+    with(|e| e.make_runnable(id));
 }
 
 /// Blocks task `id` (not the running one): it lost the race for a lock it was woken for.
 pub(crate) fn block(id: usize) {
     with(|e| {
-        if let Some(task) = e.tasks.get_mut(id).filter(|t| t.state != State::Finished) {
-            task.state = State::Blocked;
+        if e.tasks.get(id).is_some_and(|t| t.state != State::Finished) {
+            e.set_state(id, State::Blocked);
         }
     });
 }
@@ -286,7 +309,7 @@ pub(crate) fn wake(id: usize) {
         if let Some(task) = e.tasks.get_mut(id).filter(|t| t.state != State::Finished) {
             task.woken = true;
             if task.state == State::Sleeping {
-                task.state = State::Runnable;
+                e.set_state(id, State::Runnable);
             }
         }
     });
@@ -296,9 +319,8 @@ pub(crate) fn wake(id: usize) {
 pub(crate) fn sleep_unless_woken() {
     with(|e| {
         let me = e.current.expect("a task is running");
-        let task = e.task(me);
-        if !std::mem::replace(&mut task.woken, false) {
-            task.state = State::Sleeping;
+        if !std::mem::replace(&mut e.task(me).woken, false) {
+            e.set_state(me, State::Sleeping);
         }
     });
 }
@@ -315,7 +337,12 @@ pub(crate) fn detach(id: usize) {
             .filter(|t| t.state != State::Finished && !t.detached)
         {
             task.detached = true;
+            let runnable = task.state == State::Runnable;
+            e.attached_live -= 1;
             e.detached_live += 1;
+            if runnable {
+                e.runnable_attached -= 1;
+            }
         }
     });
 }
@@ -355,8 +382,8 @@ fn schedule() {
         if e.next != Next::Undecided {
             return None;
         }
-        if let Some(next) = e.collect_runnable() {
-            e.next = next;
+        if e.over() {
+            e.next = Next::Finished;
             return None;
         }
         let yielding = std::mem::replace(&mut e.yielding, false);
@@ -417,7 +444,10 @@ pub(crate) fn spawn(f: Box<dyn FnOnce()>, name: Option<String>, stack_size: Opti
             locals: Vec::new(),
             pooled,
         });
-        e.live.push(id);
+        // Ids grow: the new task goes last.
+        e.runnable.push(id);
+        e.attached_live += 1;
+        e.runnable_attached += 1;
         (id, stack, pooled)
     });
     let stack = match stack {
@@ -452,7 +482,7 @@ pub(crate) fn set_waiter(target: usize) -> bool {
             return false;
         }
         task.waiter = Some(me);
-        e.task(me).state = State::Blocked;
+        e.set_state(me, State::Blocked);
         true
     })
 }
@@ -462,9 +492,7 @@ fn exiting() {
     with(|e| {
         let me = e.current.expect("a task is running");
         if let Some(waiter) = e.task(me).waiter.take() {
-            if e.tasks[waiter].state != State::Finished {
-                e.tasks[waiter].state = State::Runnable;
-            }
+            e.make_runnable(waiter);
         }
     });
 }
@@ -478,184 +506,6 @@ pub(crate) fn exit_is_visible() -> bool {
         if me == 0 {
             return true;
         }
-        if e.tasks[me].detached || e.detached_live == 0 {
-            return false;
-        }
-        e.live.iter().filter(|&&id| !e.tasks[id].detached).count() == 1
+        !e.tasks[me].detached && e.detached_live > 0 && e.attached_live == 1
     })
-}
-
-/// Runs executions of `body` until `scheduler` has no more, each as a main task (id 0) that the
-/// body's threads are spawned from. `stack_size` is every thread's stack unless it asks for more.
-/// The scheduler is handed back with how the run ended.
-pub(crate) fn run(
-    scheduler: Box<dyn Scheduler>,
-    body: Rc<dyn Fn()>,
-    stack_size: usize,
-) -> (Box<dyn Scheduler>, Result<(), Stopped>) {
-    // A run inside a task of another run (a check inside a resource) gets a table of its own.
-    let outer_exec = EXEC.with(|e| {
-        let mut e = e.borrow_mut();
-        let pool = if e.active {
-            Vec::new()
-        } else {
-            std::mem::take(&mut e.pool)
-        };
-        let mut fresh = Exec::new();
-        fresh.pool = pool;
-        std::mem::replace(&mut *e, fresh)
-    });
-    let outer_scheduler = SCHEDULER.with(|s| s.borrow_mut().replace(scheduler));
-    let outer_in_task = IN_TASK.with(|t| t.replace(false));
-    with(|e| {
-        if e.stack_size != stack_size {
-            e.pool.clear();
-            e.stack_size = stack_size;
-        }
-    });
-    let ended = run_executions(&body);
-    let scheduler = SCHEDULER
-        .with(|s| std::mem::replace(&mut *s.borrow_mut(), outer_scheduler))
-        .expect("the run's scheduler is in place");
-    IN_TASK.with(|t| t.set(outer_in_task));
-    EXEC.with(|e| {
-        let mut e = e.borrow_mut();
-        let mut outer = outer_exec;
-        if !outer.active {
-            outer.pool = std::mem::take(&mut e.pool);
-            outer.stack_size = e.stack_size;
-        }
-        *e = outer;
-    });
-    (scheduler, ended)
-}
-
-fn run_executions(body: &Rc<dyn Fn()>) -> Result<(), Stopped> {
-    loop {
-        let more = SCHEDULER.with(|s| s.borrow_mut().as_mut().is_some_and(|s| s.new_execution()));
-        if !more {
-            return Ok(());
-        }
-        with(|e| {
-            e.active = true;
-            e.serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            e.tasks.clear();
-            e.live.clear();
-            e.detached_live = 0;
-            e.current = None;
-            e.next = Next::Undecided;
-            e.yielding = false;
-            e.stopping = false;
-        });
-        let main = Rc::clone(body);
-        spawn(Box::new(move || thread::body(move || main(), None)), None, None);
-        let ended = run_execution();
-        SCHEDULER.with(|s| {
-            if let Some(s) = s.borrow_mut().as_mut() {
-                s.execution_ended();
-            }
-        });
-        tear_down();
-        with(|e| e.active = false);
-        ended?;
-    }
-}
-
-/// Runs the current execution's tasks until it is over.
-fn run_execution() -> Result<(), Stopped> {
-    loop {
-        let scheduled = catch_unwind(AssertUnwindSafe(schedule));
-        if let Err(payload) = scheduled {
-            return Err(Stopped::Panic(payload));
-        }
-        let next = with(|e| {
-            let next = std::mem::replace(&mut e.next, Next::Undecided);
-            if let Next::Task(id) = next {
-                e.current = Some(id);
-            }
-            next
-        });
-        let id = match next {
-            Next::Task(id) => id,
-            Next::Stopped => return Ok(()),
-            Next::Finished => {
-                return match with(|e| deadlocked(e)) {
-                    Some(blocked) => Err(Stopped::Deadlock(blocked)),
-                    None => Ok(()),
-                };
-            }
-            Next::Undecided => unreachable!("the scheduler decided"),
-        };
-        let mut coroutine = with(|e| e.tasks[id].coroutine.take()).expect("a runnable task has its coroutine");
-        IN_TASK.with(|t| t.set(true));
-        let resumed = catch_unwind(AssertUnwindSafe(|| coroutine.resume(())));
-        IN_TASK.with(|t| t.set(false));
-        match resumed {
-            Ok(CoroutineResult::Yield(())) => with(|e| e.tasks[id].coroutine = Some(coroutine)),
-            Ok(CoroutineResult::Return(())) => {
-                let stack = coroutine.into_stack();
-                with(|e| {
-                    e.finish(id);
-                    e.recycle(id, stack);
-                });
-            }
-            Err(payload) => {
-                with(|e| e.finish(id));
-                return Err(Stopped::Panic(payload));
-            }
-        }
-    }
-}
-
-/// The blocked tasks, if the execution ended with attached tasks unfinished.
-fn deadlocked(e: &Exec) -> Option<Vec<String>> {
-    let blocked: Vec<String> = e
-        .live
-        .iter()
-        .filter(|&&id| !e.tasks[id].detached)
-        .map(|&id| match &e.tasks[id].name {
-            Some(name) => format!("{name} (task {id})"),
-            None if id == 0 => format!("main (task {id})"),
-            None => format!("task {id}"),
-        })
-        .collect();
-    (!blocked.is_empty()).then_some(blocked)
-}
-
-/// Unwinds the tasks an execution left unfinished (it was stopped, deadlocked, or ended with
-/// detached tasks), in id order, with nothing scheduled: their destructors release what they held,
-/// and their stacks go back to the pool.
-fn tear_down() {
-    with(|e| e.stopping = true);
-    let mut id = 0;
-    while let Some(coroutine) = with(|e| e.tasks.get_mut(id).map(|t| t.coroutine.take())) {
-        if let Some(mut coroutine) = coroutine {
-            with(|e| e.current = Some(id));
-            if !coroutine.done() {
-                IN_TASK.with(|t| t.set(true));
-                let unwound = catch_unwind(AssertUnwindSafe(|| coroutine.force_unwind()));
-                IN_TASK.with(|t| t.set(false));
-                // A destructor that panicked while the task unwound is the resource's bug, but the
-                // execution is over already: its verdict stands.
-                drop(unwound);
-            }
-            if coroutine.done() {
-                let stack = coroutine.into_stack();
-                with(|e| e.recycle(id, stack));
-            } else {
-                // Not unwound (a foreign panic escaped it): its stack cannot be reused.
-                std::mem::forget(coroutine);
-            }
-            with(|e| e.finish(id));
-        }
-        id += 1;
-    }
-    // Thread-locals of tasks that never dropped theirs, dropped outside the table's borrow.
-    let leftovers: Vec<_> = with(|e| e.tasks.iter_mut().map(|t| std::mem::take(&mut t.locals)).collect());
-    drop(leftovers);
-    with(|e| {
-        e.tasks.clear();
-        e.live.clear();
-        e.current = None;
-    });
 }

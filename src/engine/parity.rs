@@ -6,7 +6,7 @@
 
 use std::rc::Rc;
 use std::sync::atomic::Ordering::SeqCst;
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
 
 use super::Scheduler;
 
@@ -16,7 +16,7 @@ type Point = (Vec<usize>, Option<usize>, bool, usize);
 
 /// Explores every choice of every scheduling point, depth first, keeping each execution's points.
 #[derive(Default)]
-struct Dfs {
+pub(super) struct Dfs {
     /// (choice, choices) at each point of the execution running now, from its start.
     stack: Vec<(usize, usize)>,
     depth: usize,
@@ -70,7 +70,7 @@ impl Dfs {
 }
 
 /// The scheduler handed to the engine: the shared exploration.
-struct OnEngine(Rc<std::cell::RefCell<Dfs>>);
+pub(super) struct OnEngine(pub(super) Rc<std::cell::RefCell<Dfs>>);
 
 impl Scheduler for OnEngine {
     fn new_execution(&mut self) -> bool {
@@ -342,69 +342,4 @@ same_points! {
         });
         assert_eq!(seen.load(SeqCst), 4);
     }
-}
-
-#[test]
-fn a_program_that_deadlocks_names_the_blocked_threads() {
-    fn program() {
-        let (a, b) = (
-            Arc::new(engine_api::Mutex::new(())),
-            Arc::new(engine_api::Mutex::new(())),
-        );
-        let (a2, b2) = (Arc::clone(&a), Arc::clone(&b));
-        let t = engine_api::spawn(move || {
-            let _b = b2.lock().unwrap();
-            let _a = a2.lock().unwrap();
-        });
-        let _a = a.lock().unwrap();
-        let _b = b.lock().unwrap();
-        drop((_a, _b));
-        t.join().unwrap();
-    }
-    let dfs = Rc::new(std::cell::RefCell::new(Dfs::default()));
-    let (_, ended) = super::run(Box::new(OnEngine(Rc::clone(&dfs))), Rc::new(program), 256 << 10);
-    match ended {
-        Err(super::Stopped::Deadlock(blocked)) => assert_eq!(blocked, ["main (task 0)", "task 1"]),
-        Err(super::Stopped::Panic(_)) => panic!("the deadlock was reported as a panic"),
-        Ok(()) => panic!("no execution deadlocked"),
-    }
-}
-
-#[test]
-fn a_stopped_execution_unwinds_its_threads_and_releases_their_locks() {
-    /// Stops every execution at its fifth point, with the spawned thread holding the lock.
-    struct StopEarly(usize, Arc<StdMutex<usize>>);
-
-    impl Scheduler for StopEarly {
-        fn new_execution(&mut self) -> bool {
-            self.0 = 0;
-            let mut runs = self.1.lock().unwrap();
-            *runs += 1;
-            *runs <= 3
-        }
-
-        fn next_task(&mut self, runnable: &[usize], _: Option<usize>, _: bool) -> Option<usize> {
-            self.0 += 1;
-            (self.0 < 5).then(|| runnable[runnable.len() - 1])
-        }
-
-        fn next_u64(&mut self) -> u64 {
-            0
-        }
-    }
-
-    static LOCK: engine_api::Mutex<()> = engine_api::Mutex::new(());
-    fn program() {
-        let t = engine_api::spawn(|| {
-            let _held = LOCK.lock().unwrap();
-            engine_api::yield_now();
-        });
-        t.join().unwrap();
-    }
-    let runs = Arc::new(StdMutex::new(0));
-    let (_, ended) = super::run(Box::new(StopEarly(0, Arc::clone(&runs))), Rc::new(program), 256 << 10);
-    assert!(ended.is_ok());
-    assert_eq!(*runs.lock().unwrap(), 4, "three executions ran, each stopped early");
-    // Every execution found the lock free: the stopped thread's guard was dropped as it unwound.
-    assert!(LOCK.try_lock().is_ok());
 }

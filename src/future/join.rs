@@ -12,7 +12,7 @@ use crate::runtime::{self, Backend};
 
 /// Spawns a task that runs `future` to completion, and returns a handle that awaits its output.
 ///
-/// Under a shuttle scheduler the task is scheduled like a thread (and named after the thread that
+/// Under a controlled scheduler the task is scheduled like a thread (and named after the thread that
 /// spawned it in reports: `T1's thread`); under loom it is a loom thread running the future with
 /// [`block_on`](super::block_on), and counts against loom's thread limit; elsewhere it is an OS
 /// thread doing the same. Dropping the handle detaches the task: it still runs to completion.

@@ -3,7 +3,7 @@
 //!
 //! | backend | [`block_on`] | [`spawn`] |
 //! |---|---|---|
-//! | a shuttle scheduler | shuttle's: the task sleeps while its future is pending | a shuttle future task, scheduled like a thread |
+//! | a controlled scheduler | the engine's: the task sleeps while its future is pending | an engine future task, scheduled like a thread |
 //! | `Scheduler::Loom` | the thread waits on a loom notification (as loom's own `block_on`) | a loom thread running the future with `block_on` (loom has no task executor) |
 //! | `Scheduler::Stress`, or outside a check | a small executor: poll, park the OS thread until woken | an OS thread running the future with `block_on` |
 //!

@@ -1,4 +1,4 @@
-//! A future polled under shuttle, watched so that crosscheck knows when its task is asleep: pending
+//! A future polled under the engine, watched so that crosscheck knows when its task is asleep: pending
 //! and not woken since (see `runtime::awaits`). Every waker the future hands out is wrapped, so a
 //! wake from any task is seen, and a task that sleeps for good while every other thread waits too
 //! is reported as a deadlock by crosscheck, naming what it awaits.
@@ -84,7 +84,7 @@ impl<F: Future> Future for Watched<F> {
     }
 }
 
-/// Notes the wake for crosscheck, then wakes the task as shuttle's waker does.
+/// Notes the wake for crosscheck, then wakes the task as the engine's waker does.
 struct TaskWaker {
     task: usize,
     inner: Waker,

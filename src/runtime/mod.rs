@@ -1,12 +1,15 @@
 //! The engine room: which backend runs the current thread, and the per-execution record of events
 //! and lock ownership that the facade writes into and reports read from.
 //!
-//! Every controlled execution of a scenario runs on one OS thread (shuttle switches tasks on the
-//! thread that called it, and loom 0.7 runs its threads as coroutines on the thread that called
-//! `Builder::check`), so the state lives in thread-locals shared by every thread of the execution.
-//! No borrow of it is ever held across a scheduling point: a switch runs the scheduler, which
-//! records into the same state. Under shuttle the driver says which task runs; under loom the
-//! record asks loom for the current thread at each event (see [`with_record`]).
+//! Every controlled execution of a scenario runs on one OS thread (crosscheck's engine switches
+//! tasks on the thread that called it, and loom 0.7 runs its threads as coroutines on the thread
+//! that called `Builder::check`), so the state lives in thread-locals shared by every thread of the
+//! execution. No borrow of it is ever held across a scheduling point: a switch runs the scheduler,
+//! which records into the same state. Under the engine the driver says which task runs; under loom
+//! the record asks loom for the current thread at each event (see [`with_record`]).
+//!
+//! `Backend::Shuttle` names the engine's backend: its scheduling is shuttle 0.9's, point for point
+//! (see `crate::engine`).
 
 pub(crate) mod awaits;
 pub(crate) mod clocks;
@@ -91,7 +94,7 @@ pub(crate) struct ExecutionRecord {
     /// Whether this execution offers short file writes as choices (`Checker::short_writes`).
     pub short_writes_on: bool,
     /// The choice point the facade is asking the driver about, and the driver's answer: they meet
-    /// here because the facade reaches the driver through shuttle (see [`choose`]).
+    /// here because the facade reaches the driver through the engine (see [`choose`]).
     pub pending: Option<Alternatives>,
     pub answer: Option<usize>,
     /// (thread, kind) pairs whose last choice point of that kind was a surprise: their next point
@@ -105,7 +108,7 @@ pub(crate) struct ExecutionRecord {
     /// While the harness spawns the scenario's threads it keeps running, so that every thread
     /// starts from the same point and spawning is never part of a schedule.
     pub spawning: bool,
-    /// The task the scheduler chose last, which is the one running (cheaper than asking shuttle).
+    /// The task the scheduler chose last, which is the one running (cheaper than asking the engine).
     /// Under loom: the current loom thread's index in `loom_threads`, refreshed at each event.
     pub running: usize,
     /// Loom threads in the order they were first seen (index 0 is the harness's main thread).
@@ -427,8 +430,9 @@ pub(crate) fn abort(reason: Abort) -> ! {
         // the others stop at their next operation (see `loom_step`).
         std::panic::resume_unwind(Box::new(LoomStop));
     }
-    // The driver sees the abort at this scheduling point and stops the execution; shuttle
-    // abandons the stopped execution's stacks, so this task never resumes.
+    // The driver sees the abort at this scheduling point and stops the execution; the engine
+    // unwinds the stopped execution's threads from their last scheduling point, so this task
+    // never goes on.
     crate::engine::thread::yield_now();
     unreachable!("crosscheck: a stopped execution was resumed")
 }
@@ -512,7 +516,7 @@ pub(crate) fn loom_spawning() {
             message: format!(
                 "scenario too large for loom: it needs more than {} threads (the harness's main thread included), \
                  and loom models at most {}; use fewer threads (.threads(..=4), fewer threads spawned by the \
-                 resource) or a shuttle scheduler",
+                 resource) or a controlled scheduler (Random, Pct, Dfs, ...)",
                 loom::MAX_THREADS,
                 loom::MAX_THREADS
             ),
@@ -521,11 +525,11 @@ pub(crate) fn loom_spawning() {
 }
 
 /// A choice point of the facade: which of `count` alternatives this execution takes (0, the
-/// unsurprising one, outside a controlled shuttle run or when the check turned surprises off).
+/// unsurprising one, outside a controlled run or when the check turned surprises off).
 ///
-/// The strategy lives in the driver, which shuttle owns while the execution runs; the facade reaches
-/// it the way shuttle's own random values do, through `Scheduler::next_u64`, with the question and
-/// the answer passed in the record. The driver records the answer in the schedule.
+/// The strategy lives in the driver, which the engine holds while the execution runs; the facade
+/// reaches it through `engine::next_u64` (as shuttle's own random values reach its scheduler), with
+/// the question and the answer passed in the record. The driver records the answer in the schedule.
 ///
 /// The bound that keeps exhaustive searches finite: after a thread's choice point of some kind took
 /// a surprise, that thread's next point of the same kind is not offered (it behaves normally), so a

@@ -1,9 +1,9 @@
-//! `thread::park` under shuttle: each thread's park token, owned by the execution.
+//! `thread::park` under the engine: each thread's park token, owned by the execution.
 //!
-//! shuttle has a `park` of its own, but it lets its scheduler wake a parked thread whenever it
-//! likes, a surprise crosscheck could neither record, replay, shrink nor turn off. So the token is
-//! built here from a shuttle mutex and condition variable (which never wake spuriously), and the
-//! early return std permits is a choice point like a condition variable's spurious wakeup.
+//! shuttle's `park` lets its scheduler wake a parked thread whenever it likes, a surprise
+//! crosscheck could neither record, replay, shrink nor turn off. So the token is built here from
+//! an engine mutex and condition variable (which never wake spuriously), and the early return std
+//! permits is a choice point like a condition variable's spurious wakeup.
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! The coroutine stacks controlled threads run on, and the guard that turns an overflow of one into
 //! a message naming the setting instead of a silent SIGSEGV.
 //!
-//! shuttle runs every task on a fixed-size coroutine stack (corosensei's, with a guard page below
+//! The engine runs every task on a fixed-size coroutine stack (corosensei's, with a guard page below
 //! it). An overflow faults in the guard page; Rust's own handler only knows the OS thread's stack,
 //! so without this guard the process dies with SIGSEGV and prints nothing. Each controlled thread
 //! notes where its stack is when it starts ([`enter`]); a SIGSEGV/SIGBUS handler, running on an
@@ -21,12 +21,12 @@ use std::sync::Once;
 pub const DEFAULT_STACK_SIZE: usize = 2 << 20;
 
 /// How far above the stack's lowest usable byte a thread's first frame may sit (the coroutine's
-/// entry and shuttle's task frames): the window that counts as "just below this stack" is this
+/// entry and the engine's task frames): the window that counts as "just below this stack" is this
 /// much larger than the stack, so it holds the guard page wherever the frame is.
 const SLACK: usize = 64 << 10;
 
 /// Stacks seen so far: the address of a local in the thread's first frame and the size asked for.
-/// shuttle pools its stacks, so a handful of entries cover a whole process; when full, the oldest
+/// The engine pools its stacks, so a handful of entries cover a whole process; when full, the oldest
 /// entries are overwritten.
 struct Seen {
     top: AtomicUsize,

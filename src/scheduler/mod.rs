@@ -1,8 +1,8 @@
 //! Which interleavings a check explores.
 //!
 //! [`Scheduler`] names a strategy; the strategies themselves are crosscheck's own (one file each),
-//! driven by shuttle's execution engine. Owning them keeps results independent of shuttle's
-//! `SHUTTLE_RANDOM_SEED`, lets crosscheck bound preemptions, and turns a replay that no longer
+//! driven by crosscheck's execution engine (`crate::engine`). Owning them keeps results independent
+//! of any runtime's seeds, lets crosscheck bound preemptions, and turns a replay that no longer
 //! fits into a clear error instead of a panic.
 //!
 //! # Choices that are not threads

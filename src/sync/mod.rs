@@ -1,5 +1,6 @@
 //! Drop-in replacements for `std::sync` whose behaviour follows the backend running the current
-//! check: shuttle's primitives under crosscheck's schedulers, std's everywhere else.
+//! check: the engine's primitives under crosscheck's controlled schedulers, loom's under loom,
+//! std's everywhere else.
 //!
 //! Write a resource against these types exactly as against std (`lock().unwrap()`,
 //! `wait(guard)`, `fetch_add(1, Ordering::SeqCst)`). Each object picks its implementation when it is
