@@ -10,9 +10,11 @@
 //! clocks, tracing spans, task labels and signatures, the schedule it keeps beside crosscheck's,
 //! and a scan of every live task at every decision. `benches/overhead.rs` measures the difference.
 //!
-//! The pieces: this module keeps the task table and the run loop; [`thread`] spawns and joins
-//! threads and holds their thread-locals; [`sync`] has the locks, condition variables and atomics;
-//! [`future`] runs futures as tasks. The facade (`crate::sync`, `crate::thread`, ...) uses these
+//! The pieces: this module keeps the task table and what a task does to itself and others (block,
+//! wake, switch); `run.rs` the run loop and the teardown; [`thread`] spawns and joins threads and
+//! holds their thread-locals; [`sync`] has the locks and condition variables, [`atomic`] the
+//! atomics; [`future`] runs futures as tasks. `parity.rs` (a test) compares every scheduling point
+//! of every execution of eleven programs against shuttle's. The facade (`crate::sync`, `crate::thread`, ...) uses these
 //! under the controlled schedulers, and crosscheck's driver (`backend::shuttle`) is the scheduler.
 //!
 //! Every controlled thread of an execution, and the scheduler, run on the OS thread that called
