@@ -223,6 +223,12 @@ thread_local! {
     static IN_TASK: Cell<bool> = const { Cell::new(false) };
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Stacks mapped on this thread, for the tests of the pool.
+    static MAPPED: Cell<usize> = const { Cell::new(0) };
+}
+
 fn with<T>(f: impl FnOnce(&mut Exec) -> T) -> T {
     EXEC.with(|e| f(&mut e.borrow_mut()))
 }
@@ -457,6 +463,8 @@ pub(crate) fn spawn(f: Box<dyn FnOnce()>, name: Option<String>, stack_size: Opti
         None => {
             let check = with(|e| e.stack_size);
             let size = if pooled { check } else { stack_size.unwrap_or(check) };
+            #[cfg(test)]
+            MAPPED.with(|m| m.set(m.get() + 1));
             DefaultStack::new(size).unwrap_or_else(|err| {
                 panic!("crosscheck's engine: cannot map a stack of {size} bytes for a thread: {err}")
             })

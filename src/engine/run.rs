@@ -20,13 +20,13 @@ pub(crate) fn run(
     // A run inside a task of another run (a check inside a resource) gets a table of its own.
     let outer_exec = EXEC.with(|e| {
         let mut e = e.borrow_mut();
-        let pool = if e.active {
-            Vec::new()
-        } else {
-            std::mem::take(&mut e.pool)
-        };
+        // The pool, and the size of its stacks, carry over from run to run (a fuzz input is one
+        // run); a run inside a running execution starts a pool of its own.
         let mut fresh = Exec::new();
-        fresh.pool = pool;
+        if !e.active {
+            fresh.pool = std::mem::take(&mut e.pool);
+            fresh.stack_size = e.stack_size;
+        }
         std::mem::replace(&mut *e, fresh)
     });
     let outer_scheduler = SCHEDULER.with(|s| s.borrow_mut().replace(scheduler));
@@ -37,7 +37,8 @@ pub(crate) fn run(
             e.stack_size = stack_size;
         }
     });
-    let ended = run_executions(&body);
+    // A panic out of the scheduler between executions still restores what was there before.
+    let ended = catch_unwind(AssertUnwindSafe(|| run_executions(&body)));
     let scheduler = SCHEDULER
         .with(|s| std::mem::replace(&mut *s.borrow_mut(), outer_scheduler))
         .expect("the run's scheduler is in place");
@@ -51,7 +52,10 @@ pub(crate) fn run(
         }
         *e = outer;
     });
-    (scheduler, ended)
+    match ended {
+        Ok(ended) => (scheduler, ended),
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
 }
 
 fn run_executions(body: &Rc<dyn Fn()>) -> Result<(), Stopped> {

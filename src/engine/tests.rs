@@ -89,3 +89,27 @@ fn a_thread_that_asks_for_a_larger_stack_than_the_check_gets_it() {
     let (_, ended) = super::run(Box::new(OnEngine(Rc::clone(&dfs))), Rc::new(program), 256 << 10);
     assert!(ended.is_ok());
 }
+
+#[test]
+fn stacks_are_mapped_once_and_reused_by_every_later_run() {
+    fn program() {
+        let threads: Vec<_> = (0..3).map(|_| thread::spawn(thread::yield_now)).collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+    let run = || {
+        let dfs = Rc::new(std::cell::RefCell::new(Dfs::default()));
+        let (_, ended) = super::run(Box::new(OnEngine(dfs)), Rc::new(program), 256 << 10);
+        assert!(ended.is_ok());
+    };
+    let mapped = || super::MAPPED.with(|m| m.get());
+    run();
+    let first = mapped();
+    assert!(first >= 4, "main and three threads got stacks");
+    // Every execution of this run and of the next ones (a fuzz input is one run) reuses them.
+    for _ in 0..3 {
+        run();
+    }
+    assert_eq!(mapped(), first, "no run after the first mapped a stack");
+}
