@@ -14,8 +14,9 @@
 //! wake, switch); `run.rs` the run loop and the teardown; [`thread`] spawns and joins threads and
 //! holds their thread-locals; [`sync`] has the locks and condition variables, [`atomic`] the
 //! atomics; [`future`] runs futures as tasks. `parity.rs` (a test) compares every scheduling point
-//! of every execution of eleven programs against shuttle's. The facade (`crate::sync`, `crate::thread`, ...) uses these
-//! under the controlled schedulers, and crosscheck's driver (`backend::shuttle`) is the scheduler.
+//! of every execution of nine programs against shuttle's. The facade (`crate::sync`,
+//! `crate::thread`, ...) uses these under the controlled schedulers, and crosscheck's driver
+//! (`backend::shuttle`) is the scheduler.
 //!
 //! Every controlled thread of an execution, and the scheduler, run on the OS thread that called
 //! [`run`], so the task table lives in a thread-local. No borrow of it is held across a switch.
