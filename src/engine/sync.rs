@@ -21,6 +21,24 @@ fn guard<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The guard of the std lock inside, taken once this task holds the engine lock's permits (so it
+/// is free, if maybe poisoned), wrapped in the engine's guard.
+fn wrapped<G, W>(taken: TryLockResult<G>, wrap: impl Fn(G) -> W) -> TryLockResult<W> {
+    match taken {
+        Ok(inner) => Ok(wrap(inner)),
+        Err(TryLockError::Poisoned(p)) => Err(TryLockError::Poisoned(PoisonError::new(wrap(p.into_inner())))),
+        Err(TryLockError::WouldBlock) => unreachable!("the std lock is free once the permits are held"),
+    }
+}
+
+/// [`wrapped`] for a blocking lock, whose only error is poison.
+fn blocking<W>(taken: TryLockResult<W>) -> LockResult<W> {
+    taken.map_err(|e| match e {
+        TryLockError::Poisoned(p) => p,
+        TryLockError::WouldBlock => unreachable!("the std lock is free once the permits are held"),
+    })
+}
+
 /// The permits of a lock, and the tasks waiting for them.
 struct Permits {
     /// The execution whose tasks `waiters` names: waiters of another one are stale.
@@ -155,10 +173,7 @@ impl<T> Mutex<T> {
         );
         self.permits.acquire(1);
         *guard(&self.holder) = Some(me);
-        self.wrap(self.inner.try_lock()).map_err(|e| match e {
-            TryLockError::Poisoned(p) => p,
-            TryLockError::WouldBlock => unreachable!("the mutex's permit is taken"),
-        })
+        blocking(self.wrap(self.inner.try_lock()))
     }
 
     pub(crate) fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
@@ -170,15 +185,10 @@ impl<T> Mutex<T> {
     }
 
     fn wrap<'a>(&'a self, taken: TryLockResult<std::sync::MutexGuard<'a, T>>) -> TryLockResult<MutexGuard<'a, T>> {
-        let wrap = |inner| MutexGuard {
+        wrapped(taken, |inner| MutexGuard {
             inner: Some(inner),
             lock: self,
-        };
-        match taken {
-            Ok(inner) => Ok(wrap(inner)),
-            Err(TryLockError::Poisoned(p)) => Err(TryLockError::Poisoned(PoisonError::new(wrap(p.into_inner())))),
-            Err(TryLockError::WouldBlock) => unreachable!("the mutex's permit is taken"),
-        }
+        })
     }
 
     pub(crate) fn into_inner(self) -> LockResult<T> {
@@ -273,16 +283,7 @@ impl<T> RwLock<T> {
         self.check_not_holding(me);
         self.permits.acquire(1);
         guard(&self.holders).1.push(me);
-        let wrap = |inner| RwLockReadGuard {
-            inner: Some(inner),
-            lock: self,
-            me,
-        };
-        match self.inner.try_read() {
-            Ok(inner) => Ok(wrap(inner)),
-            Err(TryLockError::Poisoned(p)) => Err(PoisonError::new(wrap(p.into_inner()))),
-            Err(TryLockError::WouldBlock) => unreachable!("the read permit is taken"),
-        }
+        blocking(self.read_guard(me))
     }
 
     pub(crate) fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
@@ -290,15 +291,7 @@ impl<T> RwLock<T> {
         self.check_not_holding(me);
         self.permits.acquire(MAX_READS);
         guard(&self.holders).0 = Some(me);
-        let wrap = |inner| RwLockWriteGuard {
-            inner: Some(inner),
-            lock: self,
-        };
-        match self.inner.try_write() {
-            Ok(inner) => Ok(wrap(inner)),
-            Err(TryLockError::Poisoned(p)) => Err(PoisonError::new(wrap(p.into_inner()))),
-            Err(TryLockError::WouldBlock) => unreachable!("the write permits are taken"),
-        }
+        blocking(self.write_guard())
     }
 
     pub(crate) fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
@@ -307,16 +300,7 @@ impl<T> RwLock<T> {
         }
         let me = running().unwrap_or(usize::MAX);
         guard(&self.holders).1.push(me);
-        let wrap = |inner| RwLockReadGuard {
-            inner: Some(inner),
-            lock: self,
-            me,
-        };
-        match self.inner.try_read() {
-            Ok(inner) => Ok(wrap(inner)),
-            Err(TryLockError::Poisoned(p)) => Err(TryLockError::Poisoned(PoisonError::new(wrap(p.into_inner())))),
-            Err(TryLockError::WouldBlock) => unreachable!("the read permit is taken"),
-        }
+        self.read_guard(me)
     }
 
     pub(crate) fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
@@ -324,15 +308,24 @@ impl<T> RwLock<T> {
             return Err(TryLockError::WouldBlock);
         }
         guard(&self.holders).0 = running();
-        let wrap = |inner| RwLockWriteGuard {
+        self.write_guard()
+    }
+
+    /// The read guard of task `me`, which holds a read permit.
+    fn read_guard(&self, me: usize) -> TryLockResult<RwLockReadGuard<'_, T>> {
+        wrapped(self.inner.try_read(), |inner| RwLockReadGuard {
             inner: Some(inner),
             lock: self,
-        };
-        match self.inner.try_write() {
-            Ok(inner) => Ok(wrap(inner)),
-            Err(TryLockError::Poisoned(p)) => Err(TryLockError::Poisoned(PoisonError::new(wrap(p.into_inner())))),
-            Err(TryLockError::WouldBlock) => unreachable!("the write permits are taken"),
-        }
+            me,
+        })
+    }
+
+    /// The write guard of the running task, which holds every permit.
+    fn write_guard(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
+        wrapped(self.inner.try_write(), |inner| RwLockWriteGuard {
+            inner: Some(inner),
+            lock: self,
+        })
     }
 
     pub(crate) fn into_inner(self) -> LockResult<T> {
